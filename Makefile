@@ -1,0 +1,57 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers and CI.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate lint format typecheck check schema ci clean serve
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --no-input
+
+## run: install, migrate (seeds countries and groups), ensure an admin login, start the API on http://$(HOST):$(PORT)
+run: migrate
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (SQLite by default; set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy ipam ipam_project webhooks notifications enhancements
+
+check: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+schema: install
+	$(PY) manage.py spectacular --format openapi-json --file openapi.json
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache .pytest_cache

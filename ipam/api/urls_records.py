@@ -1,0 +1,5 @@
+"""Routes under /ipam/ for the records area (see ipam_project/urls.py)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

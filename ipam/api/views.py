@@ -1,0 +1,267 @@
+"""Core endpoints: countries, regions, hosts, interpretation, own quotas.
+
+Views parse and shape; each write calls exactly one service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ipam.api import serializers as s
+from ipam.api.filters import HostFilter, RegionFilter
+from ipam.exceptions import NotFound
+from ipam.models import Country, Host, Region
+from ipam.selectors import utilization
+from ipam.selectors.countries import country_get
+from ipam.services import hosts as host_services
+from ipam.services import regions as region_services
+from ipam.validation import parse_private_ip
+from ipam_project.api import IPAMPermission, owned
+
+UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List countries with the caller's utilization", tags=["countries"]),
+    retrieve=extend_schema(summary="One country by name, ISO alpha-2 or alpha-3", tags=["countries"]),
+)
+class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.CountrySerializer
+    permission_classes = [IPAMPermission]
+    pagination_class = None
+    lookup_field = "country"
+    lookup_value_regex = r"[^/]+"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Country]:
+        queryset = Country.objects.all()
+        continent = self.request.query_params.get("continent")
+        if continent:
+            queryset = queryset.filter(continent__iexact=continent)
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["allocated_by_country"] = utilization.allocated_regions_by_country(self.request.user)
+        return context
+
+    def get_object(self) -> Country:
+        return country_get(self.kwargs["country"])
+
+    @extend_schema(
+        parameters=[OpenApiParameter("continent", str, description="filter by continent")],
+        summary="List countries with the caller's utilization",
+        tags=["countries"],
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=s.CountryUtilizationSerializer, summary="Country utilization with x_breakdown", tags=["countries"])
+    @action(detail=True, methods=["get"])
+    def utilization(self, request: Request, country: str) -> Response:
+        return Response(utilization.country_utilization(request.user, self.get_object()))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the caller's regions", tags=["regions"]),
+    retrieve=extend_schema(summary="Region detail", tags=["regions"]),
+)
+class RegionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = s.RegionSerializer
+    permission_classes = [IPAMPermission]
+    filterset_class = RegionFilter
+    ordering_fields = ["created_at", "updated_at", "region_name", "x_octet", "y_octet", "allocated_hosts", "status"]
+    ordering = ["x_octet", "y_octet"]
+    lookup_url_kwarg = "region_id"
+    lookup_value_regex = UUID_RE
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    ipam_permissions = {
+        "list": "read",
+        "retrieve": "read",
+        "preview_next": "read",
+        "utilization": "read",
+        "create": "allocate",
+        "partial_update": "update",
+        "destroy": "release",
+    }
+
+    def get_queryset(self) -> QuerySet[Region]:
+        return owned(self, Region.objects.select_related("country"))
+
+    @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _valid(s.RegionCreateSerializer, request)
+        region = region_services.region_allocate(actor=request.user, **data)
+        return Response(s.RegionSerializer(region).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RegionUpdateSerializer, responses=s.RegionSerializer, summary="Update a region", tags=["regions"])
+    def partial_update(self, request: Request, region_id: str) -> Response:
+        _valid(s.RegionUpdateSerializer, request)
+        region = region_services.region_update(actor=request.user, region_id=region_id, data=dict(request.data))
+        return Response(s.RegionSerializer(region).data)
+
+    @extend_schema(
+        parameters=[s.RegionRetireQuerySerializer],
+        responses=s.RegionRetireResultSerializer,
+        summary="Retire a region (hard delete, audit snapshot kept)",
+        tags=["regions"],
+    )
+    def destroy(self, request: Request, region_id: str) -> Response:
+        query = _valid_query(s.RegionRetireQuerySerializer, request)
+        result = region_services.region_retire(actor=request.user, region_id=region_id, reason=query["reason"], cascade=query["cascade"])
+        return Response(result)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("country", str, required=True, description="name, ISO alpha-2 or alpha-3")],
+        responses=s.RegionPreviewSerializer,
+        summary="The region the next allocation would get",
+        tags=["regions"],
+    )
+    @action(detail=False, methods=["get"], url_path="preview-next")
+    def preview_next(self, request: Request) -> Response:
+        country = country_get(request.query_params.get("country", ""))
+        return Response(utilization.region_preview_next(request.user, country))
+
+    @extend_schema(responses=s.UtilizationSerializer, summary="Region utilization", tags=["regions"])
+    @action(detail=True, methods=["get"])
+    def utilization(self, request: Request, region_id: str) -> Response:
+        return Response(utilization.region_utilization(self.get_object()))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the caller's hosts", tags=["hosts"]),
+    retrieve=extend_schema(summary="Host detail", tags=["hosts"]),
+)
+class HostViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = s.HostSerializer
+    permission_classes = [IPAMPermission]
+    filterset_class = HostFilter
+    ordering_fields = ["created_at", "updated_at", "hostname", "ip_int", "status"]
+    ordering = ["ip_int"]
+    lookup_url_kwarg = "host_id"
+    lookup_value_regex = UUID_RE
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    ipam_permissions = {
+        "list": "read",
+        "retrieve": "read",
+        "preview_next": "read",
+        "by_ip": "read",
+        "create": "allocate",
+        "batch": "allocate",
+        "partial_update": "update",
+        "destroy": "release",
+    }
+
+    def get_queryset(self) -> QuerySet[Host]:
+        return owned(self, Host.objects.select_related("region__country"))
+
+    @extend_schema(request=s.HostCreateSerializer, responses={201: s.HostSerializer}, summary="Allocate a host", tags=["hosts"])
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _valid(s.HostCreateSerializer, request)
+        host = host_services.host_allocate(actor=request.user, **data)
+        return Response(s.HostSerializer(_reload_host(host)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.HostBatchSerializer,
+        responses={201: s.HostBatchResultSerializer},
+        summary="Allocate up to 100 hosts at once (all or nothing)",
+        tags=["hosts"],
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Request) -> Response:
+        data = _valid(s.HostBatchSerializer, request)
+        hosts = host_services.hosts_allocate_batch(actor=request.user, **data)
+        fresh = list(Host.objects.filter(pk__in=[h.pk for h in hosts]).select_related("region__country").order_by("ip_int"))
+        body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": s.HostSerializer(fresh, many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])
+    def partial_update(self, request: Request, host_id: str) -> Response:
+        _valid(s.HostUpdateSerializer, request)
+        host = host_services.host_update(actor=request.user, host_id=host_id, data=dict(request.data))
+        return Response(s.HostSerializer(_reload_host(host)).data)
+
+    @extend_schema(
+        parameters=[s.HostRetireQuerySerializer],
+        responses=s.HostRetireResultSerializer,
+        summary="Retire a host (hard delete, address freed at once)",
+        tags=["hosts"],
+    )
+    def destroy(self, request: Request, host_id: str) -> Response:
+        query = _valid_query(s.HostRetireQuerySerializer, request)
+        return Response(host_services.host_retire(actor=request.user, host_id=host_id, reason=query["reason"]))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("region_id", str, required=True)],
+        responses=s.HostPreviewSerializer,
+        summary="The address the next host in a region would get",
+        tags=["hosts"],
+    )
+    @action(detail=False, methods=["get"], url_path="preview-next")
+    def preview_next(self, request: Request) -> Response:
+        query = _valid_query(_RegionIdQuery, request)
+        return Response(utilization.host_preview_next(request.user, query["region_id"]))
+
+    @extend_schema(responses=s.HostSerializer, summary="The caller's host at an address", tags=["hosts"])
+    @action(detail=False, methods=["get"], url_path=r"by-ip/(?P<ip_address>[^/]+)")
+    def by_ip(self, request: Request, ip_address: str) -> Response:
+        x, y, z = parse_private_ip(ip_address)
+        host = self.get_queryset().filter(x_octet=x, y_octet=y, z_octet=z).first()
+        if host is None:
+            raise NotFound(f"You have no host at {ip_address}.", code="host_not_found")
+        return Response(s.HostSerializer(host).data)
+
+
+class _RegionIdQuery(s.serializers.Serializer):
+    region_id = s.serializers.UUIDField()
+
+
+class InterpretView(APIView):
+    permission_classes = [IPAMPermission]
+
+    @extend_schema(
+        request=s.InterpretRequestSerializer,
+        responses=s.InterpretResultSerializer,
+        summary="Where an address sits in the hierarchy",
+        tags=["interpret"],
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.InterpretRequestSerializer, request)
+        x, y, z = parse_private_ip(data["ip_address"])
+        return Response(utilization.interpret(request.user, x, y, z))
+
+
+class QuotaMeView(APIView):
+    permission_classes = [IPAMPermission]
+
+    @extend_schema(responses=s.QuotaSerializer, summary="The caller's quotas and usage", tags=["quotas"])
+    def get(self, request: Request) -> Response:
+        return Response(utilization.quota_usage(request.user))
+
+
+def _valid(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _valid_query(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _reload_host(host: Host) -> Host:
+    return Host.objects.select_related("region__country").get(pk=host.pk)

@@ -1,0 +1,22 @@
+"""Country lookups: by name (case-insensitive), ISO alpha-2 or alpha-3; by X octet."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from ipam.exceptions import NotFound
+from ipam.models import Country
+
+
+def country_get(value: str) -> Country:
+    value = (value or "").strip()
+    if not value:
+        raise NotFound("Unknown country ''.", code="country_not_found")
+    country = Country.objects.filter(Q(name__iexact=value) | Q(code__iexact=value) | Q(code3__iexact=value)).first()
+    if country is None:
+        raise NotFound(f"Unknown country {value!r}: use a name, ISO alpha-2 or alpha-3 code.", code="country_not_found")
+    return country
+
+
+def country_for_x(x: int) -> Country | None:
+    return Country.objects.filter(x_start__lte=x, x_end__gte=x).first()

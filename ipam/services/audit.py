@@ -1,0 +1,79 @@
+"""Audit rows: written by every service in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from ipam import cache
+from ipam.models import ActorType, AuditLog
+from ipam_project import context
+
+
+def _actor_fields(actor: Any) -> dict[str, str]:
+    ctx = context.current()
+    if actor is None:
+        return {"actor": "system", "actor_type": ActorType.SYSTEM, "request_id": ctx.request_id, "source_ip": "", "auth_method": "system"}
+    return {
+        "actor": actor.get_username(),
+        "actor_type": ActorType.USER,
+        "request_id": ctx.request_id,
+        "source_ip": ctx.source_ip,
+        "auth_method": ctx.auth_method or ("admin" if ctx.request_id else "internal"),
+    }
+
+
+def audit_entry(
+    *,
+    actor: Any,
+    user_id: int | None,
+    action_type: str,
+    resource_type: str,
+    resource_id: str | UUID = "",
+    ip_address: str = "",
+    cidr: str = "",
+    country_code: str = "",
+    region_id: UUID | None = None,
+    reason: str = "",
+    changes: list[dict[str, Any]] | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> AuditLog:
+    """An unsaved audit row (for `audit_save_many`)."""
+    return AuditLog(
+        user_id=user_id,
+        action_type=action_type,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        ip_address=ip_address,
+        cidr=cidr,
+        country_code=country_code,
+        region_id=region_id,
+        reason=reason[:500],
+        changes=changes or [],
+        snapshot=snapshot or {},
+        timestamp=timezone.now(),
+        **_actor_fields(actor),
+    )
+
+
+def audit_save_many(entries: Iterable[AuditLog]) -> list[AuditLog]:
+    rows = AuditLog.objects.bulk_create(list(entries))
+    for user_id in {row.user_id for row in rows if row.user_id is not None}:
+        # Every write goes through here, so this is where cached reads of the user become stale.
+        transaction.on_commit(functools.partial(cache.bump_user_version, user_id))
+    return rows
+
+
+def audit_record(**kwargs: Any) -> AuditLog:
+    """Write one audit row (see `audit_entry` for the fields)."""
+    return audit_save_many([audit_entry(**kwargs)])[0]
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """`[{field, old_value, new_value}]` for the keys whose values differ."""
+    return [{"field": key, "old_value": before.get(key), "new_value": after.get(key)} for key in after if before.get(key) != after.get(key)]

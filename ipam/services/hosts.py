@@ -1,0 +1,252 @@
+"""Host writes: allocate (one or a batch), update, retire. One transaction each, audited, evented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from ipam import exceptions
+from ipam.models import Country, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam.services import allocation, capacity
+from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
+from ipam.services.quotas import quota_consume, quota_release
+from ipam.services.snapshots import host_snapshot
+from ipam.validation import clean_hostname, clean_reason, clean_tags
+from webhooks.services import event_publish
+
+HOST_METADATA_LIMITS = {"os_type": 100, "application": 200, "cost_center": 100, "purpose": 500, "notes": 2000}
+HOST_UPDATABLE = ("hostname", "device_type", "status", "tags", *HOST_METADATA_LIMITS)
+BATCH_MAX = 100
+
+
+def clean_host_metadata(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate the optional metadata fields present in `data` (device_type, lengths, tags)."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    if "device_type" in data:
+        value = data["device_type"]
+        if value in (None, ""):
+            cleaned["device_type"] = ""
+        elif value not in DeviceType.values:
+            errors["device_type"] = [f"Must be one of {', '.join(DeviceType.values)}."]
+        else:
+            cleaned["device_type"] = value
+    for key, limit in HOST_METADATA_LIMITS.items():
+        if key in data:
+            value = data[key]
+            if value is None:
+                cleaned[key] = ""
+            elif not isinstance(value, str):
+                errors[key] = ["Must be a string."]
+            elif len(value) > limit:
+                errors[key] = [f"At most {limit} characters."]
+            else:
+                cleaned[key] = value
+    if errors:
+        raise exceptions.ValidationFailed(details=errors)
+    if "tags" in data:
+        cleaned["tags"] = clean_tags(data["tags"])
+    return cleaned
+
+
+def _lock_active_region(actor: Any, region_id: Any) -> Region:
+    region = allocation.lock_region(actor, region_id)
+    if region.status != RegionStatus.ACTIVE:
+        raise exceptions.RegionNotActive(details={"region_id": str(region.id), "status": region.status})
+    return region
+
+
+def _check_hostnames_free(region: Region, names: list[str]) -> None:
+    taken = list(Host.objects.filter(region=region, hostname__in=names).values_list("hostname", flat=True)[:10])
+    if taken:
+        raise exceptions.DuplicateHostname(
+            f"Hostname {taken[0]!r} is already used in region {region.region_name!r}.", details={"hostnames": taken}
+        )
+
+
+def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
+    hosts = [
+        Host(
+            user=actor,
+            region=region,
+            x_octet=region.x_octet,
+            y_octet=region.y_octet,
+            z_octet=z,
+            ip_int=ip_to_int(region.x_octet, region.y_octet, z),
+            ip_address=f"10.{region.x_octet}.{region.y_octet}.{z}",
+            hostname=name,
+            created_by=actor.get_username(),
+            updated_by=actor.get_username(),
+            **metadata,
+        )
+        for z, name in rows
+    ]
+    Host.objects.bulk_create(hosts)
+    allocation.region_take_hosts(region, [z for z, _ in rows])
+    region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
+    snapshots = [host_snapshot(host) for host in hosts]
+    audit_save_many(
+        audit_entry(
+            actor=actor,
+            user_id=actor.pk,
+            action_type="create",
+            resource_type="host",
+            resource_id=host.id,
+            ip_address=host.ip_address,
+            cidr=region.cidr,
+            country_code=_country_code(region),
+            region_id=region.id,
+            snapshot=snap,
+        )
+        for host, snap in zip(hosts, snapshots, strict=True)
+    )
+    for snap in snapshots:
+        event_publish(user=actor, event_type="host.allocated", data=snap)
+    capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
+    quota_consume(user=actor, hosts=len(hosts))  # last: the usage row stays locked only until commit
+    return hosts
+
+
+def _country_code(region: Region) -> str:
+    cached = getattr(region, "_country_code", None)
+    if cached is None:
+        cached = Country.objects.filter(pk=region.country_id).values_list("code", flat=True).first() or ""
+        region._country_code = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def host_allocate(
+    *, actor: Any, region_id: Any, hostname: str, z_octet: int | None = None, reservation_id: Any = None, **metadata: Any
+) -> Host:
+    """Allocate the lowest free Z in the region (or exactly `z_octet`) for a new host."""
+    name = clean_hostname(hostname)
+    meta = clean_host_metadata(metadata)
+    with allocation.measured("host"), transaction.atomic():
+        region = _lock_active_region(actor, region_id)  # serialises allocation in this region
+        _check_hostnames_free(region, [name])
+        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet, exclude_id=reservation_id)
+        if z_octet is None:
+            slots = allocation.next_host_slots(region, reserved, 1)
+            if not slots:
+                raise exceptions.RegionFull(
+                    f"Region {region.region_name!r} ({region.cidr}) has no free address.", details={"region_id": str(region.id)}
+                )
+            z = slots[0]
+        else:
+            z = z_octet
+            allocation.check_host_slot_free(region, z, reserved)
+        return _create_hosts(actor, region, [(z, name)], meta)[0]
+
+
+def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_prefix: str, **metadata: Any) -> list[Host]:
+    """Allocate `count` hosts named `{prefix}-001`… at the lowest free addresses; all or nothing."""
+    if not isinstance(count, int) or not 1 <= count <= BATCH_MAX:
+        raise exceptions.ValidationFailed(details={"count": [f"Must be between 1 and {BATCH_MAX}."]})
+    names = [clean_hostname(f"{hostname_prefix}-{i:03d}") for i in range(1, count + 1)]
+    meta = clean_host_metadata(metadata)
+    with allocation.measured("host_batch"), transaction.atomic():
+        region = _lock_active_region(actor, region_id)
+        _check_hostnames_free(region, names)
+        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet)
+        slots = allocation.next_host_slots(region, reserved, count)
+        if len(slots) < count:
+            raise exceptions.RegionFull(
+                f"Region {region.region_name!r} has {len(slots)} free addresses, {count} requested.",
+                details={"region_id": str(region.id), "available": len(slots), "requested": count},
+            )
+        return _create_hosts(actor, region, list(zip(slots, names, strict=True)), meta)
+
+
+def host_update(*, actor: Any, host_id: Any, data: dict[str, Any]) -> Host:
+    unknown = set(data) - set(HOST_UPDATABLE)
+    if unknown:
+        raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
+    changes = clean_host_metadata(data)
+    if "hostname" in data:
+        changes["hostname"] = clean_hostname(data["hostname"])
+    if "status" in data:
+        if data["status"] not in HostStatus.values:
+            raise exceptions.ValidationFailed(details={"status": [f"Must be one of {', '.join(HostStatus.values)}."]})
+        changes["status"] = data["status"]
+    with transaction.atomic():
+        host = Host.objects.filter(user=actor, pk=host_id).first()
+        if host is None:
+            raise exceptions.NotFound("Host not found.", code="host_not_found")
+        region = allocation.lock_region(actor, host.region_id)  # hostnames are unique per region
+        host = Host.objects.get(pk=host.pk)
+        if "hostname" in changes and changes["hostname"] != host.hostname:
+            _check_hostnames_free(region, [changes["hostname"]])
+        before = host_snapshot(host)
+        for key, value in changes.items():
+            setattr(host, key, value)
+        host.updated_by = actor.get_username()
+        host.save()
+        after = host_snapshot(host)
+        changed = [c for c in diff(before, after) if c["field"] in HOST_UPDATABLE]
+        if changed:
+            audit_record(
+                actor=actor,
+                user_id=actor.pk,
+                action_type="update",
+                resource_type="host",
+                resource_id=host.id,
+                ip_address=host.ip_address,
+                cidr=region.cidr,
+                country_code=_country_code(region),
+                region_id=region.id,
+                changes=changed,
+                snapshot=after,
+            )
+            event_publish(user=actor, event_type="host.updated", data={**after, "changes": changed})
+    return host
+
+
+def host_retire(*, actor: Any, host_id: Any, reason: Any = "") -> dict[str, Any]:
+    """Hard-delete a host, free its address at once; snapshot kept in the audit row."""
+    reason = clean_reason(reason, required=False)
+    with transaction.atomic():
+        return hosts_retire_locked(actor=actor, host_ids=[host_id], reason=reason)[0]
+
+
+def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str) -> list[dict[str, Any]]:
+    """Retire hosts (must run inside a transaction). Locks regions in a fixed order to avoid deadlocks."""
+    hosts = list(Host.objects.filter(user=actor, pk__in=host_ids))
+    found = {str(h.pk) for h in hosts}
+    missing = [str(h) for h in host_ids if str(h) not in found]
+    if missing:
+        raise exceptions.NotFound("Host not found.", code="host_not_found", details={"host_ids": missing})
+    by_region: dict[Any, list[Host]] = {}
+    for host in hosts:
+        by_region.setdefault(host.region_id, []).append(host)
+    results: list[dict[str, Any]] = []
+    entries = []
+    for region_id in sorted(by_region, key=str):
+        region = allocation.lock_region(actor, region_id)
+        group = [h for h in Host.objects.filter(pk__in=[h.pk for h in by_region[region_id]])]
+        for host in group:
+            snap = host_snapshot(host)
+            entries.append(
+                audit_entry(
+                    actor=actor,
+                    user_id=actor.pk,
+                    action_type="retire",
+                    resource_type="host",
+                    resource_id=host.id,
+                    ip_address=host.ip_address,
+                    cidr=region.cidr,
+                    country_code=_country_code(region),
+                    region_id=region.id,
+                    reason=reason,
+                    snapshot=snap,
+                )
+            )
+            event_publish(user=actor, event_type="host.released", data={**snap, "reason": reason})
+            results.append({"host_id": str(host.id), "ip_address": host.ip_address})
+        Host.objects.filter(pk__in=[h.pk for h in group]).delete()
+        allocation.region_free_hosts(region, [h.z_octet for h in group])
+        region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
+        capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
+    audit_save_many(entries)
+    quota_release(user=actor, hosts=len(results))
+    return results

@@ -1,0 +1,210 @@
+"""Region writes: allocate, update, retire. Each runs in one transaction with its audit row and event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from ipam import exceptions
+from ipam.models import Country, Host, Region, RegionStatus, ip_to_int
+from ipam.selectors.countries import country_get
+from ipam.services import allocation, capacity
+from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
+from ipam.services.quotas import quota_consume, quota_release
+from ipam.services.snapshots import host_snapshot, region_snapshot
+from ipam.validation import clean_reason, clean_region_name, clean_tags
+from webhooks.services import event_publish
+
+REGION_UPDATABLE = ("region_name", "description", "status", "tags", "owner")
+
+
+def _check_name_free(user: Any, country: Country, name: str, *, exclude_id: Any = None) -> None:
+    clash = Region.objects.filter(user=user, country=country, region_name__iexact=name)
+    if exclude_id is not None:
+        clash = clash.exclude(pk=exclude_id)
+    if clash.exists():
+        raise exceptions.DuplicateName(
+            f"You already have a region named {name!r} in {country.name}.",
+            details={"region_name": name, "country": country.name},
+        )
+
+
+def region_allocate(
+    *,
+    actor: Any,
+    country: Country | str,
+    region_name: str,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    owner: str | None = None,
+    at: tuple[int, int] | None = None,
+    reservation_id: Any = None,
+) -> Region:
+    """Allocate a /24 in `country` for `actor`: the lowest free (X, Y), or exactly `at` when given.
+
+    `reservation_id` is the reservation being converted: it is the one reservation allowed to cover `at`.
+    """
+    name = clean_region_name(region_name)
+    tags = clean_tags(tags)
+    if not isinstance(country, Country):
+        country = country_get(country)
+    allocation.ensure_may_use_country(actor, country)
+    with allocation.measured("region"), transaction.atomic():
+        cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)
+        _check_name_free(actor, country, name)
+        reserved = allocation.reserved_region_slots(actor, country, exclude_id=reservation_id)
+        if at is None:
+            slot = allocation.next_region_slot(cursor, country, reserved)
+            if slot is None:
+                raise exceptions.CapacityExhausted(
+                    f"No free /24 left in {country.name} (X {country.x_start}-{country.x_end}).",
+                    details={"country": country.name, "total_capacity": country.total_capacity},
+                )
+            x, y = slot
+        else:
+            x, y = at
+            if not (country.x_start <= x <= country.x_end and 0 <= y <= 255):
+                raise exceptions.ValidationFailed(
+                    f"10.{x}.{y}.0/24 is not in {country.name}.", details={"x_octet": [f"Must be {country.x_start}-{country.x_end}."]}
+                )
+            allocation.check_region_slot_free(cursor, x, y, reserved)
+        region = Region.objects.create(
+            user=actor,
+            country=country,
+            x_octet=x,
+            y_octet=y,
+            network_int=ip_to_int(x, y, 0),
+            region_name=name,
+            description=description or "",
+            tags=tags,
+            owner=owner if owner is not None else actor.get_username(),
+            created_by=actor.get_username(),
+            updated_by=actor.get_username(),
+        )
+        allocation.cursor_take(cursor, x, y)
+        snapshot = region_snapshot(region)
+        audit_record(
+            actor=actor,
+            user_id=actor.pk,
+            action_type="create",
+            resource_type="region",
+            resource_id=region.id,
+            cidr=region.cidr,
+            country_code=country.code,
+            region_id=region.id,
+            snapshot=snapshot,
+        )
+        event_publish(user=actor, event_type="region.created", data=snapshot)
+        capacity.utilization_changed(user=actor, country_id=country.pk)
+        quota_consume(user=actor, regions=1)  # last: the usage row stays locked only until commit
+    return region
+
+
+def region_update(*, actor: Any, region_id: Any, data: dict[str, Any]) -> Region:
+    """Update `region_name, description, status, tags, owner` (absent keys are left alone)."""
+    unknown = set(data) - set(REGION_UPDATABLE)
+    if unknown:
+        raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
+    changes: dict[str, Any] = {}
+    if "region_name" in data:
+        changes["region_name"] = clean_region_name(data["region_name"])
+    if "tags" in data:
+        changes["tags"] = clean_tags(data["tags"])
+    if "status" in data:
+        if data["status"] not in RegionStatus.values:
+            raise exceptions.ValidationFailed(details={"status": [f"Must be one of {', '.join(RegionStatus.values)}."]})
+        changes["status"] = data["status"]
+    for key in ("description", "owner"):
+        if key in data:
+            changes[key] = "" if data[key] is None else str(data[key])
+    with transaction.atomic():
+        region = Region.objects.select_related("country").filter(user=actor, pk=region_id).first()
+        if region is None:
+            raise exceptions.NotFound("Region not found.", code="region_not_found")
+        if "region_name" in changes:
+            allocation.lock_cursor(actor, region.country)  # names are unique per (user, country)
+        country = region.country
+        region = allocation.lock_region(actor, region_id)
+        region.country = country
+        if "region_name" in changes and changes["region_name"].lower() != region.region_name.lower():
+            _check_name_free(actor, region.country, changes["region_name"], exclude_id=region.pk)
+        before = region_snapshot(region)
+        for key, value in changes.items():
+            setattr(region, key, value)
+        region.updated_by = actor.get_username()
+        region.save()
+        after = region_snapshot(region)
+        changed = [c for c in diff(before, after) if c["field"] in REGION_UPDATABLE]
+        if changed:
+            audit_record(
+                actor=actor,
+                user_id=actor.pk,
+                action_type="update",
+                resource_type="region",
+                resource_id=region.id,
+                cidr=region.cidr,
+                country_code=region.country.code,
+                region_id=region.id,
+                changes=changed,
+                snapshot=after,
+            )
+            event_publish(user=actor, event_type="region.updated", data={**after, "changes": changed})
+    return region
+
+
+def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = False) -> dict[str, Any]:
+    """Hard-delete a region (snapshot kept in the audit row); with `cascade`, its hosts too."""
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        region = Region.objects.select_related("country").filter(user=actor, pk=region_id).first()
+        if region is None:
+            raise exceptions.NotFound("Region not found.", code="region_not_found")
+        cursor = allocation.lock_cursor(actor, region.country)
+        country = region.country
+        region = allocation.lock_region(actor, region_id)
+        region.country = country
+        hosts = list(Host.objects.filter(region=region).order_by("z_octet"))
+        if hosts and not cascade:
+            raise exceptions.RegionNotEmpty(details={"region_id": str(region.id), "hosts": len(hosts)})
+        snapshot = region_snapshot(region)
+        entries = [
+            audit_entry(
+                actor=actor,
+                user_id=actor.pk,
+                action_type="retire",
+                resource_type="host",
+                resource_id=host.id,
+                ip_address=host.ip_address,
+                cidr=region.cidr,
+                country_code=region.country.code,
+                region_id=region.id,
+                reason=reason,
+                snapshot=host_snapshot(host),
+            )
+            for host in hosts
+        ]
+        entries.append(
+            audit_entry(
+                actor=actor,
+                user_id=actor.pk,
+                action_type="retire",
+                resource_type="region",
+                resource_id=region.id,
+                cidr=region.cidr,
+                country_code=region.country.code,
+                region_id=region.id,
+                reason=reason,
+                snapshot={**snapshot, "hosts_retired": len(hosts)},
+            )
+        )
+        for host in hosts:
+            event_publish(user=actor, event_type="host.released", data={**host_snapshot(host), "reason": reason})
+        Host.objects.filter(region=region).delete()
+        region.delete()
+        allocation.cursor_free(cursor, region.x_octet, region.y_octet)
+        audit_save_many(entries)
+        event_publish(user=actor, event_type="region.retired", data={**snapshot, "reason": reason, "hosts_retired": len(hosts)})
+        capacity.utilization_changed(user=actor, country_id=region.country_id)
+        quota_release(user=actor, regions=1, hosts=len(hosts))
+    return {"region_id": str(snapshot["region_id"]), "cascade": bool(cascade), "hosts_retired": len(hosts)}

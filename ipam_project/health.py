@@ -1,0 +1,151 @@
+"""/health and /ipam/health: real checks of what the service needs.
+
+healthy = everything works; degraded = the API serves but something optional is down (cache, broker);
+unhealthy (503) = the database is unreachable, migrations are pending or the countries are missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+logger = logging.getLogger("ipam.health")
+
+CRITICAL = ("database", "migrations", "countries")
+
+
+def check_database() -> dict[str, Any]:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"status": "ok", "vendor": connections[DEFAULT_DB_ALIAS].vendor}
+
+
+def check_cache() -> dict[str, Any]:
+    key = f"ipam:health:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    ok = cache.get(key) == "1"
+    cache.delete(key)
+    backend = "redis" if settings.REDIS_URL else "local"
+    if not ok:
+        return {"status": "error", "backend": backend, "error": "cache did not return what was written"}
+    return {"status": "ok", "backend": backend}
+
+
+def check_broker() -> dict[str, Any]:
+    from ipam_project.celery import app
+
+    url = app.conf.broker_url or ""
+    if url.startswith("filesystem"):
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", "")
+        import os
+
+        return {"status": "ok" if os.path.isdir(str(folder)) else "error", "transport": "filesystem"}
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return {"status": "ok", "transport": url.split(":", 1)[0]}
+
+
+def check_migrations() -> dict[str, Any]:
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        return {"status": "error", "pending": [f"{m.app_label}.{m.name}" for m, _ in pending][:20]}
+    return {"status": "ok"}
+
+
+def check_countries() -> dict[str, Any]:
+    from ipam.models import Country
+
+    count = Country.objects.count()
+    return {"status": "ok" if count else "error", "count": count}
+
+
+CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+    "migrations": check_migrations,
+    "countries": check_countries,
+}
+
+
+def run_checks() -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as exc:  # a failing dependency is reported, never raised
+            logger.warning("Health check %s failed: %s", name, exc.__class__.__name__)
+            result = {"status": "error", "error": exc.__class__.__name__}
+        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        checks[name] = result
+        if name == "database" and result["status"] != "ok":
+            for rest in ("migrations", "countries"):
+                checks[rest] = {"status": "error", "error": "database unavailable"}
+            break
+    failed = {name for name, result in checks.items() if result["status"] != "ok"}
+    overall = "unhealthy" if failed & set(CRITICAL) else ("degraded" if failed else "healthy")
+    return {
+        "status": overall,
+        "checks": checks,
+        "background_tasks": background_task_status(),
+        "version": settings.IPAM_VERSION,
+    }
+
+
+def background_task_status() -> dict[str, Any]:
+    try:
+        from ipam_project.jobs import last_runs
+    except ImportError:
+        return {}
+    try:
+        return last_runs()
+    except Exception as exc:
+        logger.warning("Could not read background task status: %s", exc.__class__.__name__)
+        return {}
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["healthy", "degraded", "unhealthy"])
+    checks = serializers.DictField(child=serializers.JSONField(), help_text="database, cache, broker, migrations, countries")
+    background_tasks = serializers.DictField(child=serializers.JSONField(), help_text="per job: last_run, last_status")
+    version = serializers.CharField()
+
+
+HEALTH_RESPONSES = {200: HealthSerializer, 503: HealthSerializer}
+
+
+class HealthView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(operation_id="health", tags=["health"], summary="Service health (public)", responses=HEALTH_RESPONSES)
+    def get(self, request: Request) -> Response:
+        body = run_checks()
+        return Response(body, status=503 if body["status"] == "unhealthy" else 200)
+
+
+class IpamHealthView(HealthView):
+    """Same as /health, under the API prefix."""
+
+    @extend_schema(
+        operation_id="ipam_health", tags=["health"], summary="Service health (public, alias of /health)", responses=HEALTH_RESPONSES
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)

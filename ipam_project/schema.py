@@ -1,0 +1,59 @@
+"""OpenAPI generation tweaks: the standard error body on every operation, paths without the
+optional trailing slash, and the authentication schemes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+from ipam_project.api import ErrorSerializer
+
+_ERRORS_ALWAYS = {"400": "Invalid input", "429": "Rate limit or quota exceeded"}
+_ERRORS_AUTHENTICATED = {"401": "Not authenticated", "403": "Missing permission"}
+_ERRORS_BY_METHOD = {
+    "GET": {"404": "Not found"},
+    "POST": {"404": "Not found", "409": "Conflict"},
+    "PATCH": {"404": "Not found", "409": "Conflict"},
+    "PUT": {"404": "Not found", "409": "Conflict"},
+    "DELETE": {"404": "Not found", "409": "Conflict"},
+}
+
+
+class IPAMAutoSchema(AutoSchema):
+    """Adds the `{"error", "message", "details"}` responses each operation can return."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        codes = dict(_ERRORS_ALWAYS)
+        if self.get_auth():
+            codes.update(_ERRORS_AUTHENTICATED)
+        codes.update(_ERRORS_BY_METHOD.get(self.method, {}))
+        for code, description in codes.items():
+            if code not in responses:
+                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response["description"] = description
+                responses[code] = response
+        return responses
+
+
+def strip_optional_slash(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
+    """Routes accept `/x` and `/x/`; document them as `/x`, like the curl examples."""
+    return [(path.rstrip("/") or "/", regex, method, callback) for path, regex, method, callback in endpoints]
+
+
+class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "ipam_project.auth.TrackedSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class JWTScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "ipam_project.auth.TrackedJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,0 +1,348 @@
+"""The one settings module. Everything that differs between machines comes from the environment.
+
+Every variable is listed, with a safe development value, in `.env.example` and in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines from `.env` without overriding the real environment."""
+    if not path.is_file():
+        return
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+if os.environ.get("IPAM_SKIP_DOTENV", "").lower() not in {"1", "true", "yes"}:
+    _load_dotenv(BASE_DIR / ".env")
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+TESTING = "pytest" in sys.modules or env_bool("IPAM_TESTING", False)
+DEBUG = env_bool("DEBUG", True)
+
+# Development values; production (DEBUG=false) refuses to start without real ones.
+_DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+_DEV_FERNET_KEY = "ZGV2LWluc2VjdXJlLWZlcm5ldC1rZXktY2hhbmdlLW0="
+SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG or TESTING else "")
+FERNET_KEY = env_str("FERNET_KEY") or (_DEV_FERNET_KEY if DEBUG or TESTING else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+if not FERNET_KEY:
+    raise ImproperlyConfigured("FERNET_KEY must be set when DEBUG is false")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_prometheus",
+    "ipam.apps.IpamConfig",
+    "enhancements.apps.EnhancementsConfig",
+    "notifications.apps.NotificationsConfig",
+    "webhooks.apps.WebhooksConfig",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ipam_project.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "ipam_project.urls"
+WSGI_APPLICATION = "ipam_project.wsgi.application"
+APPEND_SLASH = False  # both `/path` and `/path/` are routed explicitly; a redirect would drop POST bodies
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Storage -----------------------------------------------------------------------------------
+VAR_DIR = Path(env_str("IPAM_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'ipam.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE makes concurrent writers queue on the database lock instead of failing mid-transaction.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file (not :memory:) so concurrency tests can open several connections to one test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ipam.sqlite3")}
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("IPAM_CACHE_PREFIX", "ipam"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                # Redis down: the API keeps serving (reads recompute, limits degrade) instead of failing.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "ipam.cache"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ipam-default",
+        }
+    }
+
+# --- Auth --------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ipam_project.auth.TrackedJWTAuthentication",
+        "ipam_project.auth.TrackedSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "ipam_project.api.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "ipam_project.schema.IPAMAutoSchema",
+    "EXCEPTION_HANDLER": "ipam_project.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IPAM API",
+    "DESCRIPTION": "Hierarchical allocation of the private space 10.X.Y.Z: countries, regions (/24) and hosts.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/ipam",
+    "PREPROCESSING_HOOKS": ["ipam_project.schema.strip_optional_slash"],
+    # Choice sets sharing a field name need a stable component name each (add new ones here).
+    "ENUM_NAME_OVERRIDES": {
+        "RegionStatusEnum": "ipam.models.RegionStatus",
+        "HostStatusEnum": "ipam.models.HostStatus",
+        "DeviceTypeEnum": "ipam.models.DeviceType",
+        "ReservationStatusEnum": "enhancements.models.ReservationStatus",
+        "JobStatusEnum": "ipam.models.JobStatus",
+    },
+    "SECURITY": [{"jwtAuth": []}],
+}
+
+# --- Internationalisation / time -------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Request limits / security --------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("IPAM_MAX_BODY_BYTES", 12 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("IPAM_MAX_BODY_BYTES", 12 * 1024 * 1024)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- IPAM product settings (SPEC §2, §5, §6, §7) --------------------------------------------------
+IPAM_DEFAULT_REGION_QUOTA = env_int("IPAM_DEFAULT_REGION_QUOTA", 1000)
+IPAM_DEFAULT_HOST_QUOTA = env_int("IPAM_DEFAULT_HOST_QUOTA", 10000)
+IPAM_CACHE_TTL = env_int("IPAM_CACHE_TTL", 300)
+IPAM_FORECAST_CACHE_TTL = env_int("IPAM_FORECAST_CACHE_TTL", 86400)
+IPAM_RATE_LIMIT_PER_HOUR = env_int("IPAM_RATE_LIMIT_PER_HOUR", 100)
+IPAM_RATE_LIMITS_ENABLED = env_bool("IPAM_RATE_LIMITS_ENABLED", not TESTING)
+IPAM_ENABLE_WEBHOOKS = env_bool("IPAM_ENABLE_WEBHOOKS", True)
+IPAM_ENABLE_NOTIFICATIONS = env_bool("IPAM_ENABLE_NOTIFICATIONS", True)
+IPAM_ENABLE_BACKGROUND_TASKS = env_bool("IPAM_ENABLE_BACKGROUND_TASKS", True)
+IPAM_CAPACITY_WARNING_THRESHOLD = env_int("IPAM_CAPACITY_WARNING_THRESHOLD", 80)
+IPAM_CAPACITY_CRITICAL_THRESHOLD = env_int("IPAM_CAPACITY_CRITICAL_THRESHOLD", 95)
+IPAM_AUDIT_RETENTION_DAYS = env_int("IPAM_AUDIT_RETENTION_DAYS", 365)
+IPAM_NOTIFICATION_RETENTION_DAYS = env_int("IPAM_NOTIFICATION_RETENTION_DAYS", 90)
+IPAM_WEBHOOK_MAX_ATTEMPTS = env_int("IPAM_WEBHOOK_MAX_ATTEMPTS", 6)
+IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
+IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
+IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+IPAM_IMPORT_MAX_BYTES = env_int("IPAM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+IPAM_EXPORT_RETENTION_HOURS = env_int("IPAM_EXPORT_RETENTION_HOURS", 24)
+IPAM_BULK_JOB_RETENTION_DAYS = env_int("IPAM_BULK_JOB_RETENTION_DAYS", 7)
+IPAM_PUBLIC_BASE_URL = env_str("IPAM_PUBLIC_BASE_URL")  # absolute share URLs; request host when empty
+IPAM_TRUST_X_FORWARDED_FOR = env_bool("IPAM_TRUST_X_FORWARDED_FOR", False)  # only behind a proxy you control
+IPAM_VERSION = "0.1.0"
+
+# --- Celery ------------------------------------------------------------------------------------------
+# With REDIS_URL the broker is Redis; without it, kombu's file-system transport under var/ (no service needed).
+CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+    for _sub in ("in", "processed"):
+        (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "in"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "in"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Sending a task must never block or fail a request: the outbox/beat jobs catch up on anything missed.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+
+# --- E-mail ---------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ipam@localhost")
+
+# --- Logging ------------------------------------------------------------------------------------------
+LOG_DIR = Path(env_str("IPAM_LOG_DIR", str(BASE_DIR / "logs")))
+LOG_LEVEL = env_str("IPAM_LOG_LEVEL", "INFO")
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "ipam_project.logging.RequestIdFilter"}},
+    "formatters": {
+        "app": {
+            "format": "[%(asctime)s] [%(levelname)s] [%(name)s] %(message)s [request_id=%(request_id)s]",
+            "datefmt": "%Y-%m-%d %H:%M:%S",
+        },
+    },
+    "handlers": {
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "app.log"),
+            "maxBytes": env_int("IPAM_LOG_MAX_BYTES", 10 * 1024 * 1024),
+            "backupCount": env_int("IPAM_LOG_BACKUP_COUNT", 5),
+            "formatter": "app",
+            "filters": ["request_id"],
+            "delay": True,
+        },
+        "console": {"class": "logging.StreamHandler", "formatter": "app", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["file"] + ([] if TESTING else ["console"]), "level": "WARNING"},
+    "loggers": {
+        "ipam": {"level": LOG_LEVEL},
+        "webhooks": {"level": LOG_LEVEL},
+        "notifications": {"level": LOG_LEVEL},
+        "celery": {"level": LOG_LEVEL},
+        "django.request": {"level": "ERROR"},
+    },
+}

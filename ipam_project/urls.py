@@ -1,0 +1,25 @@
+"""Root URLs. Every API path answers with and without a trailing slash (APPEND_SLASH is off)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from ipam_project import health, views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^auth/token/?$", views.TokenObtainView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/refresh/?$", views.TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^ipam/health/?$", health.IpamHealthView.as_view(), name="ipam-health"),
+    re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
+    path("ipam/", include("ipam.api.urls")),
+    path("ipam/", include("ipam.api.urls_records")),
+    path("ipam/", include("ipam.api.urls_enhancements")),
+    path("ipam/", include("ipam.api.urls_statistics")),
+    path("ipam/", include("notifications.api.urls")),
+    path("ipam/", include("webhooks.api.urls")),
+]

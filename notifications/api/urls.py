@@ -1,0 +1,5 @@
+"""Routes under /ipam/ for notifications."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""Notifications and notification rules. Filled in by the notifications work."""

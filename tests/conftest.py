@@ -1,0 +1,71 @@
+"""Personas and clients shared by every test.
+
+alice and bob are operators (read, allocate, update, release), reader can only read, admin has the
+IPAM admin permission. Each has an independent namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+def _user_in(group: str | None, username: str) -> Any:
+    user = UserFactory(username=username)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def alice(db: Any) -> Any:
+    return _user_in("IPAM Operators", "alice")
+
+
+@pytest.fixture
+def bob(db: Any) -> Any:
+    return _user_in("IPAM Operators", "bob")
+
+
+@pytest.fixture
+def reader(db: Any) -> Any:
+    return _user_in("IPAM Readers", "reader")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return _user_in("IPAM Admins", "ipamadmin")
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(alice: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
+    """alice's client."""
+    return client_for(alice)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()

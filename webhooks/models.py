@@ -1,0 +1,1 @@
+"""Webhook subscriptions, events (outbox) and deliveries. Filled in by the webhooks work."""
