@@ -16,3 +16,7 @@ ALLOCATION_LATENCY = Histogram(
 
 def record_cache_access(name: str, hit: bool) -> None:
     CACHE_REQUESTS.labels(cache=name, result="hit" if hit else "miss").inc()
+
+
+RATE_LIMITED = Counter("ipam_rate_limited_requests_total", "Requests refused by a rate limit", ["scope"])
+RATE_LIMIT_DEGRADED = Counter("ipam_rate_limit_degraded_total", "Requests allowed because the rate-limit store was unreachable")

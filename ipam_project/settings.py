@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "ipam_project.middleware.RequestContextMiddleware",
+    "ipam_project.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -193,6 +194,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "ipam_project.schema.IPAMAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["ipam_project.throttling.UserRateThrottle"],
     "EXCEPTION_HANDLER": "ipam_project.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -260,7 +262,11 @@ IPAM_DEFAULT_HOST_QUOTA = env_int("IPAM_DEFAULT_HOST_QUOTA", 10000)
 IPAM_CACHE_TTL = env_int("IPAM_CACHE_TTL", 300)
 IPAM_FORECAST_CACHE_TTL = env_int("IPAM_FORECAST_CACHE_TTL", 86400)
 IPAM_RATE_LIMIT_PER_HOUR = env_int("IPAM_RATE_LIMIT_PER_HOUR", 100)
-IPAM_RATE_LIMITS_ENABLED = env_bool("IPAM_RATE_LIMITS_ENABLED", not TESTING)
+IPAM_RATE_LIMITS_ENABLED = env_bool("IPAM_RATE_LIMITS_ENABLED", not TESTING)  # tests turn it on where they test it
+IPAM_WEBHOOK_CREATE_RATE_LIMIT_PER_HOUR = env_int("IPAM_WEBHOOK_CREATE_RATE_LIMIT_PER_HOUR", 10)
+IPAM_BULK_RATE_LIMIT_PER_HOUR = env_int("IPAM_BULK_RATE_LIMIT_PER_HOUR", 10)
+IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR = env_int("IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR", 300)
+IPAM_LOGIN_RATE_LIMIT_PER_HOUR = env_int("IPAM_LOGIN_RATE_LIMIT_PER_HOUR", 30)
 IPAM_ENABLE_WEBHOOKS = env_bool("IPAM_ENABLE_WEBHOOKS", True)
 IPAM_ENABLE_NOTIFICATIONS = env_bool("IPAM_ENABLE_NOTIFICATIONS", True)
 IPAM_ENABLE_BACKGROUND_TASKS = env_bool("IPAM_ENABLE_BACKGROUND_TASKS", True)

@@ -69,3 +69,11 @@ def api(alice: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks sent with `ipam_project.queue` run in this process (on commit), not through a broker."""
+    from ipam_project import queue
+
+    monkeypatch.setattr(queue, "dispatch", lambda task, args, kwargs: task.apply(args=args, kwargs=kwargs, throw=True))

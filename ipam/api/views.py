@@ -153,6 +153,7 @@ class HostViewSet(
     lookup_url_kwarg = "host_id"
     lookup_value_regex = UUID_RE
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_scopes = {"create": "host_create", "batch": "host_create"}
     ipam_permissions = {
         "list": "read",
         "retrieve": "read",

@@ -1,0 +1,1 @@
+"""Celery tasks for bulk (load by id, call one service)."""

@@ -1,0 +1,1 @@
+"""Celery tasks for exports (load by id, call one service)."""

@@ -1,0 +1,1 @@
+"""Periodic maintenance tasks that span areas (the `housekeeping` and `capacity_monitor` jobs)."""

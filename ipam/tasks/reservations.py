@@ -1,0 +1,1 @@
+"""Celery tasks for reservations (load by id, call one service)."""

@@ -1,0 +1,162 @@
+"""Rate limits (SPEC §3): per user per hour by operation class, per client IP for public endpoints.
+
+Fixed one-hour windows counted in the cache (Redis in production, so all web workers share them).
+Every throttled response carries `X-RateLimit-Limit/-Remaining/-Reset`; a 429 also `Retry-After`.
+If the cache is unreachable the request is allowed and a warning is logged: rate limiting degrades,
+the API keeps serving.
+
+Views choose a scope with `throttle_scopes = {"<action or METHOD>": "<scope>"}`; otherwise safe methods
+are `read` and the rest `write`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from rest_framework.throttling import BaseThrottle
+
+from ipam_project.middleware import client_ip
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+logger = logging.getLogger("ipam.ratelimit")
+WINDOW_SECONDS = 3600
+
+
+def scope_limits() -> dict[str, int]:
+    """Requests per hour for each scope (read from settings on every call so they can be changed)."""
+    base = settings.IPAM_RATE_LIMIT_PER_HOUR
+    return {
+        "read": base * 5,
+        "write": base,
+        "host_create": base * 10,
+        "webhook_create": settings.IPAM_WEBHOOK_CREATE_RATE_LIMIT_PER_HOUR,
+        "bulk": settings.IPAM_BULK_RATE_LIMIT_PER_HOUR,
+        "public_share": settings.IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR,
+        "login": settings.IPAM_LOGIN_RATE_LIMIT_PER_HOUR,
+    }
+
+
+@dataclass(frozen=True)
+class Usage:
+    limit: int
+    remaining: int
+    reset: int  # unix time the window ends
+
+    def headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining), "X-RateLimit-Reset": str(self.reset)}
+
+
+def hit(scope: str, ident: str, limit: int) -> tuple[bool, Usage]:
+    """Count one request of `ident` in `scope`; (allowed, usage)."""
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    reset = (window + 1) * WINDOW_SECONDS
+    key = f"ipam:rl:{scope}:{ident}:{window}"
+    try:
+        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+        count = int(cache.incr(key))
+    except Exception as exc:  # cache down: allow, and say so
+        logger.warning("Rate limit store unavailable (%s); allowing request", exc.__class__.__name__)
+        _count_degraded()
+        return True, Usage(limit, limit, reset)
+    return count <= limit, Usage(limit, max(0, limit - count), reset)
+
+
+def _count_degraded() -> None:
+    from ipam_project import metrics
+
+    counter = getattr(metrics, "RATE_LIMIT_DEGRADED", None)
+    if counter is not None:
+        counter.inc()
+
+
+def _count_limited(scope: str) -> None:
+    from ipam_project import metrics
+
+    counter = getattr(metrics, "RATE_LIMITED", None)
+    if counter is not None:
+        counter.labels(scope=scope).inc()
+
+
+class _Throttle(BaseThrottle):
+    usage: Usage | None = None
+
+    def scope_for(self, request: Request, view: APIView) -> str:
+        raise NotImplementedError
+
+    def ident_for(self, request: Request) -> str:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if not settings.IPAM_RATE_LIMITS_ENABLED:
+            return True
+        scope = self.scope_for(request, view)
+        allowed, self.usage = hit(scope, self.ident_for(request), scope_limits()[scope])
+        request._request.ipam_ratelimit = self.usage  # type: ignore[attr-defined]  # headers, see middleware
+        if not allowed:
+            _count_limited(scope)
+        return allowed
+
+    def wait(self) -> float | None:
+        return max(1.0, self.usage.reset - time.time()) if self.usage else None
+
+
+class UserRateThrottle(_Throttle):
+    """Per authenticated user (per client IP for anonymous callers) and operation class."""
+
+    def scope_for(self, request: Request, view: APIView) -> str:
+        scopes: dict[str, str] = getattr(view, "throttle_scopes", {})
+        action = getattr(view, "action", None)
+        method = (request.method or "GET").upper()
+        if action and action in scopes:
+            return scopes[action]
+        if method in scopes:
+            return scopes[method]
+        return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
+
+    def ident_for(self, request: Request) -> str:
+        user = request.user
+        return f"user:{user.pk}" if user and user.is_authenticated else f"ip:{client_ip(request._request)}"
+
+
+class PublicShareThrottle(_Throttle):
+    """Per client IP, for the public share view."""
+
+    def scope_for(self, request: Request, view: APIView) -> str:
+        return "public_share"
+
+    def ident_for(self, request: Request) -> str:
+        return f"ip:{client_ip(request._request)}"
+
+
+class LoginThrottle(PublicShareThrottle):
+    """Per client IP, for `/auth/token` (slows password guessing)."""
+
+    def scope_for(self, request: Request, view: APIView) -> str:
+        return "login"
+
+
+class RateLimitHeadersMiddleware:
+    """Copies the usage computed by the throttle onto the response."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        usage: Usage | None = getattr(request, "ipam_ratelimit", None)
+        if usage is not None:
+            for header, value in usage.headers().items():
+                response[header] = value
+            if response.status_code == 429 and "Retry-After" not in response:
+                response["Retry-After"] = str(max(1, int(usage.reset - time.time())))
+        return response
