@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -77,3 +78,15 @@ def audit_record(**kwargs: Any) -> AuditLog:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """`[{field, old_value, new_value}]` for the keys whose values differ."""
     return [{"field": key, "old_value": before.get(key), "new_value": after.get(key)} for key in after if before.get(key) != after.get(key)]
+
+
+def audit_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete audit rows older than the retention, in batches (short transactions, no long locks)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    total = 0
+    while True:
+        ids = list(AuditLog.objects.filter(timestamp__lt=cutoff).values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return total
+        deleted, _ = AuditLog.objects.filter(id__in=ids).delete()
+        total += deleted
