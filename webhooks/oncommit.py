@@ -1,8 +1,8 @@
 """Collect work during a transaction and hand it over once, after commit.
 
-`collect_on_commit("name", items, flush)` appends `items` to a list tied to the current transaction
-and registers `flush(list)` with `transaction.on_commit` the first time. A batch allocation that
-publishes 100 events therefore sends one message per webhook after commit, not 100.
+`collect_on_commit("name", items, flush)` appends `items` to a list tied to the current transaction;
+after commit `flush(list)` runs once with everything collected. A batch allocation that publishes 100
+events therefore sends one message per webhook after commit, not 100.
 
 A batch belongs to one `connection.run_on_commit` list: Django replaces that list on commit and on
 (savepoint) rollback, so a batch whose transaction ended, or whose hook was discarded, is never reused.
@@ -41,7 +41,9 @@ def collect_on_commit(name: str, items: Iterable[Any], flush: Callable[[list[Any
     batch = batches.get(name)
     if batch is None or batch.done or batch.hooks is not connection.run_on_commit:
         batch = batches[name] = _Batch(connection.run_on_commit, flush)
-        transaction.on_commit(batch.run, robust=True)
     for item in items:
         if not unique or item not in batch.items:
             batch.items.append(item)
+    # Registered on every call (cheap): the first hook to run flushes everything, the others find nothing.
+    # Registering once would tie the batch to the savepoint (or test capture) of the first call only.
+    transaction.on_commit(batch.run, robust=True)
