@@ -230,6 +230,12 @@ SPECTACULAR_SETTINGS = {
         "DeviceTypeEnum": "ipam.models.DeviceType",
         "ReservationStatusEnum": "enhancements.models.ReservationStatus",
         "JobStatusEnum": "ipam.models.JobStatus",
+        "WebhookEventTypeEnum": "webhooks.events.EventType",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "WebhookAttemptStatusEnum": "webhooks.models.AttemptOutcome",
+        "NotificationSeverityEnum": "notifications.models.Severity",
+        "NotificationChannelEnum": "notifications.models.Channel",
+        "CountryOrRegionEnum": "notifications.models.RuleResourceType",
     },
     "SECURITY": [{"jwtAuth": []}],
 }

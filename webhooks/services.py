@@ -56,7 +56,7 @@ def _event_create(*, user_id: Any, event_type: str, data: dict[str, Any], webhoo
     now = timezone.now()
     event = WebhookEvent(user_id=user_id, event_type=event_type, created_at=now)
     event.body = payload_body(event_id=event.id, event_type=event_type, timestamp=now, user_id=user_id, data=data)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # joins the caller's transaction without a savepoint round trip
         event.save(force_insert=True)
         deliveries = WebhookDelivery.objects.bulk_create(
             [
