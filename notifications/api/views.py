@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -113,7 +114,7 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     permission_classes = [IPAMPermission]
     ordering_fields = ["created_at", "rule_name", "utilization_threshold"]
     ordering = ["created_at"]
-    filter_backends: list[Any] = []
+    filter_backends = [OrderingFilter]
     lookup_url_kwarg = "rule_id"
     lookup_value_regex = UUID_RE
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ipam_project import queue
 from tests.factories import make_region
@@ -144,6 +146,7 @@ def test_deliveries_are_paginated_newest_first_with_their_attempt_log(api, alice
     [attempt] = oldest["attempts"]
     assert set(attempt) == {
         "delivery_id",
+        "event_type",
         "attempt_number",
         "status_code",
         "response_time_ms",
@@ -155,6 +158,11 @@ def test_deliveries_are_paginated_newest_first_with_their_attempt_log(api, alice
     }
     assert attempt["status"] == "retrying" and attempt["delivered_at"] is None and attempt["next_attempt_at"]
     assert newest["attempts"][0]["delivered_at"] is not None and newest["status"] == "delivered"
+    with CaptureQueriesContext(connection) as one_page:
+        api.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"page_size": 1})
+    with CaptureQueriesContext(connection) as three_per_page:
+        api.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"page_size": 3})
+    assert len(one_page.captured_queries) == len(three_per_page.captured_queries)  # no N+1
     filtered = api.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"status": "pending"}).json()
     assert filtered["count"] == 1
     assert api.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"status": "bogus"}).status_code == 400

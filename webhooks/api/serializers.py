@@ -66,12 +66,14 @@ class WebhookUpdateSerializer(serializers.Serializer):
 
 class WebhookDeliveryAttemptSerializer(serializers.ModelSerializer):
     delivery_id = serializers.UUIDField(read_only=True)
+    event_type = serializers.ChoiceField(source="delivery.event_type", choices=EventType.choices, read_only=True)
     delivered_at = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookDeliveryAttempt
         fields = [
             "delivery_id",
+            "event_type",
             "attempt_number",
             "status_code",
             "response_time_ms",
