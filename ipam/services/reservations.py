@@ -185,11 +185,11 @@ def reservation_create(
         raise exceptions.ValidationFailed(details={"x_octet": [f"No country covers X={x}."]})
     allocation.ensure_may_use_country(actor, country)
 
-    now = timezone.now()
     with transaction.atomic():
         region: Region | None = None
         if resource_type == REGION:
             cursor = allocation.lock_cursor(actor, country)  # the lock region allocation in this country takes
+            now = timezone.now()  # read after the lock: a row that lapsed while we waited is expired below
             _expire_due_at(actor, REGION, x, y, None, now)
             allocation.check_region_slot_free(cursor, x, y, allocation.reserved_region_slots(actor, country))
         else:
@@ -201,6 +201,7 @@ def reservation_create(
                     details={"cidr": f"10.{x}.{y}.0/24"},
                 )
             region = allocation.lock_region(actor, region_pk)  # the lock host allocation in this region takes
+            now = timezone.now()
             _expire_due_at(actor, HOST, x, y, z, now)
             _check_no_region_reservation(actor, x, y, now)
             assert z is not None
