@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
         "DeviceTypeEnum": "ipam.models.DeviceType",
         "ReservationStatusEnum": "enhancements.models.ReservationStatus",
         "JobStatusEnum": "ipam.models.JobStatus",
+        "ReservationResourceTypeEnum": "enhancements.models.ReservationResourceType",
+        "ShareResourceTypeEnum": "enhancements.models.ShareResourceType",
     },
     "SECURITY": [{"jwtAuth": []}],
 }
