@@ -25,6 +25,7 @@ from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
 from ipam_project.api import IPAMPermission, owned
+from ipam_project.idempotency import idempotent
 
 UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -99,6 +100,7 @@ class RegionViewSet(
         return owned(self, Region.objects.select_related("country"))
 
     @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.RegionCreateSerializer, request)
         region = region_services.region_allocate(actor=request.user, **data)
@@ -169,6 +171,7 @@ class HostViewSet(
         return owned(self, Host.objects.select_related("region__country"))
 
     @extend_schema(request=s.HostCreateSerializer, responses={201: s.HostSerializer}, summary="Allocate a host", tags=["hosts"])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.HostCreateSerializer, request)
         host = host_services.host_allocate(actor=request.user, **data)
@@ -181,6 +184,7 @@ class HostViewSet(
         tags=["hosts"],
     )
     @action(detail=False, methods=["post"])
+    @idempotent
     def batch(self, request: Request) -> Response:
         data = _valid(s.HostBatchSerializer, request)
         hosts = host_services.hosts_allocate_batch(actor=request.user, **data)
