@@ -352,3 +352,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --- core -------------------------------------------------------------------------------------------
+if TESTING:
+    # Every test creates users; the production hasher (PBKDF2, ~1 s per password here) would dominate the
+    # suite's runtime. Test databases only — real deployments keep Django's default hashers.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
