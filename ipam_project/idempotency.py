@@ -74,7 +74,7 @@ def _plain(data: Any) -> Any:
 def request_fingerprint(request: Request) -> str:
     """sha256 of the parsed body with sorted keys (key order and whitespace do not matter)."""
     canonical = json.dumps(_plain(request.data), sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder, default=str)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def idempotent(handler: F) -> F:

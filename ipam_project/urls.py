@@ -23,3 +23,9 @@ urlpatterns = [
     path("ipam/", include("notifications.api.urls")),
     path("ipam/", include("webhooks.api.urls")),
 ]
+
+# The standard error body for requests no API view handles (unknown paths, crashes); DEBUG shows Django's pages.
+handler400 = "ipam_project.api.json_bad_request"
+handler403 = "ipam_project.api.json_permission_denied"
+handler404 = "ipam_project.api.json_not_found"
+handler500 = "ipam_project.api.json_server_error"
