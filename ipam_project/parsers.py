@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework import exceptions, parsers
 
@@ -12,7 +13,7 @@ class JSONParser(parsers.JSONParser):
     nesting deeper than Python's recursion limit, and strings the database cannot store — lone UTF-16
     surrogates (`"\\ud800"`) and NUL characters (`"\\u0000"`), in keys or values."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
