@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -110,6 +111,12 @@ def json_permission_denied(request: HttpRequest, exception: Exception | None = N
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("not_found", f"Nothing here: {request.path[:200]}"), status=404)
+
+
+@csrf_exempt
+def unknown_api_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Routed last under /ipam/: any method on a path no API route matched (also when DEBUG is on)."""
+    return json_not_found(request)
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:

@@ -428,10 +428,14 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500():
     assert response.status_code == 400 and response.data["error"] == "invalid_value"
 
 
-def test_unrouted_paths_and_crashes_use_the_standard_body(anon, rf):
+def test_unrouted_paths_and_crashes_use_the_standard_body(anon, api, rf, settings):
     from ipam_project.api import json_server_error
 
     response = anon.get("/no/such/path")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
+    settings.DEBUG = True  # `make run`: API paths still answer JSON
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        response = api.generic(method, "/ipam/regions/not-a-uuid/", "{}", content_type="application/json")
+        assert response.status_code == 404 and response.json()["error"] == "not_found", method
     crash = json_server_error(rf.get("/ipam/regions"))
     assert crash.status_code == 500 and json.loads(crash.content)["error"] == "server_error"
