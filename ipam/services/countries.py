@@ -3,6 +3,9 @@
 Countries are seed data; a staff member may correct or add one. The rules: 0 ≤ x_start ≤ x_end ≤ 255,
 no overlap with another country, and an existing country's range cannot shrink below what is
 allocated or actively reserved in it (in any user's namespace).
+
+The checks see committed rows: shrink a range while nobody is allocating at its edge (a first allocation
+racing with the edit is not locked out — allocation never locks the country row, by design).
 """
 
 from __future__ import annotations
