@@ -21,6 +21,7 @@ from ipam.api.views import UUID_RE
 from ipam.models import Host, Region
 from ipam.services import reservations as reservation_services
 from ipam_project.api import IPAMPermission, owned
+from ipam_project.idempotency import idempotent
 
 
 # --- Serializers ------------------------------------------------------------------------------------
@@ -159,6 +160,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         ),
         tags=["reservations"],
     )
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ReservationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -173,6 +175,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         tags=["reservations"],
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def convert(self, request: Request, reservation_id: str) -> Response:
         serializer = ReservationConvertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
