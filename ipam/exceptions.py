@@ -104,3 +104,8 @@ class InsufficientPermissions(IPAMError):
     status_code = 403
     code = "insufficient_permissions"
     default_message = "You do not have the permission this action needs."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used for a different request."

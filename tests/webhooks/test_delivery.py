@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from ipam_project import queue
 from notifications.models import Notification
@@ -317,3 +318,34 @@ def test_a_rotated_secret_signs_the_following_deliveries(api, alice, receiver, s
     args = (request.headers["x-ipam-timestamp"], request.body, request.headers["x-ipam-signature"])
     assert signing.verify(new_secret, *args) and not signing.verify(old_secret, *args)
     assert Webhook.objects.get().secret_rotated_at is not None
+
+
+def test_reservation_events_reach_subscribed_webhooks(api, alice, receiver, subscribe, django_capture_on_commit_callbacks):
+    from ipam.services.reservations import reservations_expire_due
+
+    subscribe(alice, receiver.url, ["reservation.created", "reservation.converted", "reservation.expired", "region.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        held = api.post("/ipam/reservations", {"resource_type": "region", "x_octet": 5, "y_octet": 7, "reason": "lab"}, format="json")
+    assert held.status_code == 201, held.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        converted = api.post(f"/ipam/reservations/{held.json()['reservation_id']}/convert", {"region_name": "lab"}, format="json")
+    assert converted.status_code == 201, converted.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        expiring = api.post(
+            "/ipam/reservations",
+            {"resource_type": "region", "x_octet": 5, "y_octet": 8, "reason": "soon", "expires_in_days": 1},
+            format="json",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        reservations_expire_due(now=timezone.now() + timedelta(days=2))
+    events = [(r.headers["x-ipam-event"], json.loads(r.body)["data"]) for r in receiver.requests]
+    assert [name for name, _ in events] == [
+        "reservation.created",
+        "region.created",
+        "reservation.converted",
+        "reservation.created",
+        "reservation.expired",
+    ]
+    assert events[0][1]["reserved_address"] == "10.5.7.0/24"
+    assert events[2][1]["converted_resource_id"] == converted.json()["resource_id"]
+    assert events[4][1]["reservation_id"] == expiring.json()["reservation_id"]
