@@ -81,10 +81,6 @@ class Receiver:
 def _allow_local_receiver(settings: Any) -> None:
     settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.IPAM_ENABLE_WEBHOOKS = True
-    settings.PASSWORD_HASHERS = FAST_HASHERS  # personas are made per test; real hashing costs ~1 s each
-
-
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
