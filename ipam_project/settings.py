@@ -232,6 +232,12 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "ipam.models.JobStatus",
         "ReservationResourceTypeEnum": "enhancements.models.ReservationResourceType",
         "ShareResourceTypeEnum": "enhancements.models.ShareResourceType",
+        "WebhookEventTypeEnum": "webhooks.events.EventType",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "WebhookAttemptStatusEnum": "webhooks.models.AttemptOutcome",
+        "NotificationSeverityEnum": "notifications.models.Severity",
+        "NotificationChannelEnum": "notifications.models.Channel",
+        "CountryOrRegionEnum": "notifications.models.RuleResourceType",
     },
     "SECURITY": [{"jwtAuth": []}],
 }
