@@ -41,10 +41,8 @@ def _fresh_version() -> int:
 def _version(key: str) -> int:
     version = cache.get(key)
     if version is None:
-        if not cache.add(key, _fresh_version(), timeout=None):
-            version = cache.get(key)  # another process initialised it first
-        if version is None:
-            version = cache.get(key)
+        cache.add(key, _fresh_version(), timeout=None)  # no-op if another process initialised it first
+        version = cache.get(key)
         if version is None:  # cache unreachable: an ever-new version makes every read a miss (never stale)
             return _fresh_version()
     return int(version)

@@ -296,6 +296,20 @@ def bulk_job_progress(job: BulkJob) -> dict[str, Any]:
     }
 
 
+def bulk_jobs_resume(*, older_than_minutes: int = 10) -> int:
+    """Send again the jobs still pending `older_than_minutes` after creation (broker was down); how many.
+
+    Safe to call while a worker runs the same job: chunks are claimed under the job's row lock.
+    """
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    from ipam.tasks.bulk import bulk_tags_run
+
+    ids = list(BulkJob.objects.filter(status=BulkJobStatus.PENDING, created_at__lt=cutoff).values_list("pk", flat=True))
+    for job_id in ids:
+        queue.enqueue(bulk_tags_run, str(job_id))
+    return len(ids)
+
+
 def bulk_jobs_prune(*, older_than_days: int) -> int:
     """Delete bulk jobs created more than `older_than_days` ago; returns how many were deleted."""
     cutoff = timezone.now() - timedelta(days=older_than_days)

@@ -256,3 +256,17 @@ def test_an_evicted_version_never_brings_back_an_old_cached_value(alice):
     assert cache.user_countries_key("dashboard", alice.pk) != old_key
     _, hit = dashboard.dashboard_stats(alice)
     assert not hit
+
+
+def test_statistics_and_bulk_endpoints_are_in_the_openapi_schema(anon):
+    paths = anon.get("/openapi.json").json()["paths"]
+    for path, method in [
+        ("/ipam/statistics/dashboard", "get"),
+        ("/ipam/dashboard/stats", "get"),
+        ("/ipam/statistics/forecast/{resource_type}/{resource_id}", "get"),
+        ("/ipam/statistics/trends", "get"),
+        ("/ipam/bulk/tags", "post"),
+        ("/ipam/bulk/jobs/{job_id}", "get"),
+    ]:
+        assert method in paths[path], path
+    assert set(paths["/ipam/bulk/tags"]["post"]["responses"]) >= {"200", "202", "400", "429"}

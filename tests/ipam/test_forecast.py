@@ -37,7 +37,9 @@ def spread(rows: list[AuditLog], per_day: int, last_day: date) -> None:
 
 
 def host_events(user, region, action: str = "create") -> list[AuditLog]:
-    return list(AuditLog.objects.filter(user=user, region_id=region.pk, resource_type="host", action_type=action).order_by("timestamp", "pk"))
+    return list(
+        AuditLog.objects.filter(user=user, region_id=region.pk, resource_type="host", action_type=action).order_by("timestamp", "pk")
+    )
 
 
 def test_least_squares_slope_of_a_linear_history_is_exact():
@@ -127,7 +129,13 @@ def test_release_events_reduce_the_net_rate(alice):
     spread(host_events(alice, region), per_day=2, last_day=TODAY)  # +2 a day for 20 days
     releases = [
         audit_entry(
-            actor=alice, user_id=alice.pk, action_type="release", resource_type="host", resource_id=h.pk, region_id=region.pk, country_code="IN"
+            actor=alice,
+            user_id=alice.pk,
+            action_type="release",
+            resource_type="host",
+            resource_id=h.pk,
+            region_id=region.pk,
+            country_code="IN",
         )
         for h in hosts[:20]
     ]

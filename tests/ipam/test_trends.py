@@ -74,7 +74,9 @@ def test_retire_and_release_both_count_as_releases_and_updates_do_not(api, alice
     other = make_host(alice, region)
     host_update(actor=alice, host_id=other.pk, data={"notes": "an update is not an allocation"})
     host_retire(actor=alice, host_id=host.pk, reason="gone")
-    release = audit_entry(actor=alice, user_id=alice.pk, action_type="release", resource_type="host", resource_id=other.pk, country_code="IN")
+    release = audit_entry(
+        actor=alice, user_id=alice.pk, action_type="release", resource_type="host", resource_id=other.pk, country_code="IN"
+    )
     audit_save_many([release])
     redate(AuditLog.objects.filter(user=alice), day)
     body = api.get("/ipam/statistics/trends?start_date=2024-07-10&end_date=2024-07-10").json()
