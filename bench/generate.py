@@ -45,6 +45,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from enhancements.models import BulkJob, Reservation
+from ipam import cache
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, AuditLog, Country, Host, Region, UserQuota, ip_to_int
 from ipam.services import bitmaps
 from ipam.services.allocation import region_slot
@@ -277,6 +278,7 @@ def generate(
         if audit != "none":
             audit_total = writer.write(AuditLog, audit_rows())
             out(f"audit rows: {audit_total} ({time.perf_counter() - started:.1f}s)")
+    cache.forget_user_history(user.pk)  # the user's past was rewritten: no cached read may survive
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for model in (Region, Host, AllocationCursor, AuditLog, UserQuota):

@@ -77,26 +77,6 @@ class Client:
         return elapsed, response
 
 
-def measure(
-    client: Client, path: str, requests_n: int, *, expect: str, before: Callable[[], None] | None = None, warmup: int = 5
-) -> list[float]:
-    samples: list[float] = []
-    for index in range(warmup + requests_n):
-        if before:
-            before()
-        elapsed, response = client.timed("GET", path)
-        if index < warmup:
-            continue
-        if response.headers.get("X-Cache") != expect:
-            raise SystemExit(f"{path}: expected X-Cache {expect}, got {response.headers.get('X-Cache')}")
-        samples.append(elapsed)
-    return samples
-
-
-def measure_any(client: Client, path: str, requests_n: int, warmup: int = 5) -> list[float]:
-    return [client.timed("GET", path)[0] for _ in range(warmup + requests_n)][warmup:]
-
-
 def measure_in_process(compute: Callable[[], Any], requests_n: int, warmup: int = 3) -> list[float]:
     samples = []
     for index in range(warmup + requests_n):
@@ -121,6 +101,7 @@ def main() -> None:
     parser.add_argument("--username", default="bench")
     parser.add_argument("--password", default="bench-password-123")
     parser.add_argument("--requests", type=int, default=300, help="measured requests per scenario")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured rounds first")
     parser.add_argument("--country", default="USA")
     parser.add_argument("--mix-rounds", type=int, default=20, help="rounds of 19 reads + 1 write")
     parser.add_argument("--output", default="", help="also write the results as JSON here")
@@ -137,17 +118,30 @@ def main() -> None:
     def bump() -> None:
         cache.bump_user_version(user_id)
 
-    results = []
-    # The floor every authenticated request pays (JWT user, permission lookup, middleware): a tiny read.
-    results.append(summarise("baseline GET /ipam/quotas/me", measure_any(client, "/ipam/quotas/me", args.requests)))
     dash = "/ipam/statistics/dashboard"
-    results.append(summarise("dashboard uncached", measure(client, dash, args.requests, expect="MISS", before=bump)))
-    results.append(summarise("dashboard cached", measure(client, dash, args.requests, expect="HIT", warmup=5)))
     country_path = f"/ipam/statistics/forecast/country/{args.country}"
-    results.append(summarise("forecast country uncached", measure(client, country_path, args.requests, expect="MISS", before=bump)))
     region_path = f"/ipam/statistics/forecast/region/{region['region_id']}"
-    results.append(summarise("forecast region uncached", measure(client, region_path, args.requests, expect="MISS", before=bump)))
-    results.append(summarise("forecast cached", measure(client, country_path, args.requests, expect="HIT")))
+    # Scenarios are interleaved request by request, so a load spike on the shared machine hits all alike.
+    # Each cached read directly follows the uncached read of the same path (which filled the cache).
+    scenarios: list[tuple[str, str, str | None, Callable[[], None] | None]] = [
+        ("baseline GET /ipam/quotas/me", "/ipam/quotas/me", None, None),  # the floor of any authenticated read
+        ("dashboard uncached", dash, "MISS", bump),
+        ("dashboard cached", dash, "HIT", None),
+        ("forecast country uncached", country_path, "MISS", bump),
+        ("forecast cached", country_path, "HIT", None),
+        ("forecast region uncached", region_path, "MISS", bump),
+    ]
+    samples: dict[str, list[float]] = {name: [] for name, *_ in scenarios}
+    for index in range(args.warmup + args.requests):
+        for name, path, expect, before in scenarios:
+            if before:
+                before()
+            elapsed, response = client.timed("GET", path)
+            if expect and response.headers.get("X-Cache") != expect:
+                raise SystemExit(f"{name}: expected X-Cache {expect}, got {response.headers.get('X-Cache')}")
+            if index >= args.warmup:
+                samples[name].append(elapsed)
+    results = [summarise(name, samples[name]) for name, *_ in scenarios]
 
     if os.environ.get("DATABASE_URL"):  # the selectors alone, in this process, against the same database
         from django.contrib.auth import get_user_model

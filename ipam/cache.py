@@ -101,6 +101,22 @@ def cached(name: str, key: str, ttl: int | Callable[[T], int], compute: Callable
     return lookup(name, key, ttl, compute)[0]
 
 
+_HISTORY_VERSION_KEY = "ipam:history-version:{}"
+
+
+def history_key(name: str, user_id: int, *parts: Any) -> str:
+    """A key for facts about the user's past (e.g. audit rows of days that are over): normal writes never
+    change them, so they survive writes; `forget_user_history` (bulk loaders, restores) invalidates them."""
+    suffix = ":".join(str(p) for p in parts)
+    return f"ipam:{name}:{user_id}:h{_version(_HISTORY_VERSION_KEY.format(user_id))}:{suffix}"
+
+
+def forget_user_history(user_id: int) -> None:
+    """Call after rewriting a user's past (bulk loading audit rows): every cached read is recomputed."""
+    _bump(_HISTORY_VERSION_KEY.format(user_id))
+    bump_user_version(user_id)
+
+
 def user_key(name: str, user_id: int, *parts: Any) -> str:
     """A cache key that changes whenever the user writes anything."""
     suffix = ":".join(str(p) for p in parts)

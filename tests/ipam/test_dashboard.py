@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -14,6 +14,7 @@ from enhancements.models import Reservation, ReservationStatus
 from ipam import cache
 from ipam.models import AuditLog, Country, Host
 from ipam.selectors import dashboard
+from ipam.services.audit import audit_entry
 from ipam.services.bulk import bulk_tags_update
 from ipam.services.hosts import host_allocate, host_retire, host_update, hosts_allocate_batch
 from ipam.services.regions import region_allocate, region_retire, region_update
@@ -175,8 +176,12 @@ def test_dashboard_cost_does_not_grow_with_hosts_or_regions(alice, bob):
     with CaptureQueriesContext(connection) as many:
         stats = dashboard.dashboard_stats_compute(alice)
     assert stats["total_hosts"] == 12 * 30
-    assert len(few.captured_queries) == len(many.captured_queries) == 3
+    # The first computation of the day also counts the completed days of the activity window once.
+    assert len(few.captured_queries) == len(many.captured_queries) == 4
     assert not any("ipam_host" in query["sql"] for query in many.captured_queries), "hosts are never scanned"
+    with CaptureQueriesContext(connection) as again:
+        dashboard.dashboard_stats_compute(alice)
+    assert len(again.captured_queries) == 3
 
 
 def test_a_cached_dashboard_costs_no_query(alice, django_assert_num_queries):
@@ -185,6 +190,44 @@ def test_a_cached_dashboard_costs_no_query(alice, django_assert_num_queries):
     with django_assert_num_queries(0):
         stats, hit = dashboard.dashboard_stats(alice)
     assert hit and stats["total_regions"] == 1
+
+
+def _audit_at(user, *moments):
+    entries = [audit_entry(actor=user, user_id=user.pk, action_type="update", resource_type="region") for _ in moments]
+    for entry, moment in zip(entries, moments, strict=True):
+        entry.timestamp = moment
+    AuditLog.objects.bulk_create(entries)
+
+
+def test_recent_activity_is_a_rolling_seven_day_window(alice):
+    now = datetime(2025, 6, 15, 9, 30, tzinfo=UTC)
+    _audit_at(
+        alice,
+        datetime(2025, 6, 8, 9, 0, tzinfo=UTC),  # 7 days and 30 minutes ago: out
+        datetime(2025, 6, 8, 10, 0, tzinfo=UTC),  # partial first day: in
+        datetime(2025, 6, 10, 12, 0, tzinfo=UTC),  # completed day: in
+        datetime(2025, 6, 14, 23, 59, tzinfo=UTC),  # completed day: in
+        datetime(2025, 6, 15, 8, 0, tzinfo=UTC),  # today: in
+    )
+    assert dashboard.recent_activity_count(alice, now=now) == 4
+    _audit_at(alice, datetime(2025, 6, 15, 9, 0, tzinfo=UTC))  # a write today is counted at once
+    assert dashboard.recent_activity_count(alice, now=now) == 5
+    # Just after midnight the day that just ended is still counted live (writes may still be landing).
+    just_after = datetime(2025, 6, 15, 0, 5, tzinfo=UTC)
+    assert dashboard.recent_activity_count(alice, now=just_after) == 4  # 8 June 9:00 and 10:00 are still in
+    _audit_at(alice, datetime(2025, 6, 14, 23, 59, 59, tzinfo=UTC))
+    assert dashboard.recent_activity_count(alice, now=just_after) == 5
+
+
+def test_completed_days_are_counted_once_until_the_history_is_rewritten(alice, django_assert_num_queries):
+    now = datetime(2025, 6, 15, 9, 30, tzinfo=UTC)
+    _audit_at(alice, datetime(2025, 6, 12, tzinfo=UTC))
+    assert dashboard.recent_activity_count(alice, now=now) == 1
+    with django_assert_num_queries(1):  # the completed days come from the cache
+        assert dashboard.recent_activity_count(alice, now=now) == 1
+    _audit_at(alice, datetime(2025, 6, 11, tzinfo=UTC))  # only a bulk loader writes into the past...
+    cache.forget_user_history(alice.pk)  # ...and says so
+    assert dashboard.recent_activity_count(alice, now=now) == 2
 
 
 def test_cache_ttl_ends_when_the_next_reservation_expires_by_the_clock(settings):
