@@ -223,6 +223,7 @@ def _canonical_id(resource_type: str, resource_id: str) -> str:
 
 def capacity_forecast(user: Any, resource_type: str, resource_id: str, *, days_ahead: int = 90) -> tuple[dict[str, Any], bool]:
     """(forecast, served_from_cache) for a country (name/code/code3) or one of the user's regions (id)."""
+    resource_type = resource_type.lower()
     if resource_type not in RESOURCE_TYPES:
         raise exceptions.ValidationFailed(
             f"Unknown resource type {resource_type!r}.", details={"resource_type": [f"Must be one of {', '.join(RESOURCE_TYPES)}."]}

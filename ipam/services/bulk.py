@@ -240,7 +240,7 @@ def bulk_job_step(*, job_id: Any, chunk_size: int = BULK_CHUNK_SIZE) -> bool:
     processing an item twice.
     """
     with transaction.atomic():
-        job = BulkJob.objects.select_for_update().select_related("user").filter(pk=job_id).first()
+        job = BulkJob.objects.select_for_update(of=("self",)).select_related("user").filter(pk=job_id).first()
         if job is None or job.status in (BulkJobStatus.COMPLETED, BulkJobStatus.FAILED):
             return True
         params = job.params

@@ -171,7 +171,8 @@ def test_other_users_history_does_not_count(alice, bob):
 def test_the_guides_country_forecast_path_works_with_every_country_spelling(api, alice):
     for i in range(10):
         make_region(alice, "US", f"u{i}")
-    bodies = [api.get(f"/ipam/statistics/forecast/country/{value}").json() for value in ("USA", "us", "United%20States")]
+    paths = ("country/USA", "country/us", "country/United%20States", "Country/usa/")
+    bodies = [api.get(f"/ipam/statistics/forecast/{path}").json() for path in paths]
     assert {b["resource_id"] for b in bodies} == {"United States"}
     body = bodies[0]
     assert body["allocated"] == 10 and body["capacity"] == 3840
