@@ -49,7 +49,6 @@ def recent_activity_count(user: Any, *, now: datetime) -> int:
     edge = now - timedelta(days=RECENT_ACTIVITY_DAYS)
     first_full = _midnight(edge) + timedelta(days=1)
     settled = _midnight(now - SETTLE_MARGIN)
-    full = 0
     if first_full < settled:
         key = cache.history_key("activity-days", user.pk, first_full.date(), settled.date())
         full = cache.cached(
