@@ -32,7 +32,7 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
     worker_args = [celery, "-A", "ipam_project", "worker", "--loglevel=INFO", "--concurrency=1", "--hostname=ops-test@%h"]
 
     with Background(worker_args, env, tmp_path / "worker.out") as worker:
-        wait_for(lambda: "ready." in worker.output(), 90, f"the worker to start:\n{worker.output()}")
+        wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
         sent = run_django(
             "from ipam_project import context\n"
             "from ipam_project.celery import app\n"
@@ -45,7 +45,7 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
         wait_for(
             lambda: JobRun.objects.filter(name="housekeeping", last_task_id=task_id, last_status="success").exists(),
             90,
-            f"the job to finish:\n{worker.output()}",
+            lambda: f"the job to finish:\n{worker.output()}",
         )
         output = worker.output()
 

@@ -149,7 +149,7 @@ def test_gunicorn_with_several_workers_reports_every_request_and_reloads_gracefu
         return sample(get("/metrics")[1], "django_http_requests_total_by_view_transport_method_total", view="health", method="GET")
 
     with Background(args, env, tmp_path / "gunicorn.out") as server:
-        wait_for(lambda: get("/health")[0] == 200, 60, f"gunicorn to serve:\n{server.output()}")
+        wait_for(lambda: get("/health")[0] == 200, 120, lambda: f"gunicorn to serve:\n{server.output()}")
         start = health_count()
         for _ in range(30):
             assert get("/health")[0] == 200
@@ -158,7 +158,7 @@ def test_gunicorn_with_several_workers_reports_every_request_and_reloads_gracefu
         assert len(pids) >= 2, pids  # several workers wrote samples, and /metrics added them up
 
         server.proc.send_signal(1)  # HUP: graceful reload, new workers
-        wait_for(lambda: "Hang up: Master" in server.output(), 30, "the reload")
-        wait_for(lambda: get("/health")[0] == 200, 30, "serving after the reload")
+        wait_for(lambda: "Hang up: Master" in server.output(), 60, lambda: f"the reload:\n{server.output()}")
+        wait_for(lambda: get("/health")[0] == 200, 120, lambda: f"serving after the reload:\n{server.output()}")
         assert health_count() >= start + 31  # counts survive the reload
     assert server.proc.returncode == 0
