@@ -125,7 +125,11 @@ class Command(BaseCommand):
         if not path.name.endswith((".json", ".json.gz")):
             raise CommandError("The backup path must end in .json or .json.gz (a loaddata fixture).")
         try:
-            call_command("dumpdata", *labels, output=str(path), database=database, verbosity=0)
+            if labels:
+                call_command("dumpdata", *labels, output=str(path), database=database, verbosity=0)
+            else:  # no store table left (dumpdata without labels would dump the whole database)
+                with (gzip.open(path, "wt") if path.name.endswith(".gz") else open(path, "w")) as empty:
+                    empty.write("[]")
             path.chmod(0o600)  # token hashes and encrypted webhook secrets
             opener = gzip.open if path.name.endswith(".gz") else open
             with opener(path, "rt") as handle:  # type: ignore[operator]

@@ -48,7 +48,7 @@ class Expected:
             elif self.kind == "primary_key":
                 if info.get("primary_key") and cols == self.columns:
                     return True
-            elif (info.get("index") or info.get("unique") or info.get("primary_key")) and cols[: len(self.columns)] == self.columns:
+            elif (info.get("index") or info.get("unique") or info.get("primary_key")) and cols == self.columns:
                 return True
         return False
 
