@@ -48,6 +48,10 @@ if Path("/dev/shm").is_dir():  # noqa: S108 (heartbeat files in RAM, as gunicorn
 _metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_VAR_DIR / "prometheus-web"))
 os.makedirs(_metrics_dir, exist_ok=True)
 
+# Imported here, in the master at start, not inside child_exit: that hook runs from the SIGCHLD handler, and
+# an import interrupted by the next SIGCHLD leaves a half-initialised module (the master then crashes).
+from prometheus_client import multiprocess as _prometheus_multiprocess  # noqa: E402
+
 
 def on_starting(server: Any) -> None:
     """Master start (not a HUP reload): begin with an empty metrics directory."""
@@ -64,6 +68,7 @@ def post_worker_init(worker: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     """A worker that exits (reload, crash, recycle) no longer counts in live gauges."""
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
+    try:
+        _prometheus_multiprocess.mark_process_dead(worker.pid, _metrics_dir)
+    except Exception as exc:  # bookkeeping must never take the master down
+        server.log.warning("Could not mark worker %s dead for Prometheus: %s", worker.pid, exc)

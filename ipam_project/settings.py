@@ -293,7 +293,7 @@ IPAM_VERSION = "0.1.0"
 
 # --- Celery ------------------------------------------------------------------------------------------
 # With REDIS_URL the broker is Redis; without it, kombu's file-system transport under var/ (no service needed;
-# one machine only). The beat schedule is built from ipam_project/schedule.py by ipam_project/celery.py.
+# one machine only). Worker, beat and their signal handlers: ipam_project/celery.py.
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -322,7 +322,6 @@ CELERY_BEAT_SCHEDULE = _beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TASKS)
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Log lines of workers use LOGGING below (logs/app.log, same format), not Celery's own setup.
