@@ -128,7 +128,7 @@ class Command(BaseCommand):
             if labels:
                 call_command("dumpdata", *labels, output=str(path), database=database, verbosity=0)
             else:  # no store table left (dumpdata without labels would dump the whole database)
-                with (gzip.open(path, "wt") if path.name.endswith(".gz") else open(path, "w")) as empty:
+                with gzip.open(path, "wt") if path.name.endswith(".gz") else open(path, "w") as empty:
                     empty.write("[]")
             path.chmod(0o600)  # token hashes and encrypted webhook secrets
             opener = gzip.open if path.name.endswith(".gz") else open
