@@ -139,4 +139,5 @@ def test_rotation_with_several_writers_loses_no_line(tmp_path):
     assert {(m.group(1), m.group(2)) for m in (re.search(r"writer (\d) line (\d{4})", line) for line in lines) if m} == {
         (str(n), f"{i:04d}") for n in range(3) for i in range(400)
     }
-    assert all(f.stat().st_size <= 20000 + 200 for f in files)
+    # Size is checked without a lock before each write: concurrent writers may each add a line past the limit.
+    assert all(f.stat().st_size <= 20000 + 3 * 200 for f in files)
