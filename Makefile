@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format typecheck check schema ci clean serve
+.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -22,10 +22,11 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --no-input
 
-## run: install, migrate (seeds countries and groups), ensure an admin login, start the API on http://$(HOST):$(PORT)
+## run: install, migrate (seeds countries and groups), ensure an admin login, then start the API on
+## http://$(HOST):$(PORT) + Celery worker + Celery beat together (Ctrl-C stops all three). No other service needed.
 run: migrate
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) scripts/run_dev.py --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite by default; set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)
 test: install
@@ -47,6 +48,19 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+## serve / worker / beat: the production processes one at a time (see docs/operations.md and deploy/)
+serve: migrate
+	IPAM_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
+
+worker: install
+	$(BIN)/celery -A ipam_project worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A ipam_project beat --loglevel=INFO
+
+verify-indexes: install
+	$(PY) manage.py verify_indexes
+
 schema: install
 	$(PY) manage.py spectacular --format openapi-json --file openapi.json
 
@@ -54,4 +68,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var/*.sqlite3* var/celery-broker var/celerybeat-schedule* var/prometheus-web .mypy_cache .ruff_cache .pytest_cache

@@ -2,11 +2,14 @@
 
 healthy = everything works; degraded = the API serves but something optional is down (cache, broker);
 unhealthy (503) = the database is unreachable, migrations are pending or the countries are missing.
+`background_tasks` shows each scheduled job's last run (from `ipam_project.jobs`); a failed job is reported
+there but does not change the overall status.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -36,11 +39,16 @@ def check_database() -> dict[str, Any]:
 
 
 def check_cache() -> dict[str, Any]:
+    backend = "redis" if settings.REDIS_URL else "local"
+    if settings.REDIS_URL:
+        # The cache ignores Redis errors (so the API keeps serving); ask Redis itself.
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").ping()
     key = f"ipam:health:{uuid.uuid4().hex}"
     cache.set(key, "1", timeout=10)
     ok = cache.get(key) == "1"
     cache.delete(key)
-    backend = "redis" if settings.REDIS_URL else "local"
     if not ok:
         return {"status": "error", "backend": backend, "error": "cache did not return what was written"}
     return {"status": "ok", "backend": backend}
@@ -49,15 +57,17 @@ def check_cache() -> dict[str, Any]:
 def check_broker() -> dict[str, Any]:
     from ipam_project.celery import app
 
-    url = app.conf.broker_url or ""
-    if url.startswith("filesystem"):
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", "")
-        import os
-
-        return {"status": "ok" if os.path.isdir(str(folder)) else "error", "transport": "filesystem"}
+    url = str(app.conf.broker_url or "")
+    transport = url.split(":", 1)[0]
+    if transport == "filesystem":
+        options = app.conf.broker_transport_options or {}
+        folders = [str(options.get("data_folder_in", "")), str(options.get("data_folder_out", ""))]
+        ok = all(folder and os.path.isdir(folder) and os.access(folder, os.W_OK) for folder in folders)
+        return {"status": "ok" if ok else "error", "transport": transport}
     with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-    return {"status": "ok", "transport": url.split(":", 1)[0]}
+        # One attempt, no back-off sleeps: a health probe must answer fast.
+        conn.ensure_connection(max_retries=0, interval_start=0, timeout=2)
+    return {"status": "ok", "transport": transport}
 
 
 def check_migrations() -> dict[str, Any]:
@@ -134,6 +144,7 @@ HEALTH_RESPONSES = {200: HealthSerializer, 503: HealthSerializer}
 class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
+    throttle_classes: list[Any] = []  # load balancers and monitors poll it; never 429
 
     @extend_schema(operation_id="health", tags=["health"], summary="Service health (public)", responses=HEALTH_RESPONSES)
     def get(self, request: Request) -> Response:

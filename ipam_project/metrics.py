@@ -1,8 +1,44 @@
-"""Application metrics exported at /metrics next to django-prometheus' own series."""
+"""Prometheus metrics at /metrics: django-prometheus' series plus the product's own.
+
+From django-prometheus (middleware and database/cache backends):
+  request rate/latency/status per view — `django_http_requests_total_by_view_transport_method`,
+  `django_http_requests_latency_seconds_by_view_method`, `django_http_responses_total_by_status_view_method`;
+  database query counts and time — `django_db_execute_total`, `django_db_query_duration_seconds`;
+  Redis cache gets/hits/misses — `django_cache_get_total`, `django_cache_get_hits_total`, ...
+Ours (defined here, recorded where the work happens):
+  `ipam_cache_requests_total{cache,result}` — hits/misses per logical cache (dashboard, forecast, ...);
+  `ipam_allocations_total{resource,result}`, `ipam_allocation_seconds{resource}`;
+  `ipam_background_task_duration_seconds{task,outcome}` (workers) and, read from the database at scrape
+  time so every host agrees, `ipam_background_task_last_success_timestamp_seconds{task}`,
+  `ipam_background_task_last_run_timestamp_seconds{task}`, `ipam_background_task_last_duration_seconds{task}`,
+  `ipam_background_task_runs_total{task}`, `ipam_background_task_failures_total{task}`;
+  `ipam_webhook_deliveries_total{outcome}`, `ipam_webhook_delivery_seconds` and the database-read gauge
+  `ipam_webhook_deliveries_pending`; `ipam_rate_limited_requests_total{scope}`,
+  `ipam_rate_limit_degraded_total`; `ipam_build_info{version}`.
+
+Several processes (gunicorn workers, Celery pool processes): set PROMETHEUS_MULTIPROC_DIR before start
+(deploy/gunicorn.conf.py does it); every process writes its samples there and /metrics merges them, plus
+any IPAM_METRICS_EXTRA_DIRS (the worker's directory on the same host).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import glob
+import hmac
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import prometheus_client
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger("ipam.metrics")
 
 CACHE_REQUESTS = Counter("ipam_cache_requests_total", "Cache lookups by cache name and result", ["cache", "result"])
 ALLOCATIONS = Counter("ipam_allocations_total", "Allocation attempts by resource and result", ["resource", "result"])
@@ -12,11 +48,154 @@ ALLOCATION_LATENCY = Histogram(
     ["resource"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+RATE_LIMITED = Counter("ipam_rate_limited_requests_total", "Requests refused by a rate limit", ["scope"])
+RATE_LIMIT_DEGRADED = Counter("ipam_rate_limit_degraded_total", "Requests allowed because the rate-limit store was unreachable")
+BACKGROUND_TASK_DURATION = Histogram(
+    "ipam_background_task_duration_seconds",
+    "Duration of scheduled background job runs (recorded by the worker that ran them)",
+    ["task", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0),
+)
+# Recorded by the webhooks app after every delivery attempt: record_webhook_delivery(outcome, seconds).
+WEBHOOK_OUTCOMES = ("success", "retry", "failed")
+WEBHOOK_DELIVERIES = Counter("ipam_webhook_deliveries_total", "Webhook delivery attempts by outcome", ["outcome"])
+WEBHOOK_DELIVERY_SECONDS = Histogram(
+    "ipam_webhook_delivery_seconds",
+    "Time from sending a webhook delivery to its response (or error)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+# Known label values start at 0 so the series exist (and rates work) before the first event.
+for _outcome in WEBHOOK_OUTCOMES:
+    WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+for _scope in ("read", "write", "host_create", "webhook_create", "bulk", "public_share", "login"):
+    RATE_LIMITED.labels(scope=_scope)
+for _resource in ("region", "host"):
+    ALLOCATIONS.labels(resource=_resource, result="success")
 
 
 def record_cache_access(name: str, hit: bool) -> None:
     CACHE_REQUESTS.labels(cache=name, result="hit" if hit else "miss").inc()
 
 
-RATE_LIMITED = Counter("ipam_rate_limited_requests_total", "Requests refused by a rate limit", ["scope"])
-RATE_LIMIT_DEGRADED = Counter("ipam_rate_limit_degraded_total", "Requests allowed because the rate-limit store was unreachable")
+def record_webhook_delivery(outcome: str, seconds: float | None = None) -> None:
+    """One delivery attempt finished. outcome: success (2xx) | retry (will be retried) | failed (given up)."""
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+    if seconds is not None:
+        WEBHOOK_DELIVERY_SECONDS.observe(seconds)
+
+
+def _webhook_pending_count() -> int | None:
+    """Pending webhook deliveries: `webhooks.services.delivery_pending_count()` (one indexed COUNT)."""
+    try:
+        from webhooks import services
+    except ImportError:
+        return None
+    counter: Callable[[], int] | None = getattr(services, "delivery_pending_count", None)
+    if counter is not None:
+        return int(counter())
+    from django.apps import apps
+
+    try:
+        model = apps.get_model("webhooks", "WebhookDelivery")
+    except LookupError:
+        return None
+    if "status" not in {f.name for f in model._meta.get_fields()}:
+        return None
+    return int(model.objects.filter(status="pending").count())
+
+
+def _ts(value: Any) -> float:
+    return value.timestamp() if value else 0.0
+
+
+class DatabaseCollector(Collector):
+    """Series whose truth is in the database (same answer from every process and host), read at scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("ipam_build_info", "Version of the running IPAM service", labels=["version"])
+        info.add_metric([settings.IPAM_VERSION], 1)
+        yield info
+        yield from self._jobs()
+        yield from self._webhooks()
+
+    def _jobs(self) -> Iterable[Metric]:
+        from ipam_project.models import JobRun
+        from ipam_project.schedule import JOBS
+
+        try:
+            rows = {row.name: row for row in JobRun.objects.filter(name__in=list(JOBS))}
+        except Exception as exc:  # database down or not migrated: the other series still export
+            logger.warning("Could not read background job runs for /metrics: %s", exc.__class__.__name__)
+            return []
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+            "success": GaugeMetricFamily(
+                "ipam_background_task_last_success_timestamp_seconds", "Unix time of the last successful run", labels=["task"]
+            ),
+            "run": GaugeMetricFamily("ipam_background_task_last_run_timestamp_seconds", "Unix time the last run started", labels=["task"]),
+            "duration": GaugeMetricFamily(
+                "ipam_background_task_last_duration_seconds", "Duration of the last finished run", labels=["task"]
+            ),
+            "runs": CounterMetricFamily("ipam_background_task_runs", "Finished runs of a scheduled job", labels=["task"]),
+            "failures": CounterMetricFamily("ipam_background_task_failures", "Failed runs of a scheduled job", labels=["task"]),
+        }
+        for name in JOBS:
+            row = rows.get(name)
+            families["success"].add_metric([name], _ts(row.last_success_at) if row else 0.0)
+            families["run"].add_metric([name], _ts(row.last_started_at) if row else 0.0)
+            families["duration"].add_metric([name], (row.last_duration_ms or 0.0) / 1000 if row else 0.0)
+            families["runs"].add_metric([name], row.run_count if row else 0)
+            families["failures"].add_metric([name], row.failure_count if row else 0)
+        return list(families.values())
+
+    def _webhooks(self) -> Iterable[Metric]:
+        try:
+            pending = _webhook_pending_count()
+        except Exception as exc:
+            logger.warning("Could not count pending webhook deliveries for /metrics: %s", exc.__class__.__name__)
+            return []
+        gauge = GaugeMetricFamily("ipam_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried")
+        gauge.add_metric([], pending or 0)
+        return [gauge]
+
+
+class MultiDirectoryCollector(Collector):
+    """Prometheus multiprocess samples merged from several directories (web's own plus extra ones)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def collect(self) -> Iterator[Metric]:
+        files: set[str] = set()
+        for path in self.paths:
+            files.update(os.path.realpath(f) for f in glob.glob(os.path.join(path, "*.db")))
+        return iter(MultiProcessCollector.merge(sorted(files), accumulate=True))
+
+
+_database_registry = CollectorRegistry(auto_describe=False)
+_database_registry.register(DatabaseCollector())
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def render() -> bytes:
+    """The whole /metrics page."""
+    own = multiprocess_dir()
+    if own:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(MultiDirectoryCollector([own, *settings.IPAM_METRICS_EXTRA_DIRS]))
+    else:
+        registry = prometheus_client.REGISTRY
+    return prometheus_client.generate_latest(registry) + prometheus_client.generate_latest(_database_registry)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """GET /metrics (Prometheus text format). With IPAM_METRICS_TOKEN set, `Authorization: Bearer <it>`."""
+    token = settings.IPAM_METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return HttpResponse("metrics token required\n", status=401, content_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
+    return HttpResponse(render(), content_type=prometheus_client.CONTENT_TYPE_LATEST)

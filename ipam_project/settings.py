@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from ipam_project.schedule import beat_schedule as _beat_schedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -150,22 +152,26 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis, subclassed by django-prometheus to count gets/hits/misses (django_cache_* series).
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("IPAM_CACHE_PREFIX", "ipam"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                "SOCKET_CONNECT_TIMEOUT": env_int("IPAM_REDIS_TIMEOUT_SECONDS", 1),
+                "SOCKET_TIMEOUT": env_int("IPAM_REDIS_TIMEOUT_SECONDS", 1),
                 # Redis down: the API keeps serving (reads recompute, limits degrade) instead of failing.
                 "IGNORE_EXCEPTIONS": True,
             },
         }
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # A traceback per cache call would flood the log while Redis is down; /health and the rate limiter's
+    # once-a-minute warning report it instead.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = env_bool("IPAM_LOG_CACHE_ERRORS", False)
     DJANGO_REDIS_LOGGER = "ipam.cache"
 else:
+    # One process only: rate limits and cached reads are per process (fine for `make run`, not for production).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -294,29 +300,43 @@ IPAM_TRUST_X_FORWARDED_FOR = env_bool("IPAM_TRUST_X_FORWARDED_FOR", False)  # on
 IPAM_VERSION = "0.1.0"
 
 # --- Celery ------------------------------------------------------------------------------------------
-# With REDIS_URL the broker is Redis; without it, kombu's file-system transport under var/ (no service needed).
+# With REDIS_URL the broker is Redis; without it, kombu's file-system transport under var/ (no service needed;
+# one machine only). Worker, beat and their signal handlers: ipam_project/celery.py.
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # A task not acknowledged within this time (worker died mid-task) is delivered again.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 else:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-    for _sub in ("in", "processed"):
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+    for _sub in ("in", "processed", "control"):
         (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "in"),
         "data_folder_out": str(CELERY_BROKER_DIR / "in"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),  # exchange bindings (default: ./control)
         "store_processed": False,
+        "polling_interval": 0.5,  # seconds between looks for new task files
     }
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_ENABLE_UTC = True
+# SPEC §6 jobs (ipam_project/schedule.py); none when IPAM_ENABLE_BACKGROUND_TASKS=false.
+CELERY_BEAT_SCHEDULE = _beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TASKS)
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Log lines of workers use LOGGING below (logs/app.log, same format), not Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A stuck job must not hold a worker forever (seconds; webhook sends time out at 10 s).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1900)
 # Sending a task must never block or fail a request: the outbox/beat jobs catch up on anything missed.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
@@ -326,37 +346,49 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ipam@localhost")
 
 # --- Logging ------------------------------------------------------------------------------------------
+# Lines look like the deployment guide's: `[2025-11-13 10:00:00] [INFO] [ipam.reservations] Created reservation: ...`
+# (UTC), followed by ` [request_id=...]` when a request or task wrote them. Secrets and tokens are redacted.
 LOG_DIR = Path(env_str("IPAM_LOG_DIR", str(BASE_DIR / "logs")))
-LOG_LEVEL = env_str("IPAM_LOG_LEVEL", "INFO")
-LOG_DIR.mkdir(parents=True, exist_ok=True)
+if not LOG_DIR.is_absolute():
+    LOG_DIR = BASE_DIR / LOG_DIR
+LOG_LEVEL = env_str("IPAM_LOG_LEVEL", "INFO").upper()
+LOG_TO_FILE = env_bool("IPAM_LOG_TO_FILE", True)
+LOG_TO_CONSOLE = env_bool("IPAM_LOG_TO_CONSOLE", not TESTING)
+if LOG_TO_FILE:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+_LOG_HANDLERS = (["file"] if LOG_TO_FILE else []) + (["console"] if LOG_TO_CONSOLE else [])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "ipam_project.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "ipam_project.logging.RequestIdFilter"},
+        "redact": {"()": "ipam_project.logging.RedactSecretsFilter"},
+    },
     "formatters": {
-        "app": {
-            "format": "[%(asctime)s] [%(levelname)s] [%(name)s] %(message)s [request_id=%(request_id)s]",
-            "datefmt": "%Y-%m-%d %H:%M:%S",
-        },
+        "app": {"()": "ipam_project.logging.AppFormatter"},
     },
     "handlers": {
         "file": {
-            "class": "logging.handlers.RotatingFileHandler",
+            # Size-based rotation that is safe with several processes (gunicorn workers, Celery) on one file,
+            # and that also follows an external logrotate.
+            "class": "ipam_project.logging.MultiProcessRotatingFileHandler",
             "filename": str(LOG_DIR / "app.log"),
             "maxBytes": env_int("IPAM_LOG_MAX_BYTES", 10 * 1024 * 1024),
             "backupCount": env_int("IPAM_LOG_BACKUP_COUNT", 5),
             "formatter": "app",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
             "delay": True,
         },
-        "console": {"class": "logging.StreamHandler", "formatter": "app", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "app", "filters": ["request_id", "redact"]},
     },
-    "root": {"handlers": ["file"] + ([] if TESTING else ["console"]), "level": "WARNING"},
+    "root": {"handlers": _LOG_HANDLERS, "level": "WARNING"},
     "loggers": {
         "ipam": {"level": LOG_LEVEL},
         "webhooks": {"level": LOG_LEVEL},
         "notifications": {"level": LOG_LEVEL},
+        "enhancements": {"level": LOG_LEVEL},
         "celery": {"level": LOG_LEVEL},
+        "gunicorn.error": {"level": LOG_LEVEL},
         "django.request": {"level": "ERROR"},
     },
 }
@@ -373,3 +405,30 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+# --- operations ------------------------------------------------------------------------------------------
+# Background job run records (ipam_project.jobs → ops.JobRun) and production checks live in the project app.
+INSTALLED_APPS.append("ipam_project.apps.OpsConfig")
+# Query counts and durations in /metrics on SQLite too (PostgreSQL already uses django-prometheus' backend).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+
+# Rate limits per hour; 0 = derived from IPAM_RATE_LIMIT_PER_HOUR (reads 5x, host creation 10x).
+IPAM_READ_RATE_LIMIT_PER_HOUR = env_int("IPAM_READ_RATE_LIMIT_PER_HOUR", 0)
+IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR = env_int("IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR", 0)
+
+# /metrics: optional bearer token (empty = open, restrict it at the proxy); extra Prometheus multiprocess
+# directories merged into the web's /metrics (e.g. the Celery worker's on the same host).
+IPAM_METRICS_TOKEN = env_str("IPAM_METRICS_TOKEN")
+IPAM_METRICS_EXTRA_DIRS = env_list("IPAM_METRICS_EXTRA_DIRS")
+
+# `manage.py rollback` writes its backup here unless --backup PATH is given.
+IPAM_BACKUP_DIR = Path(env_str("IPAM_BACKUP_DIR", str(VAR_DIR / "backups")))
+
+# Production behind a TLS-terminating reverse proxy (deploy/nginx/ipam.conf): the proxy redirects HTTP to
+# HTTPS and sends HSTS, while health checks and Prometheus talk plain HTTP to gunicorn on localhost.
+# Django's own redirect/HSTS checks are silenced only then; with IPAM_TLS_AT_PROXY=false set
+# SECURE_SSL_REDIRECT / SECURE_HSTS_SECONDS and `check --deploy` holds you to them.
+IPAM_TLS_AT_PROXY = env_bool("IPAM_TLS_AT_PROXY", True)
+SILENCED_SYSTEM_CHECKS = env_list("IPAM_SILENCED_SYSTEM_CHECKS")
+if not DEBUG and IPAM_TLS_AT_PROXY:
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]

@@ -2,8 +2,11 @@
 
 Fixed one-hour windows counted in the cache (Redis in production, so all web workers share them).
 Every throttled response carries `X-RateLimit-Limit/-Remaining/-Reset`; a 429 also `Retry-After`.
-If the cache is unreachable the request is allowed and a warning is logged: rate limiting degrades,
-the API keeps serving.
+If the cache is unreachable the request is allowed, `ipam_rate_limit_degraded_total` counts it and a
+warning is logged (at most once a minute per process): rate limiting degrades, the API keeps serving.
+Limits: IPAM_RATE_LIMIT_PER_HOUR (writes), IPAM_READ_RATE_LIMIT_PER_HOUR (default 5x),
+IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR (default 10x), IPAM_WEBHOOK_CREATE_/BULK_/PUBLIC_SHARE_/LOGIN_RATE_LIMIT_PER_HOUR;
+IPAM_RATE_LIMITS_ENABLED=false turns them off.
 
 Views choose a scope with `throttle_scopes = {"<action or METHOD>": "<scope>"}`; otherwise safe methods
 are `read` and the rest `write`.
@@ -29,15 +32,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ipam.ratelimit")
 WINDOW_SECONDS = 3600
+# When the store fails, skip it for this long (per process) so a Redis outage does not add a connect
+# timeout to every request; and warn at most once per WARNING_INTERVAL.
+STORE_RETRY_SECONDS = 5.0
+WARNING_INTERVAL = 60.0
+_store = {"down_until": 0.0, "warned_at": 0.0}
 
 
 def scope_limits() -> dict[str, int]:
     """Requests per hour for each scope (read from settings on every call so they can be changed)."""
     base = settings.IPAM_RATE_LIMIT_PER_HOUR
     return {
-        "read": base * 5,
+        "read": settings.IPAM_READ_RATE_LIMIT_PER_HOUR or base * 5,
         "write": base,
-        "host_create": base * 10,
+        "host_create": settings.IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR or base * 10,
         "webhook_create": settings.IPAM_WEBHOOK_CREATE_RATE_LIMIT_PER_HOUR,
         "bulk": settings.IPAM_BULK_RATE_LIMIT_PER_HOUR,
         "public_share": settings.IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR,
@@ -55,36 +63,55 @@ class Usage:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining), "X-RateLimit-Reset": str(self.reset)}
 
 
+def _increment(key: str) -> int | None:
+    """Add one to the window counter; None when the store silently ignored the call (django-redis)."""
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+    try:
+        value = cache.incr(key)
+    except ValueError:  # the key expired or was evicted between add and incr
+        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+        value = cache.incr(key)
+    return None if value is None else int(value)
+
+
 def hit(scope: str, ident: str, limit: int) -> tuple[bool, Usage]:
-    """Count one request of `ident` in `scope`; (allowed, usage)."""
+    """Count one request of `ident` in `scope`; (allowed, usage). Store unreachable: allowed, counted."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     reset = (window + 1) * WINDOW_SECONDS
+    if now < _store["down_until"]:
+        return _degraded(limit, reset, "failed moments ago")
     key = f"ipam:rl:{scope}:{ident}:{window}"
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
-        count = int(cache.incr(key))
+        count = _increment(key)
     except Exception as exc:  # cache down: allow, and say so
-        logger.warning("Rate limit store unavailable (%s); allowing request", exc.__class__.__name__)
-        _count_degraded()
-        return True, Usage(limit, limit, reset)
+        _store["down_until"] = now + STORE_RETRY_SECONDS
+        return _degraded(limit, reset, exc.__class__.__name__)
+    if count is None:
+        _store["down_until"] = now + STORE_RETRY_SECONDS
+        return _degraded(limit, reset, "the cache ignored the error")
     return count <= limit, Usage(limit, max(0, limit - count), reset)
+
+
+def _degraded(limit: int, reset: int, reason: str) -> tuple[bool, Usage]:
+    now = time.time()
+    if now - _store["warned_at"] >= WARNING_INTERVAL:
+        _store["warned_at"] = now
+        logger.warning("Rate limit store unavailable (%s); allowing requests without limits until it is back", reason)
+    _count_degraded()
+    return True, Usage(limit, limit, reset)
 
 
 def _count_degraded() -> None:
     from ipam_project import metrics
 
-    counter = getattr(metrics, "RATE_LIMIT_DEGRADED", None)
-    if counter is not None:
-        counter.inc()
+    metrics.RATE_LIMIT_DEGRADED.inc()
 
 
 def _count_limited(scope: str) -> None:
     from ipam_project import metrics
 
-    counter = getattr(metrics, "RATE_LIMITED", None)
-    if counter is not None:
-        counter.labels(scope=scope).inc()
+    metrics.RATE_LIMITED.labels(scope=scope).inc()
 
 
 class _Throttle(BaseThrottle):
@@ -100,7 +127,8 @@ class _Throttle(BaseThrottle):
         if not settings.IPAM_RATE_LIMITS_ENABLED:
             return True
         scope = self.scope_for(request, view)
-        allowed, self.usage = hit(scope, self.ident_for(request), scope_limits()[scope])
+        limits = scope_limits()
+        allowed, self.usage = hit(scope, self.ident_for(request), limits.get(scope, limits["write"]))
         request._request.ipam_ratelimit = self.usage  # type: ignore[attr-defined]  # headers, see middleware
         if not allowed:
             _count_limited(scope)

@@ -2,10 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from ipam_project import api, health, views
+from ipam_project import api, health, metrics, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,7 +14,7 @@ urlpatterns = [
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^ipam/health/?$", health.IpamHealthView.as_view(), name="ipam-health"),
-    re_path(r"^metrics/?$", ExportToDjangoView, name="metrics"),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
     path("ipam/", include("ipam.api.urls")),
     path("ipam/", include("ipam.api.urls_records")),
     path("ipam/", include("ipam.api.urls_enhancements")),

@@ -1,10 +1,16 @@
-"""Rate limits: headers on every response, 429 with Retry-After past the limit, per-scope budgets."""
+"""Rate limits: headers on every response, 429 with Retry-After past the limit, per-scope budgets that are
+configurable, and a store outage that degrades to allowing requests (warned once, counted)."""
 
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
 
+from ipam_project import metrics, throttling
 from tests.factories import make_region
+from tests.ops_support import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +54,77 @@ def test_login_is_limited_per_ip(limits_on, anon):
     limits_on.IPAM_LOGIN_RATE_LIMIT_PER_HOUR = 2
     codes = [anon.post("/auth/token", {"username": "x", "password": "y"}, format="json").status_code for _ in range(3)]
     assert codes == [401, 401, 429]
+
+
+def test_every_scope_is_configurable(limits_on, api, alice):
+    limits_on.IPAM_READ_RATE_LIMIT_PER_HOUR = 2
+    limits_on.IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR = 1
+    assert [api.get("/ipam/regions").status_code for _ in range(3)] == [200, 200, 429]
+    response = api.get("/ipam/countries")
+    assert response.status_code == 429 and response["X-RateLimit-Limit"] == "2" and response["X-RateLimit-Remaining"] == "0"
+    region = make_region(alice)
+    first = api.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": "a"}, format="json")
+    second = api.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": "b"}, format="json")
+    assert (first.status_code, first["X-RateLimit-Limit"], second.status_code) == (201, "1", 429)
+
+
+def test_retry_after_points_at_the_end_of_the_window(limits_on, api):
+    limits_on.IPAM_READ_RATE_LIMIT_PER_HOUR = 1
+    api.get("/ipam/regions")
+    response = api.get("/ipam/regions")
+    assert response.status_code == 429
+    now = time.time()
+    reset = int(response["X-RateLimit-Reset"])
+    assert now < reset <= now + 3600
+    assert 1 <= int(response["Retry-After"]) <= 3601
+    assert abs(int(response["Retry-After"]) - (reset - now)) <= 2
+
+
+def test_limits_can_be_switched_off(settings, api):
+    settings.IPAM_RATE_LIMITS_ENABLED = False
+    settings.IPAM_RATE_LIMIT_PER_HOUR = 1
+    settings.IPAM_READ_RATE_LIMIT_PER_HOUR = 1
+    responses = [api.get("/ipam/regions") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert "X-RateLimit-Limit" not in responses[0]
+
+
+@pytest.fixture
+def redis_down(limits_on, monkeypatch):
+    """The cache points at a port nothing listens on: a stopped Redis (the machine's Redis is not touched)."""
+    monkeypatch.setitem(throttling._store, "down_until", 0.0)
+    monkeypatch.setitem(throttling._store, "warned_at", 0.0)
+
+    def use(ignore_exceptions: bool) -> None:
+        limits_on.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1, "IGNORE_EXCEPTIONS": ignore_exceptions},
+            }
+        }
+
+    return use
+
+
+@pytest.mark.parametrize("ignore_exceptions", [True, False], ids=["errors-ignored-by-cache", "errors-raised"])
+def test_rate_limit_store_down_allows_requests_with_a_warning_and_a_metric(redis_down, ignore_exceptions, api, caplog):
+    redis_down(ignore_exceptions)
+    before = metrics.RATE_LIMIT_DEGRADED._value.get()
+    with caplog.at_level(logging.WARNING, logger="ipam.ratelimit"):
+        responses = [api.get("/ipam/countries") for _ in range(6)]  # the limit is 3 x 5 = 15 reads; 6 < 15 anyway
+        responses += [api.post("/ipam/regions", {"country": "IN", "region_name": f"d{i}"}, format="json") for i in range(4)]
+    assert [r.status_code for r in responses] == [200] * 6 + [201] * 4  # 4 writes > the write limit of 3: not enforced
+    assert responses[-1]["X-RateLimit-Limit"] == "3"
+    assert metrics.RATE_LIMIT_DEGRADED._value.get() == before + 10
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ipam.ratelimit"]
+    assert len(warnings) == 1  # once, not once per request
+    assert warnings[0].startswith("Rate limit store unavailable")
+
+
+def test_limits_apply_again_when_the_store_is_back(limits_on, api, monkeypatch):
+    monkeypatch.setitem(throttling._store, "down_until", time.time() + 60)  # it failed moments ago
+    assert api.get("/ipam/regions").status_code == 200
+    monkeypatch.setitem(throttling._store, "down_until", 0.0)
+    limits_on.IPAM_READ_RATE_LIMIT_PER_HOUR = 1
+    assert [api.get("/ipam/regions").status_code for _ in range(2)] == [200, 429]

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Development supervisor for `make run`: API + Celery worker + Celery beat, started and stopped together.
+
+    python scripts/run_dev.py [--host 127.0.0.1] [--port 8000] [--no-reload]
+
+Needs no other service: without REDIS_URL the broker is kombu's file-system transport under var/ and the
+cache is in-process. Every line is prefixed with the process it comes from. Ctrl-C (or SIGTERM) stops all
+three (warm shutdown, then SIGKILL after a grace period); if one of them dies, the others are stopped and
+the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+GRACE_SECONDS = float(os.environ.get("IPAM_RUN_GRACE_SECONDS", "10"))
+
+
+def commands(host: str, port: int, reload: bool) -> dict[str, list[str]]:
+    python = sys.executable
+    web = [python, "manage.py", "runserver", f"{host}:{port}"]
+    if not reload:
+        web.append("--noreload")
+    concurrency = os.environ.get("IPAM_WORKER_CONCURRENCY", "2")
+    return {
+        "web": web,
+        "worker": [python, "-m", "celery", "-A", "ipam_project", "worker", "--loglevel=INFO", f"--concurrency={concurrency}"],
+        "beat": [python, "-m", "celery", "-A", "ipam_project", "beat", "--loglevel=INFO"],
+    }
+
+
+def _pump(name: str, stream: IO[str], lock: threading.Lock) -> None:
+    width = 6
+    for line in stream:
+        with lock:
+            sys.stdout.write(f"{name:<{width}}| {line}")
+            sys.stdout.flush()
+
+
+class Supervisor:
+    # runserver's autoreloader does not pass SIGTERM on to its server process: signal its whole group. Celery
+    # gets it on the main process only (warm shutdown: it stops its pool itself).
+    SIGNAL_GROUP = {"web"}
+
+    def __init__(self, cmds: dict[str, list[str]]) -> None:
+        self.cmds = cmds
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+        self.stopping = False
+        self.interrupted = threading.Event()
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        for name, cmd in self.cmds.items():
+            # Own process group: Ctrl-C reaches the supervisor only, which stops each group in order.
+            proc = subprocess.Popen(  # noqa: S603 (our own fixed commands)
+                cmd,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+            )
+            self.procs[name] = proc
+            assert proc.stdout is not None
+            threading.Thread(target=_pump, args=(name, proc.stdout, self.lock), daemon=True).start()
+            self.say(f"started {name} (pid {proc.pid}): {' '.join(cmd[1:])}")
+
+    def say(self, message: str) -> None:
+        with self.lock:
+            sys.stdout.write(f"{'run':<6}| {message}\n")
+            sys.stdout.flush()
+
+    def stop(self, *_: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        self.say("stopping web, worker and beat ...")
+        for name, proc in self.procs.items():
+            self._signal(proc, signal.SIGTERM, group=name in self.SIGNAL_GROUP)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{name} did not stop in {GRACE_SECONDS:.0f}s: killing it")
+                self._signal(proc, signal.SIGKILL, group=True)
+                proc.wait()
+        # Anything left in their process groups (runserver's server, a stuck pool process) goes too.
+        for proc in self.procs.values():
+            self._signal(proc, signal.SIGKILL, group=True)
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen[str], sig: signal.Signals, *, group: bool) -> None:
+        try:
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self) -> int:
+        """Until Ctrl-C/SIGTERM (0) or until a process exits on its own (its status, or 1); all stopped after."""
+        while not self.interrupted.is_set():
+            for name, proc in self.procs.items():
+                code = proc.poll()
+                if code is not None:
+                    self.say(f"{name} exited with status {code}; stopping the others")
+                    self.stop()
+                    return code or 1
+            self.interrupted.wait(0.2)
+        self.stop()
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--no-reload", action="store_true", help="do not restart the API when code changes")
+    args = parser.parse_args(argv)
+
+    supervisor = Supervisor(commands(args.host, args.port, not args.no_reload))
+    signal.signal(signal.SIGINT, lambda signum, frame: supervisor.interrupted.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: supervisor.interrupted.set())
+    supervisor.start()
+    supervisor.say(f"API on http://{args.host}:{args.port}  (Ctrl-C stops web, worker and beat)")
+    status = supervisor.wait()
+    supervisor.say("all stopped")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""A real Celery worker (file-system broker, own var/ directory) runs a job end to end, and a task sent
+during a request carries that request's id into the worker's log lines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ipam.models import IdempotencyRecord
+from ipam_project.models import JobRun
+from tests.ops_support import BASE_DIR, BIN, Background, run_django, subprocess_env, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
+
+SPEC_JOBS = {
+    "reservation_expiration_checker": "hourly",
+    "share_expiration_checker": "hourly",
+    "notification_cleanup": "daily",
+    "capacity_monitor": "every 15 minutes",
+    "webhook_dispatch_due": "every minute",
+    "housekeeping": "daily",
+}
+
+
+def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tmp_path, alice):
+    expired = IdempotencyRecord.objects.create(user=alice, key="k", method_path="POST /ipam/hosts", request_hash="h", status_code=201)
+    IdempotencyRecord.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(days=2))
+    env = subprocess_env(tmp_path)  # no REDIS_URL: kombu's file-system transport under tmp_path/var
+    celery = str(BIN / "celery")
+    worker_args = [celery, "-A", "ipam_project", "worker", "--loglevel=INFO", "--concurrency=1", "--hostname=ops-test@%h"]
+
+    with Background(worker_args, env, tmp_path / "worker.out") as worker:
+        wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
+        sent = run_django(
+            "from ipam_project import context\n"
+            "from ipam_project.celery import app\n"
+            "context.set_context(context.RequestContext(request_id='req-ops-42'))\n"
+            "print(app.send_task('housekeeping').id)\n",
+            env,
+        )
+        assert sent.returncode == 0, sent.stderr
+        task_id = sent.stdout.strip()
+        wait_for(
+            lambda: JobRun.objects.filter(name="housekeeping", last_task_id=task_id, last_status="success").exists(),
+            90,
+            lambda: f"the job to finish:\n{worker.output()}",
+        )
+        output = worker.output()
+
+    assert not IdempotencyRecord.objects.filter(pk=expired.pk).exists()
+    run = JobRun.objects.get(name="housekeeping")
+    assert run.run_count == 1 and run.last_duration_ms is not None and run.last_finished_at >= run.last_started_at
+    assert "filesystem://" in output and (tmp_path / "var" / "celery-broker" / "in").is_dir()
+    assert (tmp_path / "var" / "celery-broker" / "control" / "celery.exchange").is_file()  # nothing written to the cwd
+    assert not (BASE_DIR / "control").exists()
+    for name, label in SPEC_JOBS.items():
+        assert f"[BackgroundTasks] Registered: {name} ({label})" in output
+    assert f"Task housekeeping[{task_id}] succeeded" in output
+    app_log = (tmp_path / "logs" / "app.log").read_text()
+    assert "[BackgroundTasks] housekeeping finished: success" in app_log
+    housekeeping_lines = [line for line in app_log.splitlines() if "[ipam.housekeeping] Housekeeping deleted" in line]
+    assert housekeeping_lines and housekeeping_lines[0].endswith("[request_id=req-ops-42]")
