@@ -27,7 +27,7 @@ import glob
 import hmac
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import prometheus_client
@@ -79,30 +79,17 @@ def record_cache_access(name: str, hit: bool) -> None:
 
 
 def record_webhook_delivery(outcome: str, seconds: float | None = None) -> None:
-    """One delivery attempt finished. outcome: success (2xx) | retry (will be retried) | failed (given up)."""
+    """One delivery attempt finished. outcome: delivered (2xx) | retrying (will be retried) | failed (given up)."""
     WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
     if seconds is not None:
         WEBHOOK_DELIVERY_SECONDS.observe(seconds)
 
 
-def _webhook_pending_count() -> int | None:
-    """Pending webhook deliveries: `webhooks.services.delivery_pending_count()` (one indexed COUNT)."""
-    try:
-        from webhooks import services
-    except ImportError:
-        return None
-    counter: Callable[[], int] | None = getattr(services, "delivery_pending_count", None)
-    if counter is not None:
-        return int(counter())
-    from django.apps import apps
+def _webhook_pending_count() -> int:
+    """Pending webhook deliveries (one indexed COUNT, owned by the webhooks app)."""
+    from webhooks.services import delivery_pending_count
 
-    try:
-        model = apps.get_model("webhooks", "WebhookDelivery")
-    except LookupError:
-        return None
-    if "status" not in {f.name for f in model._meta.get_fields()}:
-        return None
-    return int(model.objects.filter(status="pending").count())
+    return delivery_pending_count()
 
 
 def _ts(value: Any) -> float:

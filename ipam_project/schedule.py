@@ -18,6 +18,8 @@ JOBS: dict[str, dict[str, Any]] = {
     "capacity_monitor": {"schedule": crontab(minute="*/15"), "label": "every 15 minutes", "expires": 900},
     "webhook_dispatch_due": {"schedule": 60.0, "label": "every minute", "expires": 60},
     "housekeeping": {"schedule": crontab(minute=40, hour=3), "label": "daily", "expires": 86400},
+    # Not in the SPEC table: re-sends bulk tag jobs whose broker message was lost (they are rows, never lost).
+    "bulk_jobs_resume": {"schedule": crontab(minute="*/10"), "label": "every 10 minutes", "expires": 600},
 }
 
 

@@ -30,9 +30,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ipam_project import metrics
 from notifications.services import notification_create
 from webhooks import crypto, signing, transport
-from webhooks.metrics import DELIVERY_ATTEMPTS
 from webhooks.models import AttemptOutcome, DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt
 
 logger = logging.getLogger("ipam.webhooks")
@@ -161,7 +161,7 @@ def _settle(claim: Claim, result: transport.TransportResult | None, now: datetim
         )
         if not cancelled:
             _record_health(delivery.webhook, outcome, now)
-    DELIVERY_ATTEMPTS.labels(outcome=outcome).inc()
+    metrics.record_webhook_delivery(str(outcome), elapsed / 1000 if elapsed is not None else None)
     _log(delivery, number, outcome, code, elapsed, error, next_at)
     return str(outcome)
 

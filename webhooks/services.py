@@ -255,3 +255,8 @@ def delivery_logs_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     if total:
         logger.info("Deleted %s webhook delivery logs older than %s days", total, older_than_days)
     return total
+
+
+def delivery_pending_count() -> int:
+    """Deliveries waiting to be sent or retried (pending or being sent), for /metrics."""
+    return WebhookDelivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count()

@@ -11,3 +11,11 @@ from ipam.services.bulk import bulk_job_run
 def bulk_tags_run(job_id: str) -> None:
     """Run a bulk tag job to completion (progress is saved chunk by chunk; see `bulk_job_step`)."""
     bulk_job_run(job_id=job_id)
+
+
+@shared_task(name="bulk_jobs_resume")
+def bulk_jobs_resume() -> int:
+    """Re-send bulk jobs still pending after 10 minutes (their message was lost with the broker)."""
+    from ipam.services.bulk import bulk_jobs_resume as resume
+
+    return resume(older_than_minutes=10)

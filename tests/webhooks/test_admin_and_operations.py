@@ -68,4 +68,4 @@ def test_metrics_show_webhook_attempts_by_outcome_and_the_pending_count(anon, al
     call_command("webhook_dispatch")
     text = anon.get("/metrics").content.decode()
     assert "ipam_webhook_deliveries_pending 0.0" in text
-    assert 'ipam_webhook_delivery_attempts_total{outcome="delivered"}' in text
+    assert 'ipam_webhook_deliveries_total{outcome="delivered"}' in text
