@@ -28,6 +28,7 @@ SPEC_JOBS = {
     "capacity_monitor": "every 15 minutes",
     "webhook_dispatch_due": "every minute",
     "housekeeping": "daily",
+    "bulk_jobs_resume": "every 10 minutes",  # ours, beyond the SPEC table: lost bulk job messages
 }
 
 
