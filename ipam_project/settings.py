@@ -230,6 +230,9 @@ SPECTACULAR_SETTINGS = {
         "DeviceTypeEnum": "ipam.models.DeviceType",
         "ReservationStatusEnum": "enhancements.models.ReservationStatus",
         "JobStatusEnum": "ipam.models.JobStatus",
+        "InterpretStatusEnum": "ipam.services.bulk_hosts.LOOKUP_STATUSES",
+        "BulkReleaseItemStatusEnum": "ipam.services.bulk_hosts.RELEASE_ITEM_STATUSES",
+        "ImportRowStatusEnum": "ipam.services.imports.ROW_STATUSES",
     },
     "SECURITY": [{"jwtAuth": []}],
 }
