@@ -113,11 +113,14 @@ def _looks_like_address(text: str) -> bool:
 def parse_when(value: Any, field: str, *, end_of_day: bool = False) -> datetime:
     """An ISO 8601 datetime (naive = UTC) or date; a date means its start, or its end with `end_of_day`."""
     text = value.strip() if isinstance(value, str) else ""
+    moment, day = None, None
     try:
-        moment = parse_datetime(text)
-        day = None if moment else parse_date(text)
+        if len(text) == 10:  # YYYY-MM-DD (parse_datetime would read it as midnight)
+            day = parse_date(text)
+        else:
+            moment = parse_datetime(text)
     except ValueError:
-        moment, day = None, None
+        pass
     if moment is None and day is None:
         raise ValidationFailed(f"{value!r} is not a date.", details={field: ["Use an ISO 8601 date or datetime."]})
     if moment is None:

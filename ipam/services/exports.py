@@ -29,6 +29,7 @@ from ipam import exceptions
 from ipam.api.filters import country_q
 from ipam.models import ExportJob, Host, HostStatus, JobStatus, Region, RegionStatus
 from ipam.selectors.audit import AUDIT_FIELDS, audit_filters_clean, audit_queryset, audit_row
+from ipam.selectors.countries import country_get
 from ipam.selectors.statistics import continent_name
 from ipam.services.audit import audit_record
 
@@ -67,8 +68,13 @@ def export_filters_clean(raw: Any) -> dict[str, str]:
     if unknown:
         raise exceptions.ValidationFailed(details={"filters": [f"Unknown filter {key!r}." for key in unknown]})
     cleaned = {key: str(raw[key]).strip() for key in EXPORT_FILTERS if raw.get(key) not in (None, "")}
-    if "continent" in cleaned:
-        cleaned["continent"] = continent_name(cleaned["continent"])
+    try:
+        if "continent" in cleaned:
+            cleaned["continent"] = continent_name(cleaned["continent"])
+        if "country" in cleaned:
+            cleaned["country"] = country_get(cleaned["country"]).name
+    except exceptions.NotFound as exc:
+        raise exceptions.ValidationFailed(exc.message, details={"filters": [exc.message]}) from None
     if cleaned.get("status") and cleaned["status"] not in RegionStatus.values:
         raise exceptions.ValidationFailed(details={"filters": [f"status must be one of {', '.join(RegionStatus.values)}."]})
     if cleaned.get("host_status") and cleaned["host_status"] not in HostStatus.values:
@@ -84,7 +90,10 @@ def export_job_create(*, actor: Any, kind: str, format: str, params: dict[str, A
     if format not in FORMATS:
         raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
     if kind == ExportJob.Kind.AUDIT_EXPORT:
-        params = {"filters": audit_filters_clean(params.get("filters") or {})}
+        filters = params.get("filters") or {}
+        if not isinstance(filters, dict):
+            raise exceptions.ValidationFailed(details={"filters": ["Must be an object."]})
+        params = {"filters": audit_filters_clean(filters)}
     elif kind == ExportJob.Kind.EXPORT:
         params = {"include_hierarchy": bool(params.get("include_hierarchy")), "filters": export_filters_clean(params.get("filters"))}
     else:
