@@ -394,7 +394,8 @@ def _clean_region(record: Record, countries: _Countries, placement: str, errors:
     record.values = {"description": description or "", "owner": owner or None, "tags": _tags(record, errors)}
     if placement == "manual":
         if record.xy is None:
-            errors.add(record, "cidr", "Manual placement needs the region's cidr (or x_octet and y_octet).")
+            if not _present(raw.get("cidr")):  # a malformed one is reported already
+                errors.add(record, "cidr", "Manual placement needs the region's cidr (or x_octet and y_octet).")
         else:
             at_x = countries.for_x(record.x or 0)
             if record.country is None and not _present(raw.get("country")):
@@ -443,7 +444,7 @@ def _clean_host(record: Record, countries: _Countries, placement: str, errors: _
     tags = _tags(record, errors)
     if tags is not None:
         record.values["tags"] = tags
-    if placement == "manual" and (record.xy is None or record.z is None):
+    if placement == "manual" and not _present(raw.get("ip_address")) and (record.xy is None or record.z is None):
         errors.add(record, "ip_address", "Manual placement needs the host's ip_address (or x_octet, y_octet and z_octet).")
     if placement == "auto" and record.parent is None and not record.region_name and record.xy is None:
         errors.add(record, "region_name", "Say which region: region_name (and country), or the region's cidr.")
@@ -451,12 +452,16 @@ def _clean_host(record: Record, countries: _Countries, placement: str, errors: _
 
 def _placement(records: list[Record]) -> str:
     """Preview without an explicit placement: manual when every row carries its address."""
-    if records and all(r.xy is not None and (r.kind == "region" or r.z is not None) for r in records):
-        return "manual"
-    return "auto"
+
+    def placed(record: Record) -> bool:
+        keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
+        own = "cidr" if record.kind == "region" else "ip_address"
+        return _present(record.raw.get(own)) or all(_present(record.raw.get(k)) for k in keys)
+
+    return "manual" if records and all(placed(r) for r in records) else "auto"
 
 
-def import_parse(*, content: Any, format: str, placement: str) -> list[Record]:
+def import_parse(*, content: Any, format: str, placement: str) -> tuple[list[Record], str]:
     """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
     if format == "csv":
         records = parse_csv(_decode(content))
@@ -466,12 +471,13 @@ def import_parse(*, content: Any, format: str, placement: str) -> list[Record]:
         raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
     if not records:
         raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
+    placement = placement or _placement(records)
     countries = _Countries()
     errors = _Errors()
     for record in records:
-        (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement or "auto", errors)
+        (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
     errors.raise_if_any()
-    return records
+    return records, placement
 
 
 def _checked_size(content: Any) -> Any:
@@ -701,9 +707,7 @@ def import_run(*, actor: Any, content: Any, format: str, mode: str, force: bool 
         raise exceptions.ValidationFailed(details={"placement": ["Must be auto or manual."]})
     if mode != "preview":
         placement = mode
-    records = import_parse(content=content, format=format, placement=placement or "")
-    if not placement:
-        placement = _placement(records)
+    records, placement = import_parse(content=content, format=format, placement=placement)
     dry_run = mode == "preview"
     region_records = [r for r in records if r.kind == "region"]
     host_records = [r for r in records if r.kind == "host"]

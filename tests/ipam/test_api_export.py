@@ -175,3 +175,33 @@ def test_readers_can_export(client_for, reader, django_capture_on_commit_callbac
     make_region(reader)
     _, _, text = _export(client_for(reader), {"format": "csv"}, django_capture_on_commit_callbacks)
     assert text.count("\n") == 2
+
+
+def test_openapi_lists_every_records_endpoint(anon):
+    paths = anon.get("/openapi.json").json()["paths"]
+    expected = {
+        "/ipam/regions/{region_id}/comments": {"get", "post"},
+        "/ipam/hosts/{host_id}/comments": {"get", "post"},
+        "/ipam/hosts/bulk-lookup": {"post"},
+        "/ipam/hosts/bulk-release": {"post"},
+        "/ipam/search": {"get"},
+        "/ipam/statistics/continent/{continent}": {"get"},
+        "/ipam/statistics/top-utilized": {"get"},
+        "/ipam/statistics/allocation-velocity": {"get"},
+        "/ipam/dashboard/top-countries": {"get"},
+        "/ipam/dashboard/recent-activity": {"get"},
+        "/ipam/audit": {"get"},
+        "/ipam/audit/history": {"get"},
+        "/ipam/audit/history/{ip_address}": {"get"},
+        "/ipam/audit/export": {"post"},
+        "/ipam/admin/quotas": {"get"},
+        "/ipam/admin/quotas/{user_id}": {"get", "patch"},
+        "/ipam/export": {"post"},
+        "/ipam/export/{job_id}": {"get"},
+        "/ipam/export/{job_id}/download": {"get"},
+        "/ipam/import": {"post"},
+        "/ipam/import/preview": {"post"},
+    }
+    for path, methods in expected.items():
+        assert path in paths, path
+        assert methods <= set(paths[path]), (path, set(paths[path]))
