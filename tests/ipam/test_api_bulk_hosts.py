@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_bulk_lookup_interprets_each_address(api, alice):
     region = make_region(alice, "India", "mumbai")
     host = make_host(alice, region, hostname="web-1")
-    response = api.post(
-        "/ipam/hosts/bulk-lookup", {"ip_addresses": ["10.0.0.1", "10.0.0.9", "10.220.1.1", "10.0.0.1"]}, format="json"
-    )
+    response = api.post("/ipam/hosts/bulk-lookup", {"ip_addresses": ["10.0.0.1", "10.0.0.9", "10.220.1.1", "10.0.0.1"]}, format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["found"] == 2 and body["not_found"] == 2

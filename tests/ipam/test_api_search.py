@@ -36,7 +36,9 @@ def inventory(alice, bob):
 
 def _names(response):
     assert response.status_code == 200, response.json()
-    return [(r["resource_type"], r.get("region_name") if r["resource_type"] == "region" else r["hostname"]) for r in response.json()["results"]]
+    return [
+        (r["resource_type"], r.get("region_name") if r["resource_type"] == "region" else r["hostname"]) for r in response.json()["results"]
+    ]
 
 
 def test_search_returns_regions_and_hosts_in_address_order(api, inventory):
