@@ -185,7 +185,15 @@ def _truncate(moment: datetime, granularity: str) -> datetime:
 
 
 # --- Recent activity ----------------------------------------------------------------------------------
-_VERBS = {"create": "created", "update": "updated", "retire": "retired", "comment": "commented on"}
+_VERBS = {
+    "create": "created",
+    "update": "updated",
+    "retire": "retired",
+    "comment": "commented on",
+    "import": "ran an",
+    "quota_update": "changed the",
+    "export_requested": "requested an",
+}
 
 
 def recent_activity(user: Any, limit: int, resource_type: str = "") -> dict[str, Any]:

@@ -26,7 +26,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ipam import exceptions
-from ipam.api.filters import country_q
 from ipam.models import ExportJob, Host, HostStatus, JobStatus, Region, RegionStatus
 from ipam.selectors.audit import AUDIT_FIELDS, audit_filters_clean, audit_queryset, audit_row
 from ipam.selectors.countries import country_get
@@ -200,8 +199,8 @@ def _build_audit(job: ExportJob) -> tuple[bytes, int]:
 # --- Inventory export -----------------------------------------------------------------------------
 def _regions(user: Any, filters: dict[str, str]) -> QuerySet[Region]:
     regions = Region.objects.filter(user=user)
-    if filters.get("country"):
-        regions = regions.filter(country_q(filters["country"]))
+    if filters.get("country"):  # the canonical name (see export_filters_clean)
+        regions = regions.filter(country__name=filters["country"])
     if filters.get("continent"):
         regions = regions.filter(country__continent=filters["continent"])
     if filters.get("status"):
