@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ipam.models.jobs import JobStatus
 
@@ -81,6 +82,17 @@ class Reservation(models.Model):
             return f"10.{self.x_octet}.{self.y_octet}.0/24"
         return f"10.{self.x_octet}.{self.y_octet}.{self.z_octet}"
 
+    @property
+    def current_status(self) -> str:
+        """The status as of now: an active reservation whose `expires_at` has passed is already expired,
+        even before the hourly job has written it."""
+        if self.status == ReservationStatus.ACTIVE and self.expires_at is not None and self.expires_at <= timezone.now():
+            return ReservationStatus.EXPIRED
+        return self.status
+
+
+ReservationResourceType = Reservation.ResourceType  # module-level names for ENUM_NAME_OVERRIDES
+
 
 class Share(models.Model):
     """A read-only link to a country, region or host. Only the SHA-256 of the token is stored."""
@@ -111,6 +123,9 @@ class Share(models.Model):
 
     def __str__(self) -> str:
         return f"share of {self.resource_type} {self.resource_id}"
+
+
+ShareResourceType = Share.ResourceType
 
 
 class UserPreference(models.Model):

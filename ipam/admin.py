@@ -1,44 +1,98 @@
-"""Django admin for operators. Region and host changes go through the services so they are audited
-and evented like API writes; countries are validated (no overlaps, no shrinking below allocations)."""
+"""Django admin for operators. Every write goes through a service, so it is validated, locked, audited
+(with the staff user as the actor) and evented exactly like an API write:
+
+- countries: `country_create` / `country_update` (no overlaps, no shrinking below allocations);
+- regions and hosts: a small form of the updatable fields saved with `region_update` / `host_update`
+  in the owner's namespace; "retire" admin actions call `region_retire` / `host_retire`; no add, no delete;
+- derived rows (allocation cursors, audit log, idempotency records) are read-only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from ipam import exceptions
-from ipam.models import AllocationCursor, AuditLog, Comment, Country, ExportJob, Host, IdempotencyRecord, Region, UserQuota
+from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType, ExportJob, Host, IdempotencyRecord, Region, UserQuota
 from ipam.services import bitmaps
+from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
+from ipam.services.hosts import HOST_UPDATABLE, clean_host_metadata, host_retire, host_update
+from ipam.services.regions import REGION_UPDATABLE, region_retire, region_update
+from ipam.validation import clean_hostname, clean_region_name, clean_tags
 
 
+class _ServiceRejected(Exception):
+    """A service refused a save after the form validated (e.g. a name taken meanwhile)."""
+
+    def __init__(self, error: exceptions.IPAMError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _form_errors(form: forms.BaseForm, error: exceptions.IPAMError) -> None:
+    """Put a service's ValidationFailed details on the form fields (unknown keys on the form)."""
+    if not error.details:
+        form.add_error(None, error.message)
+    for field, problems in error.details.items():
+        for problem in problems if isinstance(problems, list) else [problems]:
+            form.add_error(field if field in form.fields else None, str(problem))
+
+
+def _clean_with(form: forms.BaseForm, field: str, cleaner: Callable[[Any], Any]) -> Any:
+    """Run a shared validation rule on one form field; its message becomes the field's error."""
+    try:
+        return cleaner(form.cleaned_data.get(field))
+    except exceptions.ValidationFailed as exc:
+        raise forms.ValidationError([str(m) for problems in exc.details.values() for m in problems] or [exc.message]) from None
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A model admin whose saves call a service (`save_with_service`) instead of `obj.save()`.
+
+    The change view runs in one transaction: a domain error from the service rolls it back and the staff
+    user is sent back to the form with the error message.
+    """
+
+    def save_with_service(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        try:
+            self.save_with_service(request, obj, form, change)
+        except exceptions.IPAMError as exc:
+            raise _ServiceRejected(exc) from exc
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _ServiceRejected as rejected:
+            self.message_user(request, f"Not saved: {rejected.error.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+# --- Countries ------------------------------------------------------------------------------------
 class CountryForm(forms.ModelForm):
     class Meta:
         model = Country
-        fields = ["name", "code", "code3", "continent", "x_start", "x_end", "is_reserved"]
+        fields = list(COUNTRY_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        x_start, x_end = data.get("x_start"), data.get("x_end")
-        if x_start is None or x_end is None:
-            return data
-        if x_start > x_end or x_end > 255:
-            raise forms.ValidationError("The X range must satisfy 0 ≤ x_start ≤ x_end ≤ 255.")
-        overlapping = Country.objects.filter(x_start__lte=x_end, x_end__gte=x_start).exclude(pk=self.instance.pk)
-        if overlapping.exists():
-            raise forms.ValidationError(f"The range overlaps {', '.join(c.name for c in overlapping)}.")
-        if self.instance.pk:
-            outside = Region.objects.filter(country=self.instance).exclude(x_octet__gte=x_start, x_octet__lte=x_end)
-            if outside.exists():
-                raise forms.ValidationError("The range cannot shrink below allocated regions (some lie outside it).")
+        if not self.errors:
+            try:
+                data.update(country_clean(data, country_id=self.instance.pk))
+            except exceptions.ValidationFailed as exc:
+                _form_errors(self, exc)
         return data
 
 
 @admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
+class CountryAdmin(ServiceAdmin):
     form = CountryForm
     list_display = ["name", "code", "code3", "continent", "x_start", "x_end", "is_reserved"]
     list_filter = ["continent", "is_reserved"]
@@ -47,15 +101,37 @@ class CountryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def save_with_service(self, request: HttpRequest, obj: Country, form: forms.ModelForm, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in COUNTRY_FIELDS}
+        if change:
+            saved = country_update(actor=request.user, country_id=obj.pk, data=data)
+        else:
+            saved = country_create(actor=request.user, data=data)
+        obj.pk = saved.pk  # the admin's log entry and redirect use it
+
+
+# --- Regions --------------------------------------------------------------------------------------
+class RegionAdminForm(forms.ModelForm):
+    """The fields `region_update` accepts; everything else is read-only in the admin."""
+
+    class Meta:
+        model = Region
+        fields = list(REGION_UPDATABLE)
+
+    def clean_region_name(self) -> str:
+        return str(_clean_with(self, "region_name", clean_region_name))
+
+    def clean_tags(self) -> dict[str, str]:
+        return dict(_clean_with(self, "tags", clean_tags))
+
 
 @admin.action(description="Retire selected regions (cascade to their hosts)")
 def retire_regions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Region]) -> None:
-    from ipam.services.regions import region_retire
-
     done = 0
     for region in queryset.select_related("user"):
         try:
-            region_retire(actor=region.user, region_id=region.pk, reason=f"retired in admin by {request.user}", cascade=True)
+            reason = f"retired in admin by {request.user}"
+            region_retire(actor=region.user, region_id=region.pk, reason=reason, cascade=True, performed_by=request.user)
             done += 1
         except exceptions.IPAMError as exc:
             modeladmin.message_user(request, f"{region}: {exc.message}", messages.ERROR)
@@ -63,12 +139,14 @@ def retire_regions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset:
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ServiceAdmin):
+    form = RegionAdminForm
     list_display = ["region_name", "cidr", "country", "user", "status", "allocated_hosts", "created_at"]
     list_filter = ["status", "country"]
     search_fields = ["region_name", "user__username", "owner"]
     list_select_related = ["country", "user"]
-    readonly_fields = [f.name for f in Region._meta.fields]
+    fields = [*REGION_UPDATABLE, "cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
+    readonly_fields = ["cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
     actions = [retire_regions]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -77,16 +155,79 @@ class RegionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # use the "retire" action: audited and evented
 
+    def save_with_service(self, request: HttpRequest, obj: Region, form: forms.ModelForm, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in REGION_UPDATABLE}
+        if data:
+            region_update(actor=obj.user, region_id=obj.pk, data=data, performed_by=request.user)
+
+
+# --- Hosts ----------------------------------------------------------------------------------------
+class HostAdminForm(forms.ModelForm):
+    """The fields `host_update` accepts; everything else is read-only in the admin."""
+
+    device_type = forms.ChoiceField(choices=[("", "—"), *DeviceType.choices], required=False)
+
+    class Meta:
+        model = Host
+        fields = list(HOST_UPDATABLE)
+
+    def clean_hostname(self) -> str:
+        return str(_clean_with(self, "hostname", clean_hostname))
+
+    def clean_tags(self) -> dict[str, str]:
+        return dict(_clean_with(self, "tags", clean_tags))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        metadata = {name: data[name] for name in HOST_UPDATABLE if name in data and name not in ("hostname", "status", "tags")}
+        try:
+            clean_host_metadata(metadata)
+        except exceptions.ValidationFailed as exc:
+            _form_errors(self, exc)
+        return data
+
+
+@admin.action(description="Retire selected hosts (free their addresses)")
+def retire_hosts(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Host]) -> None:
+    done = 0
+    for host in queryset.select_related("user"):
+        try:
+            host_retire(actor=host.user, host_id=host.pk, reason=f"retired in admin by {request.user}", performed_by=request.user)
+            done += 1
+        except exceptions.IPAMError as exc:
+            modeladmin.message_user(request, f"{host}: {exc.message}", messages.ERROR)
+    modeladmin.message_user(request, f"Retired {done} host(s).")
+
 
 @admin.register(Host)
-class HostAdmin(admin.ModelAdmin):
+class HostAdmin(ServiceAdmin):
+    form = HostAdminForm
     list_display = ["hostname", "ip_address", "region", "user", "status", "device_type", "created_at"]
     list_filter = ["status", "device_type"]
     search_fields = ["hostname", "ip_address", "user__username"]
     list_select_related = ["region", "user"]
-    readonly_fields = [f.name for f in Host._meta.fields]
+    fields = [*HOST_UPDATABLE, "ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]
+    readonly_fields = ["ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]
+    actions = [retire_hosts]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # use the "retire" action: audited and evented
+
+    def save_with_service(self, request: HttpRequest, obj: Host, form: forms.ModelForm, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in HOST_UPDATABLE}
+        if data:
+            host_update(actor=obj.user, host_id=obj.pk, data=data, performed_by=request.user)
+
+
+# --- Read-only and plain rows ---------------------------------------------------------------------
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -94,31 +235,22 @@ class HostAdmin(admin.ModelAdmin):
 
 
 @admin.register(AllocationCursor)
-class AllocationCursorAdmin(admin.ModelAdmin):
+class AllocationCursorAdmin(ReadOnlyAdmin):
+    """Derived from the regions (repair with `manage.py verify_counters --fix`)."""
+
     list_display = ["user", "country", "region_count", "bits_set"]
-    readonly_fields = ["user", "country", "region_count"]
     exclude = ["bitmap"]
 
     @admin.display(description="bits set")
     def bits_set(self, obj: AllocationCursor) -> int:
         return bitmaps.from_bytes(obj.bitmap).bit_count()
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "action_type", "resource_type", "resource_id", "ip_address", "cidr", "actor", "actor_type"]
     list_filter = ["action_type", "resource_type", "actor_type"]
     search_fields = ["resource_id", "ip_address", "cidr", "actor", "request_id"]
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(UserQuota)
@@ -129,9 +261,8 @@ class UserQuotaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ReadOnlyAdmin):
     list_display = ["resource_type", "resource_id", "author", "created_at"]
-    readonly_fields = [f.name for f in Comment._meta.fields]
 
 
 @admin.register(ExportJob)
@@ -143,4 +274,13 @@ class ExportJobAdmin(admin.ModelAdmin):
 
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Read-only; deleting a record frees its key before the 24 h window ends."""
+
     list_display = ["user", "key", "method_path", "status_code", "created_at"]
+    search_fields = ["user__username", "key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

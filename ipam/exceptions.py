@@ -106,6 +106,11 @@ class InsufficientPermissions(IPAMError):
     default_message = "You do not have the permission this action needs."
 
 
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used for a different request."
+
+
 class ImportFailed(Conflict):
     """An import without `force` had rows that could not be imported; nothing was written.
     `details.results` holds the per-row outcome."""

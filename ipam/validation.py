@@ -11,7 +11,7 @@ TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 TAG_VALUE_MAX = 500
 TAGS_MAX = 50
 HOSTNAME_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-IPV4_RE = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+IPV4_RE = re.compile(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")  # ASCII digits only
 
 
 def clean_tags(value: Any, field: str = "tags") -> dict[str, str]:

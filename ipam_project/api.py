@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -64,6 +65,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
+    elif isinstance(exc, DataError):
+        # The database refused a value (NUL in text, too long, out of range): input that slipped past
+        # validation. The client gets a 400; the traceback is logged so the missing check gets added.
+        logger.error("Database refused a value: %s", exc, exc_info=exc)
+        return Response(
+            error_body("invalid_value", "A value could not be stored (NUL character, too long or out of range)."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     elif isinstance(exc, DatabaseError):
         return None  # a genuine bug: let it surface as a 500 and be logged with its traceback
     if not isinstance(exc, exceptions.APIException):
@@ -87,6 +96,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+# Django-level error views (`handler400/403/404/500` in the root URLconf, used when DEBUG is off): requests
+# that never reach a DRF view — an unknown path, a path parameter that fails its route pattern, a crash —
+# still get the standard body.
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", "The request could not be processed."), status=400)
+
+
+def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("insufficient_permissions", "You do not have permission to do this."), status=403)
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", f"Nothing here: {request.path[:200]}"), status=404)
+
+
+@csrf_exempt
+def unknown_api_path(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Routed last under /ipam/: any method on a path no API route matched (also when DEBUG is on)."""
+    return json_not_found(request)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Internal server error; it has been logged."), status=500)
 
 
 class ErrorSerializer(serializers.Serializer):

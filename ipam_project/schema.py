@@ -1,5 +1,5 @@
-"""OpenAPI generation tweaks: the standard error body on every operation, paths without the
-optional trailing slash, and the authentication schemes."""
+"""OpenAPI generation tweaks: the standard error body on every operation, the `Idempotency-Key` header on
+idempotent operations, paths without the optional trailing slash, and the authentication schemes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 from ipam_project.api import ErrorSerializer
+from ipam_project.idempotency import IDEMPOTENCY_KEY_PARAMETER, is_idempotent
 
 _ERRORS_ALWAYS = {"400": "Invalid input", "429": "Rate limit or quota exceeded"}
 _ERRORS_AUTHENTICATED = {"401": "Not authenticated", "403": "Missing permission"}
@@ -22,7 +23,15 @@ _ERRORS_BY_METHOD = {
 
 
 class IPAMAutoSchema(AutoSchema):
-    """Adds the `{"error", "message", "details"}` responses each operation can return."""
+    """Adds the `{"error", "message", "details"}` responses each operation can return, and the optional
+    `Idempotency-Key` header to handlers decorated with `ipam_project.idempotency.idempotent`."""
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters: list[Any] = list(super().get_override_parameters())
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        if is_idempotent(handler):
+            parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        return parameters
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)

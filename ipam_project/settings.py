@@ -230,6 +230,14 @@ SPECTACULAR_SETTINGS = {
         "DeviceTypeEnum": "ipam.models.DeviceType",
         "ReservationStatusEnum": "enhancements.models.ReservationStatus",
         "JobStatusEnum": "ipam.models.JobStatus",
+        "ReservationResourceTypeEnum": "enhancements.models.ReservationResourceType",
+        "ShareResourceTypeEnum": "enhancements.models.ShareResourceType",
+        "WebhookEventTypeEnum": "webhooks.events.EventType",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "WebhookAttemptStatusEnum": "webhooks.models.AttemptOutcome",
+        "NotificationSeverityEnum": "notifications.models.Severity",
+        "NotificationChannelEnum": "notifications.models.Channel",
+        "CountryOrRegionEnum": "notifications.models.RuleResourceType",
         "InterpretStatusEnum": "ipam.services.bulk_hosts.LOOKUP_STATUSES",
         "BulkReleaseItemStatusEnum": "ipam.services.bulk_hosts.RELEASE_ITEM_STATUSES",
         "ImportRowStatusEnum": "ipam.services.imports.ROW_STATUSES",
@@ -355,3 +363,16 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --- core -------------------------------------------------------------------------------------------
+if TESTING:
+    # Every test creates users; the production hasher (PBKDF2, ~1 s per password here) would dominate the
+    # suite's runtime. Test databases only — real deployments keep Django's default hashers.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# JSON bodies that would only fail later in the database (NUL, lone surrogates) or in the parser's recursion
+# are refused as 400 parse_error by the project's JSON parser.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "ipam_project.parsers.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]

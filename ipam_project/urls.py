@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from ipam_project import health, views
+from ipam_project import api, health, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -23,3 +23,11 @@ urlpatterns = [
     path("ipam/", include("notifications.api.urls")),
     path("ipam/", include("webhooks.api.urls")),
 ]
+
+# The standard error body for requests no API view handles: unknown /ipam/ paths (any method, DEBUG or not),
+# and with DEBUG off anything else that fails outside a view.
+urlpatterns += [re_path(r"^ipam/", api.unknown_api_path)]
+handler400 = "ipam_project.api.json_bad_request"
+handler403 = "ipam_project.api.json_permission_denied"
+handler404 = "ipam_project.api.json_not_found"
+handler500 = "ipam_project.api.json_server_error"

@@ -1,19 +1,257 @@
 """Webhook services. `event_publish` is the one entry point every write path calls.
 
-Transactional outbox: the event and its pending deliveries are written in the caller's transaction,
-and a send is enqueued on commit.
+Transactional outbox: `event_publish` writes the event and one pending delivery per subscribed active
+webhook in the caller's transaction; after commit one `webhook_deliver` task per webhook is sent. If
+that message is lost (broker down, worker crash) the `webhook_dispatch_due` job (every minute) sends
+the deliveries anyway: a committed change always reaches its webhooks. Sending lives in
+`webhooks.delivery`; the HTTP itself in `webhooks.transport`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ipam import exceptions
+from ipam_project import queue
+from webhooks import crypto, ssrf
+from webhooks.delivery import cancel_pending
+from webhooks.events import EVENT_TYPES, EventType, payload_body
+from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
+from webhooks.oncommit import collect_on_commit
+
+logger = logging.getLogger("ipam.webhooks")
+
+WEBHOOK_UPDATABLE = ("webhook_url", "events", "description", "is_active")
 
 
+# --- Publishing (the outbox) --------------------------------------------------------------------------
 def event_publish(*, user: Any, event_type: str, data: dict[str, Any]) -> None:
-    """Publish `event_type` with `data` for the webhooks of `user` (no-op until webhooks land)."""
-    return None
+    """Publish `event_type` with `data` to the active webhooks of `user` subscribed to it.
+
+    Costs one indexed query when the user has no webhook. Must be called inside the transaction of the
+    change it reports (it joins it); nothing is sent before that transaction commits.
+    """
+    if not settings.IPAM_ENABLE_WEBHOOKS or user is None:
+        return
+    if event_type not in EVENT_TYPES:
+        logger.warning("Unknown webhook event type %r not published", event_type)
+        return
+    user_id = getattr(user, "pk", user)
+    subscribed = [
+        wid for wid, events in Webhook.objects.filter(user_id=user_id, is_active=True).values_list("id", "events") if event_type in events
+    ]
+    if subscribed:
+        _event_create(user_id=user_id, event_type=event_type, data=data, webhook_ids=subscribed)
 
 
-def delivery_logs_prune(*, older_than_days: int) -> int:
-    """Delete delivery attempt logs older than `older_than_days`; returns how many were deleted."""
-    return 0
+def _event_create(*, user_id: Any, event_type: str, data: dict[str, Any], webhook_ids: list[Any]) -> list[WebhookDelivery]:
+    now = timezone.now()
+    event = WebhookEvent(user_id=user_id, event_type=event_type, created_at=now)
+    event.body = payload_body(event_id=event.id, event_type=event_type, timestamp=now, user_id=user_id, data=data)
+    with transaction.atomic(savepoint=False):  # joins the caller's transaction without a savepoint round trip
+        event.save(force_insert=True)
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(webhook_id=wid, event=event, event_type=event_type, next_attempt_at=now, created_at=now)
+                for wid in webhook_ids
+            ]
+        )
+        _send_after_commit(deliveries)
+    return deliveries
+
+
+def _send_after_commit(deliveries: Iterable[WebhookDelivery]) -> None:
+    collect_on_commit("webhooks.deliver", [(str(d.webhook_id), str(d.pk)) for d in deliveries], _enqueue_sends)
+
+
+def _enqueue_sends(pairs: list[tuple[str, str]]) -> None:
+    """One task per webhook (its deliveries in order); a refused send is left to the dispatch job."""
+    from webhooks.tasks import webhook_deliver
+
+    by_webhook: dict[str, list[str]] = {}
+    for webhook_id, delivery_id in pairs:
+        by_webhook.setdefault(webhook_id, []).append(delivery_id)
+    for delivery_ids in by_webhook.values():
+        queue.send_now(webhook_deliver, delivery_ids)
+
+
+# --- Subscriptions -----------------------------------------------------------------------------------
+def _clean_url(url: Any) -> str:
+    try:
+        ssrf.url_check(url)
+    except ssrf.UnsafeTarget as exc:
+        raise exceptions.ValidationFailed(f"webhook_url: {exc}", details={"webhook_url": [str(exc)]}, code="unsafe_webhook_url") from None
+    return str(url)
+
+
+def _clean_events(events: Any) -> list[str]:
+    if not isinstance(events, list) or not events:
+        raise exceptions.ValidationFailed(details={"events": ["Must be a non-empty list of event types."]})
+    unknown = [str(e) for e in events if e not in EVENT_TYPES]
+    if unknown:
+        raise exceptions.ValidationFailed(
+            details={"events": [f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EventType.values)}."]}
+        )
+    return list(dict.fromkeys(events))
+
+
+def _clean_description(description: Any) -> str:
+    text = "" if description is None else str(description)
+    if len(text) > 500:
+        raise exceptions.ValidationFailed(details={"description": ["At most 500 characters."]})
+    return text
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"  # logs name the host only: paths and query strings may hold tokens
+
+
+def _get(actor: Any, webhook_id: Any, *, lock: bool = False) -> Webhook:
+    rows = Webhook.objects.select_for_update() if lock else Webhook.objects.all()
+    webhook = rows.filter(user=actor, pk=webhook_id).first()
+    if webhook is None:
+        raise exceptions.NotFound("Webhook not found.", code="webhook_not_found")
+    return webhook
+
+
+def webhook_create(*, actor: Any, webhook_url: str, events: list[str], description: str = "") -> tuple[Webhook, str]:
+    """Subscribe `webhook_url` to `events`; returns the webhook and its secret (shown this once)."""
+    url = _clean_url(webhook_url)
+    events = _clean_events(events)
+    description = _clean_description(description)
+    secret = crypto.secret_generate()
+    webhook = Webhook.objects.create(
+        user=actor, webhook_url=url, events=events, description=description, secret_encrypted=crypto.secret_encrypt(secret)
+    )
+    logger.info("Created webhook %s for user %s (host %s, %s events)", webhook.pk, actor.pk, _host(url), len(events))
+    return webhook, secret
+
+
+def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: datetime | None = None) -> Webhook:
+    """Change `webhook_url, events, description, is_active`. Re-enabling resets the failure count;
+    disabling cancels the deliveries not yet sent."""
+    unknown = set(data) - set(WEBHOOK_UPDATABLE)
+    if unknown:
+        raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
+    changes: dict[str, Any] = {}
+    if "webhook_url" in data:
+        changes["webhook_url"] = _clean_url(data["webhook_url"])
+    if "events" in data:
+        changes["events"] = _clean_events(data["events"])
+    if "description" in data:
+        changes["description"] = _clean_description(data["description"])
+    if "is_active" in data and not isinstance(data["is_active"], bool):
+        raise exceptions.ValidationFailed(details={"is_active": ["Must be a boolean."]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        webhook = _get(actor, webhook_id, lock=True)
+        for key, value in changes.items():
+            setattr(webhook, key, value)
+        if data.get("is_active") is True and not webhook.is_active:
+            webhook.is_active, webhook.failure_count, webhook.disabled_at, webhook.disabled_reason = True, 0, None, ""
+            logger.info("Webhook %s re-enabled by user %s", webhook.pk, actor.pk)
+        elif data.get("is_active") is False and webhook.is_active:
+            webhook.is_active, webhook.disabled_at, webhook.disabled_reason = False, now, "disabled by its owner"
+            cancel_pending(webhook_id=webhook.pk, reason="Webhook disabled; not sent.", now=now)
+            logger.info("Webhook %s disabled by user %s", webhook.pk, actor.pk)
+        webhook.save()
+    return webhook
+
+
+def webhook_delete(*, actor: Any, webhook_id: Any) -> None:
+    """Delete the subscription with its deliveries and their logs."""
+    webhook = _get(actor, webhook_id)
+    webhook.delete()
+    logger.info("Deleted webhook %s of user %s", webhook_id, actor.pk)
+
+
+def webhook_secret_rotate(*, actor: Any, webhook_id: Any) -> tuple[Webhook, str]:
+    """Replace the signing secret; the new one is returned this once and signs every later attempt."""
+    secret = crypto.secret_generate()
+    with transaction.atomic():
+        webhook = _get(actor, webhook_id, lock=True)
+        webhook.secret_encrypted = crypto.secret_encrypt(secret)
+        webhook.secret_rotated_at = timezone.now()
+        webhook.save(update_fields=["secret_encrypted", "secret_rotated_at", "updated_at"])
+    logger.info("Rotated the secret of webhook %s", webhook.pk)
+    return webhook, secret
+
+
+def _ensure_can_send(webhook: Webhook) -> None:
+    if not settings.IPAM_ENABLE_WEBHOOKS:
+        raise exceptions.StateConflict("Webhook delivery is turned off (IPAM_ENABLE_WEBHOOKS=false).", code="webhooks_disabled")
+    if not webhook.is_active:
+        raise exceptions.StateConflict(
+            "The webhook is disabled; re-enable it first (PATCH is_active=true).",
+            code="webhook_inactive",
+            details={"webhook_id": str(webhook.pk), "disabled_reason": webhook.disabled_reason},
+        )
+
+
+def webhook_test(*, actor: Any, webhook_id: Any) -> WebhookDelivery:
+    """Send a `webhook.test` event to this webhook (whatever it subscribes to)."""
+    with transaction.atomic():
+        webhook = _get(actor, webhook_id)
+        _ensure_can_send(webhook)
+        data = {"webhook_id": str(webhook.pk), "message": "Test event from IPAM: your endpoint is reachable and verifies signatures."}
+        delivery = _event_create(user_id=actor.pk, event_type=EventType.WEBHOOK_TEST, data=data, webhook_ids=[webhook.pk])[0]
+    return WebhookDelivery.objects.select_related("event").get(pk=delivery.pk)
+
+
+def delivery_redeliver(*, actor: Any, webhook_id: Any, delivery_id: Any) -> WebhookDelivery:
+    """Send a finished delivery's event again as a new delivery (same event id and body)."""
+    with transaction.atomic():
+        webhook = _get(actor, webhook_id)
+        original = WebhookDelivery.objects.filter(webhook=webhook, pk=delivery_id).first()
+        if original is None:
+            raise exceptions.NotFound("Delivery not found.", code="delivery_not_found")
+        if original.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+            raise exceptions.StateConflict(
+                "The delivery is still being sent; redeliver it once it has finished.",
+                code="delivery_in_progress",
+                details={"delivery_id": str(original.pk), "status": original.status},
+            )
+        _ensure_can_send(webhook)
+        now = timezone.now()
+        delivery = WebhookDelivery.objects.create(
+            webhook=webhook,
+            event_id=original.event_id,
+            event_type=original.event_type,
+            next_attempt_at=now,
+            created_at=now,
+            redelivery_of=original.pk,
+        )
+        _send_after_commit([delivery])
+    logger.info("Redelivery %s of %s queued", delivery.pk, original.pk)
+    return delivery
+
+
+# --- Retention ------------------------------------------------------------------------------------------
+def delivery_logs_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Delete finished deliveries (with their attempt logs) older than `older_than_days`, then the events
+    no delivery refers to any more; returns how many deliveries were deleted. Pending ones are kept."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    total = 0
+    finished = WebhookDelivery.objects.filter(created_at__lt=cutoff, status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED])
+    while True:
+        ids = list(finished.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        WebhookDelivery.objects.filter(id__in=ids).delete()
+        total += len(ids)
+    while True:
+        ids = list(WebhookEvent.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        WebhookEvent.objects.filter(id__in=ids).delete()
+    if total:
+        logger.info("Deleted %s webhook delivery logs older than %s days", total, older_than_days)
+    return total

@@ -19,7 +19,7 @@ def parse_tag_filters(values: list[str], field: str = "tag") -> list[tuple[str, 
     pairs = []
     for raw in values:
         key, sep, value = raw.partition(":")
-        if not sep or not TAG_KEY_RE.match(key):
+        if not sep or not TAG_KEY_RE.match(key) or "\x00" in value:
             raise ValidationError({field: [f"{raw!r} is not key:value with a valid tag key."]})
         pairs.append((key, value))
     return pairs
@@ -59,8 +59,8 @@ class RegionFilter(TagFilterMixin):
     name = django_filters.CharFilter(field_name="region_name", lookup_expr="icontains")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
-    utilization_gte = django_filters.NumberFilter(method="filter_utilization_gte", help_text="percent 0-100")
-    utilization_lte = django_filters.NumberFilter(method="filter_utilization_lte", help_text="percent 0-100")
+    utilization_gte = django_filters.NumberFilter(method="filter_utilization_gte", min_value=0, max_value=100, help_text="percent 0-100")
+    utilization_lte = django_filters.NumberFilter(method="filter_utilization_lte", min_value=0, max_value=100, help_text="percent 0-100")
 
     class Meta:
         model = Region

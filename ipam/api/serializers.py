@@ -12,9 +12,22 @@ from ipam.models import HOSTS_PER_REGION, Country, DeviceType, Host, HostStatus,
 TAGS_HELP = "Flat object of string to string; key ^[A-Za-z0-9_-]{1,100}$, value ≤ 500 chars, at most 50 tags."
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses JSON numbers and booleans instead of turning them into text.
+
+    A number where a name is expected is a client bug worth a 400 (`"Not a valid string."`); form bodies
+    are text anyway.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class TagsField(serializers.DictField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=serializers.CharField(allow_blank=True, max_length=500), help_text=TAGS_HELP, **kwargs)
+        super().__init__(child=StrictCharField(allow_blank=True, max_length=500), help_text=TAGS_HELP, **kwargs)
 
 
 # --- Countries ---------------------------------------------------------------------------------------
@@ -39,6 +52,10 @@ class CountrySerializer(serializers.Serializer):
 
     def get_utilization_percentage(self, obj: Country) -> float:
         return round(self._allocated(obj) * 100 / obj.total_capacity, 2)
+
+
+class CountryListQuerySerializer(serializers.Serializer):
+    continent = serializers.CharField(required=False, max_length=50, help_text="filter by continent (any case)")
 
 
 class XBreakdownSerializer(serializers.Serializer):
@@ -101,19 +118,19 @@ class RegionSerializer(serializers.ModelSerializer):
 
 
 class RegionCreateSerializer(serializers.Serializer):
-    country = serializers.CharField(max_length=100, help_text="name (case-insensitive), ISO alpha-2 or alpha-3")
-    region_name = serializers.CharField(max_length=200, trim_whitespace=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    country = StrictCharField(max_length=100, help_text="name (case-insensitive), ISO alpha-2 or alpha-3")
+    region_name = StrictCharField(max_length=200, trim_whitespace=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
     tags = TagsField(required=False)
-    owner = serializers.CharField(required=False, allow_blank=True, max_length=150, help_text="display label")
+    owner = StrictCharField(required=False, allow_blank=True, max_length=150, help_text="display label")
 
 
 class RegionUpdateSerializer(serializers.Serializer):
-    region_name = serializers.CharField(required=False, max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    region_name = StrictCharField(required=False, max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
     status = serializers.ChoiceField(choices=RegionStatus.choices, required=False)
     tags = TagsField(required=False)
-    owner = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    owner = StrictCharField(required=False, allow_blank=True, max_length=150)
 
 
 class RegionRetireQuerySerializer(serializers.Serializer):
@@ -125,6 +142,10 @@ class RegionRetireResultSerializer(serializers.Serializer):
     region_id = serializers.UUIDField()
     cascade = serializers.BooleanField()
     hosts_retired = serializers.IntegerField()
+
+
+class RegionPreviewQuerySerializer(serializers.Serializer):
+    country = serializers.CharField(max_length=100, help_text="name, ISO alpha-2 or alpha-3")
 
 
 class RegionPreviewSerializer(serializers.Serializer):
@@ -183,23 +204,23 @@ class HostSerializer(serializers.ModelSerializer):
 
 class HostMetadataSerializer(serializers.Serializer):
     device_type = serializers.ChoiceField(choices=DeviceType.choices, required=False, allow_null=True)
-    os_type = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    application = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    cost_center = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    purpose = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    os_type = StrictCharField(required=False, allow_blank=True, max_length=100)
+    application = StrictCharField(required=False, allow_blank=True, max_length=200)
+    cost_center = StrictCharField(required=False, allow_blank=True, max_length=100)
+    purpose = StrictCharField(required=False, allow_blank=True, max_length=500)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
     tags = TagsField(required=False)
 
 
 class HostCreateSerializer(HostMetadataSerializer):
     region_id = serializers.UUIDField()
-    hostname = serializers.CharField(max_length=253)
+    hostname = StrictCharField(max_length=253)
 
 
 class HostBatchSerializer(HostMetadataSerializer):
     region_id = serializers.UUIDField()
     count = serializers.IntegerField(min_value=1, max_value=100)
-    hostname_prefix = serializers.CharField(max_length=240)
+    hostname_prefix = StrictCharField(max_length=240)
 
 
 class HostBatchResultSerializer(serializers.Serializer):
@@ -209,7 +230,7 @@ class HostBatchResultSerializer(serializers.Serializer):
 
 
 class HostUpdateSerializer(HostMetadataSerializer):
-    hostname = serializers.CharField(required=False, max_length=253)
+    hostname = StrictCharField(required=False, max_length=253)
     status = serializers.ChoiceField(choices=HostStatus.choices, required=False)
 
 
@@ -234,7 +255,7 @@ class HostPreviewSerializer(serializers.Serializer):
 
 # --- Interpretation, quotas --------------------------------------------------------------------------
 class InterpretRequestSerializer(serializers.Serializer):
-    ip_address = serializers.CharField(max_length=64)
+    ip_address = StrictCharField(max_length=64)
 
 
 class InterpretResultSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from ipam.api import serializers as s
 from ipam.api.filters import HostFilter, RegionFilter
-from ipam.exceptions import NotFound
+from ipam.exceptions import NotFound, ValidationFailed
 from ipam.models import Country, Host, Region
 from ipam.selectors import utilization
 from ipam.selectors.countries import country_get
@@ -25,6 +25,7 @@ from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
 from ipam_project.api import IPAMPermission, owned
+from ipam_project.idempotency import idempotent
 
 UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -43,7 +44,7 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Country]:
         queryset = Country.objects.all()
-        continent = self.request.query_params.get("continent")
+        continent = _valid_query(s.CountryListQuerySerializer, self.request).get("continent")
         if continent:
             queryset = queryset.filter(continent__iexact=continent)
         return queryset
@@ -57,7 +58,7 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
         return country_get(self.kwargs["country"])
 
     @extend_schema(
-        parameters=[OpenApiParameter("continent", str, description="filter by continent")],
+        parameters=[s.CountryListQuerySerializer],
         summary="List countries with the caller's utilization",
         tags=["countries"],
     )
@@ -99,6 +100,7 @@ class RegionViewSet(
         return owned(self, Region.objects.select_related("country"))
 
     @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.RegionCreateSerializer, request)
         region = region_services.region_allocate(actor=request.user, **data)
@@ -106,8 +108,8 @@ class RegionViewSet(
 
     @extend_schema(request=s.RegionUpdateSerializer, responses=s.RegionSerializer, summary="Update a region", tags=["regions"])
     def partial_update(self, request: Request, region_id: str) -> Response:
-        _valid(s.RegionUpdateSerializer, request)
-        region = region_services.region_update(actor=request.user, region_id=region_id, data=dict(request.data))
+        data = _valid_patch(s.RegionUpdateSerializer, request)
+        region = region_services.region_update(actor=request.user, region_id=region_id, data=data)
         return Response(s.RegionSerializer(region).data)
 
     @extend_schema(
@@ -122,15 +124,15 @@ class RegionViewSet(
         return Response(result)
 
     @extend_schema(
-        parameters=[OpenApiParameter("country", str, required=True, description="name, ISO alpha-2 or alpha-3")],
+        parameters=[s.RegionPreviewQuerySerializer],
         responses=s.RegionPreviewSerializer,
         summary="The region the next allocation would get",
         tags=["regions"],
     )
     @action(detail=False, methods=["get"], url_path="preview-next")
     def preview_next(self, request: Request) -> Response:
-        country = country_get(request.query_params.get("country", ""))
-        return Response(utilization.region_preview_next(request.user, country))
+        query = _valid_query(s.RegionPreviewQuerySerializer, request)
+        return Response(utilization.region_preview_next(request.user, country_get(query["country"])))
 
     @extend_schema(responses=s.UtilizationSerializer, summary="Region utilization", tags=["regions"])
     @action(detail=True, methods=["get"])
@@ -169,6 +171,7 @@ class HostViewSet(
         return owned(self, Host.objects.select_related("region__country"))
 
     @extend_schema(request=s.HostCreateSerializer, responses={201: s.HostSerializer}, summary="Allocate a host", tags=["hosts"])
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.HostCreateSerializer, request)
         host = host_services.host_allocate(actor=request.user, **data)
@@ -181,6 +184,7 @@ class HostViewSet(
         tags=["hosts"],
     )
     @action(detail=False, methods=["post"])
+    @idempotent
     def batch(self, request: Request) -> Response:
         data = _valid(s.HostBatchSerializer, request)
         hosts = host_services.hosts_allocate_batch(actor=request.user, **data)
@@ -190,8 +194,8 @@ class HostViewSet(
 
     @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])
     def partial_update(self, request: Request, host_id: str) -> Response:
-        _valid(s.HostUpdateSerializer, request)
-        host = host_services.host_update(actor=request.user, host_id=host_id, data=dict(request.data))
+        data = _valid_patch(s.HostUpdateSerializer, request)
+        host = host_services.host_update(actor=request.user, host_id=host_id, data=data)
         return Response(s.HostSerializer(_reload_host(host)).data)
 
     @extend_schema(
@@ -254,6 +258,18 @@ class QuotaMeView(APIView):
 
 def _valid(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _valid_patch(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The validated fields of a PATCH (only those sent); a field that cannot be changed is a 400."""
+    if not isinstance(request.data, dict):  # a JSON array, string or null
+        raise ValidationFailed(details={"non_field_errors": ["Expected an object of fields to change."]})
+    serializer = serializer_class(data=request.data, partial=True)
+    unknown = sorted(set(request.data) - set(serializer.fields) - {"csrfmiddlewaretoken"})
+    if unknown:
+        raise ValidationFailed(details={key: ["This field cannot be changed."] for key in unknown})
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

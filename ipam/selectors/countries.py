@@ -10,8 +10,8 @@ from ipam.models import Country
 
 def country_get(value: str) -> Country:
     value = (value or "").strip()
-    if not value:
-        raise NotFound("Unknown country ''.", code="country_not_found")
+    if not value or "\x00" in value or len(value) > 100:  # no such name; NUL would upset PostgreSQL
+        raise NotFound(f"Unknown country {value[:100]!r}.", code="country_not_found")
     country = Country.objects.filter(Q(name__iexact=value) | Q(code__iexact=value) | Q(code3__iexact=value)).first()
     if country is None:
         raise NotFound(f"Unknown country {value!r}: use a name, ISO alpha-2 or alpha-3 code.", code="country_not_found")

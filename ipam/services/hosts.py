@@ -158,7 +158,13 @@ def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_pre
         return _create_hosts(actor, region, list(zip(slots, names, strict=True)), meta)
 
 
-def host_update(*, actor: Any, host_id: Any, data: dict[str, Any]) -> Host:
+def host_update(*, actor: Any, host_id: Any, data: dict[str, Any], performed_by: Any = None) -> Host:
+    """Update a host's metadata, hostname, status or tags (absent keys are left alone).
+
+    `actor` owns the host; `performed_by` is a staff user acting for them (the admin), recorded as the
+    audit actor and `updated_by` — by default the actor.
+    """
+    by = performed_by or actor
     unknown = set(data) - set(HOST_UPDATABLE)
     if unknown:
         raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
@@ -180,13 +186,13 @@ def host_update(*, actor: Any, host_id: Any, data: dict[str, Any]) -> Host:
         before = host_snapshot(host)
         for key, value in changes.items():
             setattr(host, key, value)
-        host.updated_by = actor.get_username()
+        host.updated_by = by.get_username()
         host.save()
         after = host_snapshot(host)
         changed = [c for c in diff(before, after) if c["field"] in HOST_UPDATABLE]
         if changed:
             audit_record(
-                actor=actor,
+                actor=by,
                 user_id=actor.pk,
                 action_type="update",
                 resource_type="host",
@@ -202,15 +208,19 @@ def host_update(*, actor: Any, host_id: Any, data: dict[str, Any]) -> Host:
     return host
 
 
-def host_retire(*, actor: Any, host_id: Any, reason: Any = "") -> dict[str, Any]:
-    """Hard-delete a host, free its address at once; snapshot kept in the audit row."""
+def host_retire(*, actor: Any, host_id: Any, reason: Any = "", performed_by: Any = None) -> dict[str, Any]:
+    """Hard-delete a host, free its address at once; snapshot kept in the audit row.
+
+    `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor.
+    """
     reason = clean_reason(reason, required=False)
     with transaction.atomic():
-        return hosts_retire_locked(actor=actor, host_ids=[host_id], reason=reason)[0]
+        return hosts_retire_locked(actor=actor, host_ids=[host_id], reason=reason, performed_by=performed_by)[0]
 
 
-def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str) -> list[dict[str, Any]]:
+def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str, performed_by: Any = None) -> list[dict[str, Any]]:
     """Retire hosts (must run inside a transaction). Locks regions in a fixed order to avoid deadlocks."""
+    by = performed_by or actor
     hosts = list(Host.objects.filter(user=actor, pk__in=host_ids))
     found = {str(h.pk) for h in hosts}
     missing = [str(h) for h in host_ids if str(h) not in found]
@@ -228,7 +238,7 @@ def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str) -> list
             snap = host_snapshot(host)
             entries.append(
                 audit_entry(
-                    actor=actor,
+                    actor=by,
                     user_id=actor.pk,
                     action_type="retire",
                     resource_type="host",

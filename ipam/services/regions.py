@@ -101,8 +101,13 @@ def region_allocate(
     return region
 
 
-def region_update(*, actor: Any, region_id: Any, data: dict[str, Any]) -> Region:
-    """Update `region_name, description, status, tags, owner` (absent keys are left alone)."""
+def region_update(*, actor: Any, region_id: Any, data: dict[str, Any], performed_by: Any = None) -> Region:
+    """Update `region_name, description, status, tags, owner` (absent keys are left alone).
+
+    `actor` owns the region (its namespace); `performed_by` is a staff user acting for them (the admin),
+    recorded as the audit actor and `updated_by` — by default the actor.
+    """
+    by = performed_by or actor
     unknown = set(data) - set(REGION_UPDATABLE)
     if unknown:
         raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
@@ -132,13 +137,13 @@ def region_update(*, actor: Any, region_id: Any, data: dict[str, Any]) -> Region
         before = region_snapshot(region)
         for key, value in changes.items():
             setattr(region, key, value)
-        region.updated_by = actor.get_username()
+        region.updated_by = by.get_username()
         region.save()
         after = region_snapshot(region)
         changed = [c for c in diff(before, after) if c["field"] in REGION_UPDATABLE]
         if changed:
             audit_record(
-                actor=actor,
+                actor=by,
                 user_id=actor.pk,
                 action_type="update",
                 resource_type="region",
@@ -153,9 +158,13 @@ def region_update(*, actor: Any, region_id: Any, data: dict[str, Any]) -> Region
     return region
 
 
-def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = False) -> dict[str, Any]:
-    """Hard-delete a region (snapshot kept in the audit row); with `cascade`, its hosts too."""
+def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = False, performed_by: Any = None) -> dict[str, Any]:
+    """Hard-delete a region (snapshot kept in the audit row); with `cascade`, its hosts too.
+
+    `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor.
+    """
     reason = clean_reason(reason)
+    by = performed_by or actor
     with transaction.atomic():
         region = Region.objects.select_related("country").filter(user=actor, pk=region_id).first()
         if region is None:
@@ -170,7 +179,7 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         snapshot = region_snapshot(region)
         entries = [
             audit_entry(
-                actor=actor,
+                actor=by,
                 user_id=actor.pk,
                 action_type="retire",
                 resource_type="host",
@@ -186,7 +195,7 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         ]
         entries.append(
             audit_entry(
-                actor=actor,
+                actor=by,
                 user_id=actor.pk,
                 action_type="retire",
                 resource_type="region",

@@ -1,5 +1,12 @@
-"""Routes under /ipam/ for notifications."""
+"""Routes under /ipam/ for notifications and notification rules."""
 
 from django.urls import URLPattern, URLResolver
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from ipam_project.api import Router
+from notifications.api import views
+
+router = Router()
+router.register("notifications/rules", views.NotificationRuleViewSet, basename="notification-rule")
+router.register("notifications", views.NotificationViewSet, basename="notification")
+
+urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

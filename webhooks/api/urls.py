@@ -2,4 +2,10 @@
 
 from django.urls import URLPattern, URLResolver
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from ipam_project.api import Router
+from webhooks.api import views
+
+router = Router()
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
+
+urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

@@ -1,0 +1,311 @@
+"""Shareable read-only links to a country, region or host.
+
+The token is 32 random bytes (URL-safe base64, 43 characters), returned once at creation; only its
+SHA-256 is stored, so a database leak reveals no usable link. The public view shows an explicit
+allow-list of fields: never user ids, internal ids, notes or comments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from enhancements.models import Share
+from ipam import exceptions
+from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region
+from ipam.selectors.countries import country_get
+from ipam.services.audit import audit_entry, audit_record, audit_save_many
+
+logger = logging.getLogger("ipam.shares")
+
+TOKEN_BYTES = 32
+TOKEN_MAX_LENGTH = 200  # anything longer is not one of ours: 404 without a query
+EXPIRES_IN_DAYS_DEFAULT = 7
+EXPIRES_IN_DAYS_MAX = 90
+DESCRIPTION_MAX = 500
+JOB_BATCH_SIZE = 500
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_url(token: str, *, request_base_url: str) -> str:
+    """Absolute link: `IPAM_PUBLIC_BASE_URL` when set (behind a proxy), else the request's scheme and host."""
+    base = (settings.IPAM_PUBLIC_BASE_URL or request_base_url).rstrip("/")
+    return f"{base}/ipam/shares/{token}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, as the API's serializers write it."""
+    if not value:
+        return None
+    text = value.astimezone(UTC).isoformat() if timezone.is_aware(value) else value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def share_snapshot(share: Share) -> dict[str, Any]:
+    """For audit rows (no token, no hash)."""
+    return {
+        "share_id": str(share.id),
+        "resource_type": share.resource_type,
+        "resource_id": share.resource_id,
+        "description": share.description,
+        "expires_at": _iso(share.expires_at),
+        "is_active": share.is_active,
+        "view_count": share.view_count,
+        "created_at": _iso(share.created_at),
+    }
+
+
+def active_shares(queryset: QuerySet[Share], now: datetime) -> QuerySet[Share]:
+    return queryset.filter(is_active=True, expires_at__gt=now)
+
+
+# --- Create / revoke ---------------------------------------------------------------------------------
+def _resolve_resource(actor: Any, resource_type: str, resource_id: Any) -> str:
+    """The canonical id to store; 404 when the caller has no such resource."""
+    if not isinstance(resource_id, str) or not resource_id.strip():
+        raise exceptions.ValidationFailed(details={"resource_id": ["Must be a non-empty string."]})
+    value = resource_id.strip()
+    if resource_type == Share.ResourceType.COUNTRY:
+        return country_get(value).code
+    try:
+        pk = uuid.UUID(value)
+    except ValueError:
+        raise exceptions.ValidationFailed(details={"resource_id": [f"Must be a {resource_type}_id (UUID)."]}) from None
+    model: type[Region] | type[Host] = Region if resource_type == Share.ResourceType.REGION else Host
+    if not model.objects.filter(user=actor, pk=pk).exists():
+        raise exceptions.NotFound(f"{resource_type.capitalize()} not found.", code=f"{resource_type}_not_found")
+    return str(pk)
+
+
+def share_create(
+    *, actor: Any, resource_type: str, resource_id: Any, expires_in_days: Any = None, description: Any = ""
+) -> tuple[Share, str]:
+    """Create a link to one of the caller's resources; returns the share and its token (shown only now)."""
+    if resource_type not in Share.ResourceType.values:
+        raise exceptions.ValidationFailed(details={"resource_type": ["Must be country, region or host."]})
+    days = EXPIRES_IN_DAYS_DEFAULT if expires_in_days is None else expires_in_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= EXPIRES_IN_DAYS_MAX:
+        raise exceptions.ValidationFailed(details={"expires_in_days": [f"Must be an integer between 1 and {EXPIRES_IN_DAYS_MAX}."]})
+    description = "" if description is None else description
+    if not isinstance(description, str) or len(description) > DESCRIPTION_MAX:
+        raise exceptions.ValidationFailed(details={"description": [f"A string of at most {DESCRIPTION_MAX} characters."]})
+    canonical_id = _resolve_resource(actor, resource_type, resource_id)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction.atomic():
+        share = Share.objects.create(
+            user=actor,
+            resource_type=resource_type,
+            resource_id=canonical_id,
+            token_hash=token_hash(token),
+            description=description.strip(),
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        audit_record(
+            actor=actor,
+            user_id=actor.pk,
+            action_type="create",
+            resource_type="share",
+            resource_id=share.id,
+            region_id=uuid.UUID(canonical_id) if resource_type == Share.ResourceType.REGION else None,
+            snapshot=share_snapshot(share),
+        )
+    logger.info("Created share: %s of %s %s", share.id, resource_type, canonical_id)
+    return share, token
+
+
+def share_revoke(*, actor: Any, share_id: Any) -> None:
+    """Deactivate one of the caller's active shares at once (404 if unknown, revoked or expired)."""
+    now = timezone.now()
+    try:
+        pk = uuid.UUID(str(share_id))
+    except ValueError:
+        raise exceptions.NotFound("Share not found.", code="share_not_found") from None
+    with transaction.atomic():
+        share = active_shares(Share.objects.select_for_update().filter(user=actor, pk=pk), now).first()
+        if share is None:
+            raise exceptions.NotFound("Share not found.", code="share_not_found")
+        share.is_active = False
+        share.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            user_id=actor.pk,
+            action_type="revoke",
+            resource_type="share",
+            resource_id=share.id,
+            snapshot=share_snapshot(share),
+        )
+    logger.info("Revoked share: %s", share.id)
+
+
+# --- Public view ------------------------------------------------------------------------------------
+def share_access(*, token: str) -> dict[str, Any]:
+    """The public body of an active share, counting the view. Unknown, revoked or expired → 404."""
+    now = timezone.now()
+    not_found = exceptions.NotFound("This link is unknown, revoked or expired.", code="share_not_found")
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        raise not_found
+    share = active_shares(Share.objects.select_related("user").filter(token_hash=token_hash(token)), now).first()
+    if share is None:
+        raise not_found
+    data = public_resource_data(share)
+    if data is None:  # the resource was retired since
+        raise not_found
+    Share.objects.filter(pk=share.pk).update(view_count=F("view_count") + 1, last_accessed=now)
+    owner = share.user
+    return {
+        "resource_type": share.resource_type,
+        "resource_data": data,
+        "shared_by": owner.get_full_name() or owner.get_username(),
+        "created_at": share.created_at,
+        "expires_at": share.expires_at,
+    }
+
+
+# The allow-lists: the only fields a public link ever shows.
+PUBLIC_COUNTRY_FIELDS = (
+    "country",
+    "code",
+    "code3",
+    "continent",
+    "x_start",
+    "x_end",
+    "total_capacity",
+    "allocated_regions",
+    "utilization_percentage",
+)
+PUBLIC_REGION_FIELDS = (
+    "region_name",
+    "cidr",
+    "country",
+    "continent",
+    "status",
+    "description",
+    "tags",
+    "total_hosts",
+    "allocated_hosts",
+    "utilization_percentage",
+    "created_at",
+    "updated_at",
+)
+PUBLIC_HOST_FIELDS = (
+    "hostname",
+    "ip_address",
+    "region_name",
+    "cidr",
+    "country",
+    "continent",
+    "device_type",
+    "os_type",
+    "application",
+    "status",
+    "tags",
+    "created_at",
+    "updated_at",
+)
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 2) if whole else 0.0
+
+
+def public_resource_data(share: Share) -> dict[str, Any] | None:
+    """The allow-listed fields of the shared resource as the owner sees it now; None if it is gone."""
+    if share.resource_type == Share.ResourceType.COUNTRY:
+        country = Country.objects.filter(code=share.resource_id).first()
+        if country is None:
+            return None
+        used = AllocationCursor.objects.filter(user_id=share.user_id, country=country).values_list("region_count", flat=True).first() or 0
+        data: dict[str, Any] = {
+            "country": country.name,
+            "code": country.code,
+            "code3": country.code3,
+            "continent": country.continent,
+            "x_start": country.x_start,
+            "x_end": country.x_end,
+            "total_capacity": country.total_capacity,
+            "allocated_regions": used,
+            "utilization_percentage": _percent(used, country.total_capacity),
+        }
+        return {key: data[key] for key in PUBLIC_COUNTRY_FIELDS}
+    if share.resource_type == Share.ResourceType.REGION:
+        region = Region.objects.select_related("country").filter(user_id=share.user_id, pk=share.resource_id).first()
+        if region is None:
+            return None
+        data = {
+            "region_name": region.region_name,
+            "cidr": region.cidr,
+            "country": region.country.name,
+            "continent": region.country.continent,
+            "status": region.status,
+            "description": region.description,
+            "tags": dict(region.tags or {}),
+            "total_hosts": HOSTS_PER_REGION,
+            "allocated_hosts": region.allocated_hosts,
+            "utilization_percentage": _percent(region.allocated_hosts, HOSTS_PER_REGION),
+            "created_at": _iso(region.created_at),
+            "updated_at": _iso(region.updated_at),
+        }
+        return {key: data[key] for key in PUBLIC_REGION_FIELDS}
+    host = Host.objects.select_related("region__country").filter(user_id=share.user_id, pk=share.resource_id).first()
+    if host is None:
+        return None
+    data = {
+        "hostname": host.hostname,
+        "ip_address": host.ip_address,
+        "region_name": host.region.region_name,
+        "cidr": host.region.cidr,
+        "country": host.region.country.name,
+        "continent": host.region.country.continent,
+        "device_type": host.device_type or None,
+        "os_type": host.os_type,
+        "application": host.application,
+        "status": host.status,
+        "tags": dict(host.tags or {}),
+        "created_at": _iso(host.created_at),
+        "updated_at": _iso(host.updated_at),
+    }
+    return {key: data[key] for key in PUBLIC_HOST_FIELDS}
+
+
+# --- Hourly job ------------------------------------------------------------------------------------
+def shares_expire_due(*, now: datetime | None = None, batch_size: int = JOB_BATCH_SIZE) -> int:
+    """Deactivate active shares past `expires_at`, one audit row (`share_expired`) each. Batches lock their
+    rows (`SKIP LOCKED` on PostgreSQL) and flip them conditionally, so several workers never double-count."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            due = Share.objects.select_for_update(skip_locked=True).filter(is_active=True, expires_at__lte=now)
+            rows = list(due.order_by("expires_at")[:batch_size])
+            Share.objects.filter(pk__in=[s.pk for s in rows], is_active=True).update(is_active=False)
+            entries = []
+            for share in rows:
+                share.is_active = False
+                entries.append(
+                    audit_entry(
+                        actor=None,
+                        user_id=share.user_id,
+                        action_type="share_expired",
+                        resource_type="share",
+                        resource_id=share.id,
+                        snapshot=share_snapshot(share),
+                    )
+                )
+            audit_save_many(entries)
+        total += len(rows)
+        if len(rows) < batch_size:
+            if total:
+                logger.info("Share expiration: %s deactivated", total)
+            return total

@@ -1,0 +1,40 @@
+"""Request parsers. A module of its own: DRF imports parser classes while `rest_framework.views` loads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, Any
+
+from rest_framework import exceptions, parsers
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, also refusing (400 `parse_error`) what it would let through to a 500 later:
+    nesting deeper than Python's recursion limit, and strings the database cannot store — lone UTF-16
+    surrogates (`"\\ud800"`) and NUL characters (`"\\u0000"`), in keys or values."""
+
+    def parse(self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        _check_strings(data)
+        return data
+
+
+def _check_strings(data: Any) -> None:
+    stack = [data]
+    while stack:  # iterative: the document may be deep
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise exceptions.ParseError("JSON parse error - strings cannot contain NUL (\\u0000).")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise exceptions.ParseError("JSON parse error - strings must be valid Unicode (lone surrogate escape).") from None

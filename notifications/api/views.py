@@ -1,0 +1,153 @@
+"""Notifications (the caller's inbox) and notification rules. Each write calls exactly one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ipam_project.api import IPAMPermission, owned
+from notifications import services
+from notifications.api import serializers as s
+from notifications.models import Notification, NotificationRule, Severity
+
+UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+RECENT_UNREAD = 10
+
+
+class NotificationFilter(django_filters.FilterSet):
+    is_read = django_filters.BooleanFilter()
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    notification_type = django_filters.CharFilter()
+    resource_type = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = Notification
+        fields = ["is_read", "severity", "notification_type", "resource_type"]
+
+
+def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+@extend_schema_view(retrieve=extend_schema(summary="One notification", tags=["notifications"]))
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.NotificationSerializer
+    permission_classes = [IPAMPermission]
+    filterset_class = NotificationFilter
+    ordering_fields = ["created_at", "severity", "is_read"]
+    ordering = ["-created_at"]
+    lookup_url_kwarg = "notification_id"
+    lookup_value_regex = UUID_RE
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Everyone reads and tidies their own inbox.
+    ipam_permissions = {
+        "list": "read",
+        "retrieve": "read",
+        "unread": "read",
+        "partial_update": "read",
+        "destroy": "read",
+        "mark_all_read": "read",
+    }
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return owned(self, Notification.objects.all())
+
+    @extend_schema(
+        responses=s.NotificationPageSerializer,
+        summary="List the caller's notifications (filters is_read, severity) with the unread count",
+        tags=["notifications"],
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        response.data["unread_count"] = self.get_queryset().filter(is_read=False).count()
+        return response
+
+    @extend_schema(responses=s.NotificationUnreadSerializer, summary="Unread count and the 10 newest unread", tags=["notifications"])
+    @action(detail=False, methods=["get"])
+    def unread(self, request: Request) -> Response:
+        unread = self.get_queryset().filter(is_read=False).order_by("-created_at")
+        body = {"unread_count": unread.count(), "recent": s.NotificationSerializer(unread[:RECENT_UNREAD], many=True).data}
+        return Response(body)
+
+    @extend_schema(
+        request=s.NotificationUpdateSerializer,
+        responses=s.NotificationSerializer,
+        summary="Mark a notification read or unread",
+        tags=["notifications"],
+    )
+    def partial_update(self, request: Request, notification_id: str) -> Response:
+        data = _valid(s.NotificationUpdateSerializer, request)
+        notification = services.notification_mark_read(actor=request.user, notification_id=notification_id, is_read=data["is_read"])
+        return Response(s.NotificationSerializer(notification).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a notification", tags=["notifications"])
+    def destroy(self, request: Request, notification_id: str) -> Response:
+        services.notification_delete(actor=request.user, notification_id=notification_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None, responses=s.NotificationMarkAllResultSerializer, summary="Mark every notification read", tags=["notifications"]
+    )
+    @action(detail=False, methods=["post"], url_path="mark-all-read")
+    def mark_all_read(self, request: Request) -> Response:
+        return Response({"updated": services.notifications_mark_all_read(actor=request.user)})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the caller's notification rules", tags=["notification rules"]),
+    retrieve=extend_schema(summary="One notification rule", tags=["notification rules"]),
+)
+class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.NotificationRuleSerializer
+    permission_classes = [IPAMPermission]
+    ordering_fields = ["created_at", "rule_name", "utilization_threshold"]
+    ordering = ["created_at"]
+    filter_backends = [OrderingFilter]
+    lookup_url_kwarg = "rule_id"
+    lookup_value_regex = UUID_RE
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    ipam_permissions = {"list": "read", "retrieve": "read", "create": "update", "partial_update": "update", "destroy": "update"}
+
+    def get_queryset(self) -> QuerySet[NotificationRule]:
+        return owned(self, NotificationRule.objects.all())
+
+    @extend_schema(
+        request=s.NotificationRuleCreateSerializer,
+        responses={201: s.NotificationRuleSerializer},
+        summary="Create a utilization rule",
+        tags=["notification rules"],
+    )
+    def create(self, request: Request) -> Response:
+        data = s.rule_input(_valid(s.NotificationRuleCreateSerializer, request))
+        rule = services.notification_rule_create(actor=request.user, **data)
+        return Response(s.NotificationRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.NotificationRuleUpdateSerializer,
+        responses=s.NotificationRuleSerializer,
+        summary="Update a rule (any field; nested conditions are merged)",
+        tags=["notification rules"],
+    )
+    def partial_update(self, request: Request, rule_id: str) -> Response:
+        data = _valid(s.NotificationRuleUpdateSerializer, request)
+        if "conditions" in data:
+            data["conditions"] = dict(data["conditions"])
+        rule = services.notification_rule_update(actor=request.user, rule_id=rule_id, data=data)
+        return Response(s.NotificationRuleSerializer(rule).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a rule", tags=["notification rules"])
+    def destroy(self, request: Request, rule_id: str) -> Response:
+        services.notification_rule_delete(actor=request.user, rule_id=rule_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,146 @@
+"""Webhook subscriptions and their deliveries. Each write calls exactly one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ipam_project.api import IPAMPermission, owned
+from webhooks import services
+from webhooks.api import serializers as s
+from webhooks.events import EventType
+from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+
+UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+DELIVERY_FILTERS = [
+    OpenApiParameter("status", str, enum=DeliveryStatus.values, description="pending, sending, delivered or failed"),
+    OpenApiParameter("event_type", str, enum=EventType.values, description="one event type"),
+]
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
+    webhook.secret_key = secret  # type: ignore[attr-defined]  # shown in this response only
+    return dict(s.WebhookWithSecretSerializer(webhook).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the caller's webhooks (no secrets)", tags=["webhooks"]),
+    retrieve=extend_schema(summary="One webhook (no secret)", tags=["webhooks"]),
+)
+class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.WebhookSerializer
+    permission_classes = [IPAMPermission]
+    filter_backends: list[Any] = []
+    lookup_url_kwarg = "webhook_id"
+    lookup_value_regex = UUID_RE
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    throttle_scopes = {"create": "webhook_create"}
+    ipam_permissions = {
+        "list": "read",
+        "retrieve": "read",
+        "deliveries": "read",
+        "create": "update",
+        "partial_update": "update",
+        "destroy": "update",
+        "test": "update",
+        "rotate_secret": "update",
+        "redeliver": "update",
+    }
+
+    def get_queryset(self) -> QuerySet[Webhook]:
+        return owned(self, Webhook.objects.all()).order_by("created_at")
+
+    @extend_schema(
+        request=s.WebhookCreateSerializer,
+        responses={201: s.WebhookWithSecretSerializer},
+        summary="Subscribe a URL to events (the secret is shown only in this response)",
+        tags=["webhooks"],
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(s.WebhookCreateSerializer, request)
+        webhook, secret = services.webhook_create(actor=request.user, **data)
+        return Response(_with_secret(webhook, secret), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.WebhookUpdateSerializer,
+        responses=s.WebhookSerializer,
+        summary="Change URL, events or description; is_active=true re-enables",
+        tags=["webhooks"],
+    )
+    def partial_update(self, request: Request, webhook_id: str) -> Response:
+        data = _valid(s.WebhookUpdateSerializer, request)
+        webhook = services.webhook_update(actor=request.user, webhook_id=webhook_id, data=data)
+        return Response(s.WebhookSerializer(webhook).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a webhook with its delivery logs", tags=["webhooks"])
+    def destroy(self, request: Request, webhook_id: str) -> Response:
+        services.webhook_delete(actor=request.user, webhook_id=webhook_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=DELIVERY_FILTERS,
+        responses=s.WebhookDeliverySerializer(many=True),
+        summary="Deliveries of this webhook, newest first, each with its attempt log",
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, webhook_id: str) -> Response:
+        webhook = self.get_object()
+        rows = WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by("-created_at", "-id")
+        status_filter = request.query_params.get("status")
+        if status_filter:
+            if status_filter not in DeliveryStatus.values:
+                raise serializers.ValidationError({"status": [f"Must be one of {', '.join(DeliveryStatus.values)}."]})
+            rows = rows.filter(status=status_filter)
+        event_type = request.query_params.get("event_type")
+        if event_type:
+            rows = rows.filter(event_type=event_type)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.WebhookDeliverySerializer},
+        summary="Send a webhook.test event to this webhook now",
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, webhook_id: str) -> Response:
+        delivery = services.webhook_test(actor=request.user, webhook_id=webhook_id)
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses=s.WebhookWithSecretSerializer,
+        summary="Replace the signing secret (the new one is shown only in this response)",
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, webhook_id: str) -> Response:
+        webhook, secret = services.webhook_secret_rotate(actor=request.user, webhook_id=webhook_id)
+        return Response(_with_secret(webhook, secret))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        request=None,
+        responses={202: s.WebhookDeliverySerializer},
+        summary="Send a finished delivery's event again (a new delivery, same event id)",
+        tags=["webhooks"],
+    )
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_RE})/redeliver")
+    def redeliver(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+        delivery = services.delivery_redeliver(actor=request.user, webhook_id=webhook_id, delivery_id=delivery_id)
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
