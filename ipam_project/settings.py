@@ -241,6 +241,7 @@ SPECTACULAR_SETTINGS = {
         "InterpretStatusEnum": "ipam.services.bulk_hosts.LOOKUP_STATUSES",
         "BulkReleaseItemStatusEnum": "ipam.services.bulk_hosts.RELEASE_ITEM_STATUSES",
         "ImportRowStatusEnum": "ipam.services.imports.ROW_STATUSES",
+        "RegionOrHostEnum": "ipam.services.imports.RECORD_KINDS",
     },
     "SECURITY": [{"jwtAuth": []}],
 }

@@ -21,6 +21,8 @@ from ipam.models import ExportJob, JobStatus
 from ipam.services import imports
 from ipam.services.exports import export_job_content, export_job_create, export_job_get
 from ipam_project.api import ErrorSerializer, IPAMPermission
+from ipam_project.idempotency import idempotent
+from ipam_project.parsers import JSONParser
 
 
 # --- Export ----------------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ class ImportMultipartRequestSerializer(serializers.Serializer):
 class ImportRowResultSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="CSV: line in the file (header = 1); JSON: record number")
     path = serializers.CharField(required=False, help_text="JSON: where the record is")
-    resource_type = serializers.ChoiceField(choices=["region", "host"])
+    resource_type = serializers.ChoiceField(choices=imports.RECORD_KINDS)
     status = serializers.ChoiceField(choices=imports.ROW_STATUSES)
     region_id = serializers.UUIDField(required=False)
     host_id = serializers.UUIDField(required=False)
@@ -193,7 +195,7 @@ _IMPORT_REQUEST = {"application/json": ImportJsonRequestSerializer, "multipart/f
 class ImportView(APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"POST": "allocate"}
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
     preview_only = False
 
     @extend_schema(
@@ -203,6 +205,7 @@ class ImportView(APIView):
         summary="Import regions and hosts from CSV or JSON (201 all created; 200 preview or forced partial import)",
         tags=["import"],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         return self._run(request)
 

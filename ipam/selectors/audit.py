@@ -47,8 +47,8 @@ def audit_filters_clean(raw: Mapping[str, Any]) -> dict[str, str]:
         value = raw.get(key)
         if value is None or value == "":
             continue
-        if not isinstance(value, str) or len(value) > 200:
-            raise ValidationFailed(details={key: ["Must be a string of at most 200 characters."]})
+        if not isinstance(value, str) or len(value) > 200 or "\x00" in value:
+            raise ValidationFailed(details={key: ["Must be a string of at most 200 characters (no NUL)."]})
         cleaned[key] = value.strip()
     audit_queryset(None, cleaned)  # validates every value
     return cleaned

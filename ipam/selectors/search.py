@@ -164,6 +164,9 @@ class SearchParams:
 def search_params_clean(query: Mapping[str, Any], tag_values: list[str]) -> SearchParams:
     """Validate the query string of `GET /ipam/search` (400 with per-field details)."""
     params = SearchParams()
+    nul = sorted(key for key in query if "\x00" in str(query.get(key) or "")) + (["tag"] if any("\x00" in t for t in tag_values) else [])
+    if nul:
+        raise ValidationFailed(details={key: ["Cannot contain NUL characters."] for key in nul})
     get = lambda key: (query.get(key) or "").strip()  # noqa: E731
     params.q = get("q")
     if len(params.q) > Q_MAX_LENGTH:

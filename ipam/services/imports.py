@@ -37,11 +37,13 @@ from ipam.services.quotas import quota_consume, quota_get
 from ipam.services.regions import region_allocate, region_update
 from ipam.services.snapshots import host_snapshot
 from ipam.validation import clean_hostname, clean_region_name, clean_tags, parse_private_ip
+from webhooks.models import Webhook
 from webhooks.services import event_publish
 
 MODES = ("preview", "auto", "manual")
 PLACEMENTS = ("auto", "manual")
 ROW_STATUSES = ["created", "would_create", "failed", "rolled_back"]
+RECORD_KINDS = ["region", "host"]
 MAX_REPORTED_ERRORS = 200
 INFORMATIVE = {
     "continent",
@@ -165,6 +167,11 @@ def _present(value: Any) -> bool:
 
 
 def parse_csv(text: str) -> list[Record]:
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise exceptions.ValidationFailed(
+            f"The file contains a NUL character (line {line}).", details={"file": ["NUL characters are not allowed."], "line": line}
+        )
     errors = _Errors()
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[Record] = []
@@ -216,6 +223,7 @@ def parse_json(content: Any) -> list[Record]:
             ) from None
     else:
         data = content
+    _check_strings(data)
     errors = _Errors()
     records: list[Record] = []
 
@@ -278,6 +286,25 @@ def parse_json(content: Any) -> list[Record]:
         raise exceptions.ValidationFailed(details={"file": ["Expected a list of records or an object with regions/hosts/continents."]})
     errors.raise_if_any()
     return records
+
+
+def _check_strings(data: Any) -> None:
+    """Refuse text the database cannot store (NUL, lone surrogates from `\\ud800` escapes): 400, not a 500."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise exceptions.ValidationFailed(details={"file": ["Strings must be valid Unicode (a lone surrogate escape)."]}) from None
+            if "\x00" in item:
+                raise exceptions.ValidationFailed(details={"file": ["Strings cannot contain NUL (\\u0000)."]})
 
 
 # --- Field cleaning ------------------------------------------------------------------------------------
@@ -586,7 +613,9 @@ def _import_regions(actor: Any, records: list[Record], placement: str, index: _R
         _ok(record, region_id=str(region.id), cidr=region.cidr, name=region.region_name)
 
 
-def _import_host_group(actor: Any, region_id: Any, records: list[Record], placement: str, countries: dict[int, Country]) -> None:
+def _import_host_group(
+    actor: Any, region_id: Any, records: list[Record], placement: str, countries: dict[int, Country], *, publish: bool
+) -> None:
     """Create the hosts of one region, checking each row as `host_allocate` would; one savepoint."""
     try:
         with allocation.measured("host_import"), transaction.atomic():
@@ -632,14 +661,23 @@ def _import_host_group(actor: Any, region_id: Any, records: list[Record], placem
                 _fail(record, exceptions.QuotaExceeded(quota_type="hosts", limit=quota.effective_host_limit, current=quota.hosts_used))
             accepted = accepted[:room]
             if accepted:
-                _create_hosts(actor, region, accepted, countries[region.country_id])
+                _create_hosts(actor, region, accepted, countries[region.country_id], publish=publish)
     except exceptions.IPAMError as exc:  # the whole group: region not found/active, or a quota race
         for record in records:
             if record.result.get("status") != "failed":
                 _fail(record, exc)
 
 
-def _create_hosts(actor: Any, region: Region, records: list[Record], country: Country) -> None:
+def _publishes(actor: Any, event_type: str) -> bool:
+    """Whether `event_publish` would record anything for `actor`. It costs a query per call, so an import
+    asks once instead of once per host (a webhook created while the import runs misses its events)."""
+    if not settings.IPAM_ENABLE_WEBHOOKS:
+        return False
+    subscriptions = Webhook.objects.filter(user=actor, is_active=True).values_list("events", flat=True)
+    return any(event_type in (events or []) for events in subscriptions)
+
+
+def _create_hosts(actor: Any, region: Region, records: list[Record], country: Country, *, publish: bool) -> None:
     username = actor.get_username()
     hosts = []
     for record in records:
@@ -680,8 +718,9 @@ def _create_hosts(actor: Any, region: Region, records: list[Record], country: Co
         )
         for host, snap in zip(hosts, snapshots, strict=True)
     )
-    for snap in snapshots:
-        event_publish(user=actor, event_type="host.allocated", data=snap)
+    if publish:
+        for snap in snapshots:
+            event_publish(user=actor, event_type="host.allocated", data=snap)
     capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
     quota_consume(user=actor, hosts=len(hosts))  # conditional UPDATE: a concurrent allocation cannot make it overshoot
     for record, host in zip(records, hosts, strict=True):
@@ -724,8 +763,9 @@ def import_run(*, actor: Any, content: Any, format: str, mode: str, force: bool 
                 _fail(record, exc)
                 continue
             groups.setdefault(region.pk, []).append(record)
+        publish = bool(groups) and _publishes(actor, "host.allocated")
         for region_id in sorted(groups, key=str):  # a fixed lock order
-            _import_host_group(actor, region_id, groups[region_id], placement, countries)
+            _import_host_group(actor, region_id, groups[region_id], placement, countries, publish=publish)
         _apply_region_statuses(actor, region_records)
         failed = [r for r in records if r.result.get("status") == "failed"]
         summary = _summary(records, mode=mode, format=format, force=force, placement=placement, dry_run=dry_run)

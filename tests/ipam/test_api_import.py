@@ -393,3 +393,41 @@ def test_export_then_import_into_an_empty_account_reproduces_the_inventory(
     assert response.status_code == 201, response.json()
     assert _inventory(bob) == _inventory(alice)
     assert UserQuota.objects.get(user=bob).hosts_used == 4
+
+
+def test_imported_hosts_are_published_to_subscribed_webhooks(api, alice, settings):
+    from webhooks.models import WebhookEvent
+    from webhooks.services import webhook_create
+
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    assert _import(api, "country,region_name,hostname\nIndia,r1,\nIndia,r1,quiet\n").status_code == 201
+    assert not WebhookEvent.objects.exists()  # no subscriber: nothing recorded, no query per host
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["host.allocated", "region.created"])
+    assert _import(api, "country,region_name,hostname\nIndia,r2,\nIndia,r2,a\nIndia,r2,b\n").status_code == 201
+    events = WebhookEvent.objects.filter(user=alice)
+    assert sorted(events.values_list("event_type", flat=True)) == ["host.allocated", "host.allocated", "region.created"]
+    hostnames = sorted(json.loads(e.body)["data"]["hostname"] for e in events.filter(event_type="host.allocated"))
+    assert hostnames == ["a", "b"]
+
+
+def test_import_honours_idempotency_keys(api, alice):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "import-2025-01-01"}
+    payload = {"format": "csv", "content": "country,region_name\nIndia,once\n"}
+    first = api.post("/ipam/import", payload, format="json", **headers)
+    again = api.post("/ipam/import", payload, format="json", **headers)
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert Region.objects.filter(user=alice).count() == 1
+    other = api.post("/ipam/import", {**payload, "content": "country,region_name\nIndia,twice\n"}, format="json", **headers)
+    assert other.status_code == 409 and other.json()["error"] == "idempotency_key_reused"
+
+
+def test_text_the_database_cannot_store_is_400(api, alice):
+    upload = SimpleUploadedFile("bad.json", b'[{"country": "India", "region_name": "a\\u0000b"}]')
+    response = api.post("/ipam/import", {"file": upload}, format="multipart")
+    assert response.status_code == 400 and "file" in response.json()["details"]
+    upload = SimpleUploadedFile("bad.json", b'[{"country": "India", "region_name": "\\ud800"}]')
+    assert api.post("/ipam/import", {"file": upload}, format="multipart").status_code == 400
+    upload = SimpleUploadedFile("bad.csv", b"country,region_name\nIndia,a\x00b\n")
+    assert api.post("/ipam/import", {"file": upload}, format="multipart").status_code == 400
+    assert not Region.objects.exists()

@@ -153,6 +153,8 @@ def test_search_input_is_never_a_pattern_or_regex(api, alice, inventory):
         ({"ordering": "hostname"}, "ordering"),
         ({"resource_type": "country"}, "resource_type"),
         ({"q": "x" * 201}, "q"),
+        ({"q": "a\x00b"}, "q"),
+        ({"tag": "env:a\x00"}, "tag"),
     ],
 )
 def test_search_bad_input_is_400_with_the_field(api, alice, params, field):
