@@ -109,3 +109,19 @@ class InsufficientPermissions(IPAMError):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was already used for a different request."
+
+
+class ImportFailed(Conflict):
+    """An import without `force` had rows that could not be imported; nothing was written.
+    `details.results` holds the per-row outcome."""
+
+    code = "import_failed"
+    default_message = "Some rows could not be imported; nothing was imported."
+
+
+class ImportQuotaExceeded(IPAMError):
+    """As ImportFailed, when every failing row failed on a quota (429 like any allocation)."""
+
+    status_code = 429
+    code = "quota_exceeded"
+    default_message = "The import would exceed your quota; nothing was imported."

@@ -244,6 +244,10 @@ SPECTACULAR_SETTINGS = {
         "NotificationSeverityEnum": "notifications.models.Severity",
         "NotificationChannelEnum": "notifications.models.Channel",
         "CountryOrRegionEnum": "notifications.models.RuleResourceType",
+        "InterpretStatusEnum": "ipam.services.bulk_hosts.LOOKUP_STATUSES",
+        "BulkReleaseItemStatusEnum": "ipam.services.bulk_hosts.RELEASE_ITEM_STATUSES",
+        "ImportRowStatusEnum": "ipam.services.imports.ROW_STATUSES",
+        "RegionOrHostEnum": "ipam.services.imports.RECORD_KINDS",
     },
     "SECURITY": [{"jwtAuth": []}],
 }

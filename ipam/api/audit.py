@@ -1,0 +1,138 @@
+"""The caller's audit trail: `GET /ipam/audit/history` (alias `/ipam/audit`), the history of one address,
+and `POST /ipam/audit/export` (202 job, downloaded like any export)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ipam.api.records_common import str_path, valid_body
+from ipam.api.transfer import ExportJobSerializer
+from ipam.models import AuditLog, ExportJob
+from ipam.selectors.audit import AUDIT_FILTERS, audit_filters_clean, audit_queryset
+from ipam.services.exports import export_job_create
+from ipam_project.api import IPAMPermission
+
+
+class AuditChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old_value = serializers.JSONField(allow_null=True)
+    new_value = serializers.JSONField(allow_null=True)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    audit_id = serializers.UUIDField(source="id", read_only=True)
+    changes = AuditChangeSerializer(many=True, read_only=True)
+    snapshot = serializers.DictField(child=serializers.JSONField(allow_null=True), read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = [
+            "audit_id",
+            "action_type",
+            "resource_type",
+            "resource_id",
+            "ip_address",
+            "cidr",
+            "country_code",
+            "region_id",
+            "actor",
+            "actor_type",
+            "request_id",
+            "source_ip",
+            "auth_method",
+            "reason",
+            "changes",
+            "snapshot",
+            "timestamp",
+        ]
+        read_only_fields = fields
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    """The audit filters (query string of the history endpoints, `filters` of an audit export)."""
+
+    action_type = serializers.CharField(required=False, max_length=40, help_text="create, update, retire, comment, …")
+    resource_type = serializers.CharField(required=False, max_length=40, help_text="region, host, quota, …")
+    resource_id = serializers.CharField(required=False, max_length=64)
+    ip_address = serializers.CharField(required=False, max_length=64, help_text="exact address in 10.0.0.0/8")
+    cidr = serializers.CharField(
+        required=False, max_length=64, help_text="network in 10.0.0.0/8: rows of the /24s it covers (or of its addresses below /24)"
+    )
+    actor = serializers.CharField(required=False, max_length=150, help_text="username, or system")
+    date_from = serializers.CharField(required=False, max_length=64, help_text="ISO 8601 date or datetime (inclusive)")
+    date_to = serializers.CharField(required=False, max_length=64, help_text="ISO 8601 date or datetime (a date includes the day)")
+    ordering = serializers.ChoiceField(choices=["-timestamp", "timestamp"], required=False, help_text="default -timestamp")
+
+
+class AuditExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "json"], default="csv")
+    filters = AuditFilterSerializer(required=False)
+
+
+def _query_filters(request: Request) -> dict[str, str]:
+    return audit_filters_clean({key: request.query_params.get(key, "") for key in AUDIT_FILTERS})
+
+
+class AuditHistoryView(generics.ListAPIView):
+    serializer_class = AuditEntrySerializer
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"GET": "read"}
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[AuditLog]:
+        if getattr(self, "swagger_fake_view", False):
+            return AuditLog.objects.none()
+        return audit_queryset(self.request.user, _query_filters(self.request))
+
+    @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class AuditAddressHistoryView(generics.ListAPIView):
+    serializer_class = AuditEntrySerializer
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"GET": "read"}
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[AuditLog]:
+        if getattr(self, "swagger_fake_view", False):
+            return AuditLog.objects.none()
+        return audit_queryset(self.request.user, _query_filters(self.request), ip_address=self.kwargs["ip_address"])
+
+    @extend_schema(
+        parameters=[str_path("ip_address", "an address in 10.0.0.0/8"), AuditFilterSerializer],
+        summary="Everything that happened at one address",
+        operation_id="audit_address_history",
+        tags=["audit"],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class AuditExportView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"POST": "read"}
+
+    @extend_schema(
+        request=AuditExportRequestSerializer,
+        responses={202: ExportJobSerializer},
+        summary="Export the audit trail as CSV or JSON (202 job; download at /ipam/export/{job_id}/download)",
+        tags=["audit"],
+    )
+    def post(self, request: Request) -> Response:
+        data = valid_body(AuditExportRequestSerializer, request)
+        job = export_job_create(
+            actor=request.user,
+            kind=ExportJob.Kind.AUDIT_EXPORT,
+            format=data["format"],
+            params={"filters": request.data.get("filters") or {}},
+        )
+        return Response(ExportJobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

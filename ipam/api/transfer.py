@@ -1,0 +1,279 @@
+"""Export (202 job → status → download) and import (CSV/JSON, preview/auto/manual) endpoints."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import parsers, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ipam.api.records_common import uuid_path, valid_body
+from ipam.exceptions import ValidationFailed
+from ipam.models import ExportJob, JobStatus
+from ipam.services import imports
+from ipam.services.exports import export_job_content, export_job_create, export_job_get
+from ipam_project.api import ErrorSerializer, IPAMPermission
+from ipam_project.idempotency import idempotent
+from ipam_project.parsers import JSONParser
+
+
+# --- Export ----------------------------------------------------------------------------------------
+class ExportFiltersSerializer(serializers.Serializer):
+    country = serializers.CharField(required=False, max_length=100, help_text="name, ISO alpha-2 or alpha-3")
+    continent = serializers.CharField(required=False, max_length=50)
+    status = serializers.CharField(required=False, max_length=16, help_text="region status: active, reserved, retired")
+    host_status = serializers.CharField(required=False, max_length=16, help_text="host status: active, reserved, released")
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "json"], default="csv")
+    include_hierarchy = serializers.BooleanField(
+        default=False, help_text="CSV: continent → country → region → hosts order with continent columns; JSON: nested"
+    )
+    filters = ExportFiltersSerializer(required=False)
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    job_id = serializers.UUIDField(source="id", read_only=True)
+    status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "job_id",
+            "kind",
+            "status",
+            "format",
+            "params",
+            "row_count",
+            "error",
+            "filename",
+            "created_at",
+            "completed_at",
+            "expires_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.status != JobStatus.COMPLETED:
+            return None
+        path = reverse("export-download", kwargs={"job_id": str(job.id)}).rstrip("/")
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ExportView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"POST": "read"}
+
+    @extend_schema(
+        request=ExportRequestSerializer,
+        responses={202: ExportJobSerializer},
+        summary="Export the caller's regions and hosts (202 job, built in the background)",
+        tags=["export"],
+    )
+    def post(self, request: Request) -> Response:
+        data = valid_body(ExportRequestSerializer, request)
+        job = export_job_create(
+            actor=request.user,
+            kind=ExportJob.Kind.EXPORT,
+            format=data["format"],
+            # the raw filters: the service rejects unknown keys (the serializer would drop them silently)
+            params={"include_hierarchy": data["include_hierarchy"], "filters": request.data.get("filters")},
+        )
+        return Response(ExportJobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportJobView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"GET": "read"}
+
+    @extend_schema(
+        parameters=[uuid_path("job_id")],
+        responses=ExportJobSerializer,
+        summary="Status of an export or audit-export job (404 once expired)",
+        tags=["export"],
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = export_job_get(user=request.user, job_id=job_id)
+        return Response(ExportJobSerializer(job, context={"request": request}).data)
+
+
+class ExportDownloadView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"GET": "read"}
+
+    @extend_schema(
+        parameters=[uuid_path("job_id")],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="the CSV file"),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, description="the JSON file"),
+            409: OpenApiResponse(ErrorSerializer, description="not finished yet (export_not_ready) or failed (export_failed)"),
+        },
+        summary="Download a finished export (409 until it is done, 404 once expired)",
+        tags=["export"],
+    )
+    def get(self, request: Request, job_id: str) -> FileResponse:
+        job = export_job_content(user=request.user, job_id=job_id)
+        response = FileResponse(
+            io.BytesIO(bytes(job.content or b"")), as_attachment=True, filename=job.filename, content_type=job.content_type
+        )
+        response["Content-Length"] = str(len(job.content or b""))
+        return response
+
+
+# --- Import ------------------------------------------------------------------------------------------
+class ImportJsonRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "json"])
+    content = serializers.JSONField(help_text="CSV text, or JSON text / a JSON value (see docs/api.md for the layouts)")
+    mode = serializers.ChoiceField(choices=imports.MODES, required=False, help_text="default auto (also accepted as ?mode=)")
+    force = serializers.BooleanField(required=False, help_text="commit the rows that succeed even if others fail (also ?force=)")
+    placement = serializers.ChoiceField(
+        choices=imports.PLACEMENTS,
+        required=False,
+        help_text="preview only: simulate auto or manual (default: manual if every row has its address)",
+    )
+
+
+class ImportMultipartRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="UTF-8 CSV or JSON, at most IPAM_IMPORT_MAX_BYTES")
+    format = serializers.ChoiceField(choices=["csv", "json"], required=False, help_text="default: from the file name")
+    mode = serializers.ChoiceField(choices=imports.MODES, required=False)
+    force = serializers.BooleanField(required=False)
+    placement = serializers.ChoiceField(choices=imports.PLACEMENTS, required=False)
+
+
+class ImportRowResultSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="CSV: line in the file (header = 1); JSON: record number")
+    path = serializers.CharField(required=False, help_text="JSON: where the record is")
+    resource_type = serializers.ChoiceField(choices=imports.RECORD_KINDS)
+    status = serializers.ChoiceField(choices=imports.ROW_STATUSES)
+    region_id = serializers.UUIDField(required=False)
+    host_id = serializers.UUIDField(required=False)
+    cidr = serializers.CharField(required=False)
+    ip_address = serializers.CharField(required=False)
+    name = serializers.CharField(required=False, help_text="region name or hostname")
+    error = serializers.CharField(required=False, help_text="failed rows: error code (as the API would answer)")
+    message = serializers.CharField(required=False)
+
+
+class ImportCountsSerializer(serializers.Serializer):
+    regions = serializers.IntegerField()
+    hosts = serializers.IntegerField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=imports.MODES)
+    format = serializers.ChoiceField(choices=["csv", "json"])
+    force = serializers.BooleanField()
+    placement = serializers.ChoiceField(choices=imports.PLACEMENTS, help_text="where rows were (or would be) placed")
+    dry_run = serializers.BooleanField(help_text="true for preview: nothing was written")
+    total_rows = serializers.IntegerField()
+    created = ImportCountsSerializer(help_text="created (or, in preview, would be created)")
+    failed = serializers.IntegerField()
+    results = ImportRowResultSerializer(many=True)
+
+
+_IMPORT_QUERY = [
+    OpenApiParameter("mode", str, enum=list(imports.MODES), description="preview | auto (default) | manual"),
+    OpenApiParameter("force", bool, description="commit the successful rows even if some fail"),
+    OpenApiParameter("placement", str, enum=list(imports.PLACEMENTS), description="preview only: simulate auto or manual placement"),
+]
+_IMPORT_REQUEST = {"application/json": ImportJsonRequestSerializer, "multipart/form-data": ImportMultipartRequestSerializer}
+
+
+class ImportView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"POST": "allocate"}
+    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    preview_only = False
+
+    @extend_schema(
+        parameters=_IMPORT_QUERY,
+        request=_IMPORT_REQUEST,
+        responses={200: ImportResultSerializer, 201: ImportResultSerializer},
+        summary="Import regions and hosts from CSV or JSON (201 all created; 200 preview or forced partial import)",
+        tags=["import"],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        return self._run(request)
+
+    def _run(self, request: Request) -> Response:
+        raw = _import_input(request)
+        mode = "preview" if self.preview_only else raw["mode"]
+        result = imports.import_run(
+            actor=request.user, content=raw["content"], format=raw["format"], mode=mode, force=raw["force"], placement=raw["placement"]
+        )
+        partial_or_preview = result["dry_run"] or result["failed"]
+        return Response(result, status=status.HTTP_200_OK if partial_or_preview else status.HTTP_201_CREATED)
+
+
+class ImportPreviewView(ImportView):
+    ipam_permissions = {"POST": "allocate"}
+    preview_only = True
+
+    @extend_schema(
+        request=_IMPORT_REQUEST,
+        responses={200: ImportResultSerializer},
+        summary="Validate an import and show what it would create (writes nothing)",
+        tags=["import"],
+    )
+    def post(self, request: Request) -> Response:
+        return self._run(request)
+
+
+def _flag(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValidationFailed(details={field: ["Must be true or false."]})
+
+
+def _import_input(request: Request) -> dict[str, Any]:
+    """The file or JSON content, its format, mode and force flag (body wins over the query string)."""
+    try:
+        data = request.data
+    except RequestDataTooBig:
+        raise ValidationFailed(
+            "The request body is too large.", code="file_too_large", details={"max_bytes": imports.max_bytes()}
+        ) from None
+    if not hasattr(data, "get"):
+        raise ValidationFailed(details={"non_field_errors": ["Send a JSON object or a multipart form."]})
+    mode = data.get("mode") or request.query_params.get("mode") or "auto"
+    if mode not in imports.MODES:
+        raise ValidationFailed(details={"mode": [f"Must be one of {', '.join(imports.MODES)}."]})
+    force = _flag(data.get("force", request.query_params.get("force")), "force")
+    placement = data.get("placement") or request.query_params.get("placement") or ""
+    if placement not in ("", *imports.PLACEMENTS):
+        raise ValidationFailed(details={"placement": ["Must be auto or manual."]})
+    upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+    fmt = data.get("format") or ""
+    if upload is not None:
+        if upload.size is not None and upload.size > imports.max_bytes():
+            raise imports.too_large(upload.size)
+        fmt = fmt or imports.format_from_name(upload.name or "", getattr(upload, "content_type", "") or "")
+        content: Any = upload.read(imports.max_bytes() + 1)
+    elif "content" in data:
+        content = data.get("content")
+        if not fmt:
+            raise ValidationFailed(details={"format": ["Required with content: csv or json."]})
+    else:
+        raise ValidationFailed(details={"file": ["Send a multipart `file`, or JSON {format, content}."]})
+    if fmt not in ("csv", "json"):
+        raise ValidationFailed(details={"format": ["Must be csv or json."]})
+    return {"content": content, "format": fmt, "mode": mode, "force": force, "placement": placement}
