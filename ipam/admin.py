@@ -22,6 +22,7 @@ from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType
 from ipam.services import bitmaps
 from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
 from ipam.services.hosts import HOST_UPDATABLE, clean_host_metadata, host_retire, host_update
+from ipam.services.quota_admin import quota_limits_update
 from ipam.services.regions import REGION_UPDATABLE, region_retire, region_update
 from ipam.validation import clean_hostname, clean_region_name, clean_tags
 
@@ -254,10 +255,21 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UserQuota)
-class UserQuotaAdmin(admin.ModelAdmin):
+class UserQuotaAdmin(ServiceAdmin):
+    """Limits change through `quota_limits_update` (audited in the user's history, user notified)."""
+
     list_display = ["user", "region_limit", "host_limit", "regions_used", "hosts_used", "updated_at"]
+    fields = ["user", "region_limit", "host_limit", "regions_used", "hosts_used"]
     readonly_fields = ["regions_used", "hosts_used"]
     search_fields = ["user__username"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.readonly_fields, "user"] if obj is not None else list(self.readonly_fields)
+
+    def save_with_service(self, request: HttpRequest, obj: UserQuota, form: forms.ModelForm, change: bool) -> None:
+        data = {key: form.cleaned_data.get(key) for key in ("region_limit", "host_limit")}
+        saved = quota_limits_update(actor=request.user, user_id=obj.user_id, data=data)
+        obj.pk = saved.pk
 
 
 @admin.register(Comment)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from ipam import exceptions
-from ipam.models import Country, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam.models import Comment, Country, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.services import allocation, capacity
 from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
 from ipam.services.quotas import quota_consume, quota_release
@@ -253,6 +253,7 @@ def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str, perform
             )
             event_publish(user=actor, event_type="host.released", data={**snap, "reason": reason})
             results.append({"host_id": str(host.id), "ip_address": host.ip_address})
+        Comment.objects.filter(user=actor, resource_type="host", resource_id__in=[h.pk for h in group]).delete()
         Host.objects.filter(pk__in=[h.pk for h in group]).delete()
         allocation.region_free_hosts(region, [h.z_octet for h in group])
         region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from ipam import exceptions
-from ipam.models import Country, Host, Region, RegionStatus, ip_to_int
+from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
 from ipam.selectors.countries import country_get
 from ipam.services import allocation, capacity
 from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
@@ -209,6 +209,9 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         )
         for host in hosts:
             event_publish(user=actor, event_type="host.released", data={**host_snapshot(host), "reason": reason})
+        # Comments hang off ids, not foreign keys: they go with what they annotate.
+        Comment.objects.filter(user=region.user_id, resource_type="host", resource_id__in=[h.pk for h in hosts]).delete()
+        Comment.objects.filter(user=region.user_id, resource_type="region", resource_id=region.pk).delete()
         Host.objects.filter(region=region).delete()
         region.delete()
         allocation.cursor_free(cursor, region.x_octet, region.y_octet)

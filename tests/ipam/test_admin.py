@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import Client
 
+from ipam import exceptions
 from ipam.models import AllocationCursor, AuditLog, Country, Host, Region, UserQuota
 from ipam.services import bitmaps
 from tests.factories import UserFactory, make_host, make_region
@@ -241,3 +242,17 @@ def test_a_new_country_can_be_carved_from_free_space_and_is_audited(site):
     assert (portugal.code, portugal.code3, portugal.x_start, portugal.x_end) == ("PT", "PRT", 208, 209)
     assert AuditLog.objects.filter(resource_type="country", action_type="create", resource_id=str(portugal.pk), actor="root").exists()
     assert site.post(f"/admin/ipam/country/{portugal.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+# --- Quotas ---------------------------------------------------------------------------------------
+def test_quota_limit_change_in_admin_is_audited_and_enforced(site, alice):
+    quota = UserQuota.objects.create(user=alice)
+    response = site.post(f"/admin/ipam/userquota/{quota.pk}/change/", {"region_limit": "1", "host_limit": ""})
+    assert response.status_code == 302, response.content[:500]
+    quota.refresh_from_db()
+    assert quota.region_limit == 1 and quota.host_limit is None
+    row = AuditLog.objects.get(user=alice, action_type="quota_update")
+    assert row.actor == "root" and row.changes == [{"field": "region_limit", "old_value": None, "new_value": 1}]
+    make_region(alice)
+    with pytest.raises(exceptions.QuotaExceeded):
+        make_region(alice)

@@ -158,3 +158,18 @@ def test_every_write_is_audited_with_actor(alice):
     assert [(r.action_type, r.resource_type) for r in rows] == [("create", "region"), ("create", "host")]
     assert rows[0].actor == "alice" and rows[0].actor_type == "user"
     assert rows[1].ip_address == host.ip_address and rows[1].region_id == region.pk
+
+
+def test_retiring_removes_the_comments_of_what_is_retired(alice):
+    from ipam.models import Comment
+    from ipam.services.comments import comment_create
+
+    region = make_region(alice)
+    kept, gone = make_host(alice, region), make_host(alice, region)
+    comment_create(actor=alice, resource_type="host", resource_id=kept.pk, text="stays")
+    comment_create(actor=alice, resource_type="host", resource_id=gone.pk, text="goes")
+    host_retire(actor=alice, host_id=gone.pk, reason="x")
+    assert list(Comment.objects.values_list("text", flat=True)) == ["stays"]
+    comment_create(actor=alice, resource_type="region", resource_id=region.pk, text="region note")
+    region_retire(actor=alice, region_id=region.pk, reason="x", cascade=True)
+    assert not Comment.objects.exists()
