@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from ipam.api.records_common import str_path, valid_body
 from ipam.api.transfer import ExportJobSerializer
 from ipam.models import AuditLog, ExportJob
-from ipam.selectors.audit import AUDIT_FILTERS, audit_filters_clean, audit_queryset
+from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
 from ipam.services.exports import export_job_create
 from ipam_project.api import IPAMPermission
 
@@ -33,25 +33,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditLog
-        fields = [
-            "audit_id",
-            "action_type",
-            "resource_type",
-            "resource_id",
-            "ip_address",
-            "cidr",
-            "country_code",
-            "region_id",
-            "actor",
-            "actor_type",
-            "request_id",
-            "source_ip",
-            "auth_method",
-            "reason",
-            "changes",
-            "snapshot",
-            "timestamp",
-        ]
+        fields = list(AUDIT_FIELDS)  # one list for the API and the audit export
         read_only_fields = fields
 
 
