@@ -65,25 +65,31 @@ def _check_hostnames_free(region: Region, names: list[str]) -> None:
         )
 
 
-def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
-    hosts = [
-        Host(
-            user=actor,
-            region=region,
-            x_octet=region.x_octet,
-            y_octet=region.y_octet,
-            z_octet=z,
-            ip_int=ip_to_int(region.x_octet, region.y_octet, z),
-            ip_address=f"10.{region.x_octet}.{region.y_octet}.{z}",
-            hostname=name,
-            created_by=actor.get_username(),
-            updated_by=actor.get_username(),
-            **metadata,
-        )
-        for z, name in rows
-    ]
+def host_row(actor: Any, region: Region, z: int, hostname: str, **fields: Any) -> Host:
+    """An unsaved host at 10.X.Y.z of `region` (denormalised octets and integer address filled in)."""
+    return Host(
+        user=actor,
+        region=region,
+        x_octet=region.x_octet,
+        y_octet=region.y_octet,
+        z_octet=z,
+        ip_int=ip_to_int(region.x_octet, region.y_octet, z),
+        ip_address=f"10.{region.x_octet}.{region.y_octet}.{z}",
+        hostname=hostname,
+        created_by=actor.get_username(),
+        updated_by=actor.get_username(),
+        **fields,
+    )
+
+
+def hosts_insert(
+    *, actor: Any, region: Region, hosts: list[Host], country_code: str, reason: str = "", publish: bool = True
+) -> list[dict[str, Any]]:
+    """Insert prepared rows into a region the caller has locked (in its transaction): bitmap and counter,
+    one audit row and one `host.allocated` event per host, the capacity hook, then quota (last, so the
+    usage row stays locked only until commit). Returns the hosts' snapshots."""
     Host.objects.bulk_create(hosts)
-    allocation.region_take_hosts(region, [z for z, _ in rows])
+    allocation.region_take_hosts(region, [host.z_octet for host in hosts])
     region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
     snapshots = [host_snapshot(host) for host in hosts]
     audit_save_many(
@@ -95,16 +101,24 @@ def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metad
             resource_id=host.id,
             ip_address=host.ip_address,
             cidr=region.cidr,
-            country_code=_country_code(region),
+            country_code=country_code,
             region_id=region.id,
+            reason=reason,
             snapshot=snap,
         )
         for host, snap in zip(hosts, snapshots, strict=True)
     )
-    for snap in snapshots:
-        event_publish(user=actor, event_type="host.allocated", data=snap)
+    if publish:
+        for snap in snapshots:
+            event_publish(user=actor, event_type="host.allocated", data=snap)
     capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
-    quota_consume(user=actor, hosts=len(hosts))  # last: the usage row stays locked only until commit
+    quota_consume(user=actor, hosts=len(hosts))
+    return snapshots
+
+
+def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
+    hosts = [host_row(actor, region, z, name, **metadata) for z, name in rows]
+    hosts_insert(actor=actor, region=region, hosts=hosts, country_code=_country_code(region))
     return hosts
 
 

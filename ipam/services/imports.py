@@ -27,18 +27,16 @@ from django.conf import settings
 from django.db import transaction
 
 from ipam import exceptions
-from ipam.models import Country, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam.models import Country, Host, HostStatus, Region, RegionStatus
 from ipam.selectors.search import parse_cidr
-from ipam.services import allocation, bitmaps, capacity
-from ipam.services.audit import audit_entry, audit_record, audit_save_many
+from ipam.services import allocation, bitmaps
+from ipam.services.audit import audit_record
 from ipam.services.exports import CSV_HIERARCHY_COLUMNS, HOST_FIELDS
-from ipam.services.hosts import clean_host_metadata
-from ipam.services.quotas import quota_consume, quota_get
+from ipam.services.hosts import clean_host_metadata, host_row, hosts_insert
+from ipam.services.quotas import quota_get
 from ipam.services.regions import region_allocate, region_update
-from ipam.services.snapshots import host_snapshot
 from ipam.validation import clean_hostname, clean_region_name, clean_tags, parse_private_ip
 from webhooks.models import Webhook
-from webhooks.services import event_publish
 
 MODES = ("preview", "auto", "manual")
 PLACEMENTS = ("auto", "manual")
@@ -678,51 +676,8 @@ def _publishes(actor: Any, event_type: str) -> bool:
 
 
 def _create_hosts(actor: Any, region: Region, records: list[Record], country: Country, *, publish: bool) -> None:
-    username = actor.get_username()
-    hosts = []
-    for record in records:
-        z = record.z or 0
-        hosts.append(
-            Host(
-                user=actor,
-                region=region,
-                x_octet=region.x_octet,
-                y_octet=region.y_octet,
-                z_octet=z,
-                ip_int=ip_to_int(region.x_octet, region.y_octet, z),
-                ip_address=f"10.{region.x_octet}.{region.y_octet}.{z}",
-                hostname=record.hostname,
-                status=record.status,
-                created_by=username,
-                updated_by=username,
-                **record.values,
-            )
-        )
-    Host.objects.bulk_create(hosts)
-    allocation.region_take_hosts(region, [h.z_octet for h in hosts])
-    region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
-    snapshots = [host_snapshot(host) for host in hosts]
-    audit_save_many(
-        audit_entry(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="create",
-            resource_type="host",
-            resource_id=host.id,
-            ip_address=host.ip_address,
-            cidr=region.cidr,
-            country_code=country.code,
-            region_id=region.id,
-            reason="import",
-            snapshot=snap,
-        )
-        for host, snap in zip(hosts, snapshots, strict=True)
-    )
-    if publish:
-        for snap in snapshots:
-            event_publish(user=actor, event_type="host.allocated", data=snap)
-    capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
-    quota_consume(user=actor, hosts=len(hosts))  # conditional UPDATE: a concurrent allocation cannot make it overshoot
+    hosts = [host_row(actor, region, record.z or 0, record.hostname, status=record.status, **record.values) for record in records]
+    hosts_insert(actor=actor, region=region, hosts=hosts, country_code=country.code, reason="import", publish=publish)
     for record, host in zip(records, hosts, strict=True):
         _ok(record, host_id=str(host.id), ip_address=host.ip_address, name=host.hostname, region_id=str(region.id))
 
