@@ -8,34 +8,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from ipam.models import AllocationCursor, Host, Region, UserQuota
 from ipam.services import bitmaps
+from tests.concurrency import run_parallel
 from tests.factories import make_region
 
 # serialized_rollback restores the seed data (countries, groups) that the transactional flush removes.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-THREADS = 8
-
-
-def _run_parallel(user: Any, calls: list[Callable[[APIClient], Any]]) -> list[Any]:
-    def worker(call: Callable[[APIClient], Any]) -> Any:
-        client = APIClient()
-        client.force_authenticate(user=user)
-        try:
-            return call(client)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(worker, calls))
 
 
 def test_concurrent_host_allocation_fills_a_region_exactly_once(alice):
@@ -44,7 +28,7 @@ def test_concurrent_host_allocation_fills_a_region_exactly_once(alice):
     def allocate(i: int) -> Callable[[APIClient], Any]:
         return lambda c: c.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": f"h{i}"}, format="json")
 
-    responses = _run_parallel(alice, [allocate(i) for i in range(270)])
+    responses = run_parallel(alice, [allocate(i) for i in range(270)])
     statuses = Counter(r.status_code for r in responses)
     assert statuses[201] == 254, statuses
     assert statuses[409] == 16, statuses
@@ -62,7 +46,7 @@ def test_concurrent_region_allocation_in_one_country_has_no_duplicates(alice):
     def allocate(i: int) -> Callable[[APIClient], Any]:
         return lambda c: c.post("/ipam/regions", {"country": "Chile", "region_name": f"r{i}"}, format="json")
 
-    responses = _run_parallel(alice, [allocate(i) for i in range(40)])
+    responses = run_parallel(alice, [allocate(i) for i in range(40)])
     assert Counter(r.status_code for r in responses) == {201: 40}
     cidrs = sorted((r.json()["x_octet"], r.json()["y_octet"]) for r in responses)
     assert cidrs == [(178, y) for y in range(40)]  # first-fit, no gaps, no duplicates
@@ -78,7 +62,7 @@ def test_concurrent_allocations_cannot_overshoot_the_host_quota(alice):
         region = regions[i % len(regions)]
         return lambda c: c.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": f"q{i}"}, format="json")
 
-    responses = _run_parallel(alice, [allocate(i) for i in range(60)])
+    responses = run_parallel(alice, [allocate(i) for i in range(60)])
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 30, 429: 30}, statuses
     assert all(r.json()["details"]["quota_type"] == "hosts" for r in responses if r.status_code == 429)
@@ -93,6 +77,6 @@ def test_concurrent_region_quota_is_not_overshot(alice):
     def allocate(i: int) -> Callable[[APIClient], Any]:
         return lambda c: c.post("/ipam/regions", {"country": countries[i % 4], "region_name": f"q{i}"}, format="json")
 
-    responses = _run_parallel(alice, [allocate(i) for i in range(16)])
+    responses = run_parallel(alice, [allocate(i) for i in range(16)])
     assert Counter(r.status_code for r in responses) == {201: 5, 429: 11}
     assert Region.objects.filter(user=alice).count() == 5

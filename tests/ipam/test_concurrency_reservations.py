@@ -8,7 +8,6 @@ PostgreSQL in CI, where the row locks are what is being proven).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -16,34 +15,19 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from enhancements.models import Reservation
 from ipam.models import AuditLog, Region
 from ipam.services.reservations import reservation_create, reservations_expire_due
+from tests.concurrency import run_parallel
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-THREADS = 8
-
-
-def _run_parallel(user: Any, calls: list[Callable[[APIClient], Any]]) -> list[Any]:
-    def worker(call: Callable[[APIClient], Any]) -> Any:
-        client = APIClient()
-        client.force_authenticate(user=user)
-        try:
-            return call(client)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(worker, calls))
-
 
 def test_concurrent_reservations_of_one_region_address_one_wins_the_rest_409(alice):
     body = {"resource_type": "region", "x_octet": 99, "y_octet": 99, "reason": "race"}
-    responses = _run_parallel(alice, [lambda c: c.post("/ipam/reservations", body, format="json")] * 16)
+    responses = run_parallel(alice, [lambda c: c.post("/ipam/reservations", body, format="json")] * 16)
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: 15}, statuses
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"address_reserved"}
@@ -53,7 +37,7 @@ def test_concurrent_reservations_of_one_region_address_one_wins_the_rest_409(ali
 def test_concurrent_reservations_of_one_host_address_one_wins_the_rest_409(alice):
     region = make_region(alice)
     body = {"resource_type": "host", "x_octet": region.x_octet, "y_octet": region.y_octet, "z_octet": 77, "reason": "race"}
-    responses = _run_parallel(alice, [lambda c: c.post("/ipam/reservations", body, format="json")] * 16)
+    responses = run_parallel(alice, [lambda c: c.post("/ipam/reservations", body, format="json")] * 16)
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 1, 409: 15}, statuses
     assert Reservation.objects.filter(user=alice, status="active", z_octet=77).count() == 1
@@ -73,7 +57,7 @@ def test_reservations_racing_region_allocations_never_overlap(alice):
         (lambda i: lambda c: c.post("/ipam/regions", {"country": "Chile", "region_name": f"r{i}"}, format="json"))(i) for i in range(12)
     ]
     interleaved = [call for pair in zip(reserve_calls, allocate_calls, strict=True) for call in pair]
-    responses = _run_parallel(alice, interleaved)
+    responses = run_parallel(alice, interleaved)
     assert all(r.status_code < 500 for r in responses)
     reservations = [r for r in responses[0::2]]
     allocations = [r for r in responses[1::2]]
