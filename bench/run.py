@@ -137,13 +137,31 @@ def setup(args: argparse.Namespace, out: Any) -> dict[str, Any]:
     wanted = capacity * 99 // 100
     full = ensure_user("bench-full")
     if Region.objects.filter(user=full, country=full_country).count() != wanted:
-        generate(username="bench-full", password=PASSWORD, hosts=wanted, hosts_per_region=1, country_codes=[full_country.code], audit="none", reset=True, out=out)
+        generate(
+            username="bench-full",
+            password=PASSWORD,
+            hosts=wanted,
+            hosts_per_region=1,
+            country_codes=[full_country.code],
+            audit="none",
+            reset=True,
+            out=out,
+        )
     raise_quota(full)
     # 20 other users with small spaces (cheap: 4 regions × 50 hosts each), as the dataset asks.
     for index in range(1, args.small_users + 1):
         name = f"bench-small-{index:02d}"
         if not Region.objects.filter(user__username=name).exists():
-            generate(username=name, password=PASSWORD, hosts=200, hosts_per_region=50, history_days=90, audit="regions", reset=True, out=lambda _m: None)
+            generate(
+                username=name,
+                password=PASSWORD,
+                hosts=200,
+                hosts_per_region=50,
+                history_days=90,
+                audit="regions",
+                reset=True,
+                out=lambda _m: None,
+            )
     importer = ensure_user("bench-import")
     reset_user(importer)
     cache.bump_user_version(importer.pk)
@@ -169,7 +187,9 @@ def host_allocation_sequential(client: Client, country: str, n: int, created: li
     return summarise("host allocation sequential", samples)
 
 
-def host_allocation_concurrent(base_url: str, username: str, client: Client, country: str, per_client: int, regions: int, created: list[str]) -> dict[str, Any]:
+def host_allocation_concurrent(
+    base_url: str, username: str, client: Client, country: str, per_client: int, regions: int, created: list[str]
+) -> dict[str, Any]:
     region_ids = []
     for _ in range(regions):
         region = new_region(client, country, "conc")
@@ -217,7 +237,9 @@ def host_allocation_concurrent(base_url: str, username: str, client: Client, cou
 def region_allocation(client: Client, country: str, n: int, name: str) -> dict[str, Any]:
     samples = []
     for _ in range(n):
-        elapsed, response = client.timed("POST", "/ipam/regions", json={"country": country, "region_name": f"bench-r-{uuid.uuid4().hex[:10]}"})
+        elapsed, response = client.timed(
+            "POST", "/ipam/regions", json={"country": country, "region_name": f"bench-r-{uuid.uuid4().hex[:10]}"}
+        )
         samples.append(elapsed)
         client.timed("DELETE", f"/ipam/regions/{response.json()['region_id']}?reason=bench")
     return summarise(name, samples)
@@ -227,7 +249,9 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
     regions = list(Region.objects.filter(user_id=user_id, allocated_hosts__gt=0).values_list("x_octet", "y_octet", "allocated_hosts"))
     pages = max(1, len(regions) // 50)
     scenarios = {
-        "by-ip lookup": lambda: "/ipam/hosts/by-ip/10.{}.{}.{}".format(*(lambda r: (r[0], r[1], rng.randint(1, r[2])))(rng.choice(regions))),
+        "by-ip lookup": lambda: "/ipam/hosts/by-ip/10.{}.{}.{}".format(
+            *(lambda r: (r[0], r[1], rng.randint(1, r[2])))(rng.choice(regions))
+        ),
         "search by CIDR": lambda: "/ipam/search?cidr=10.{}.{}.0/24".format(*rng.choice(regions)[:2]),
         "region list page": lambda: f"/ipam/regions?page={rng.randint(1, pages)}",
     }
@@ -252,8 +276,14 @@ def query_counts(user_id: int) -> dict[str, list[int]]:
     region = Region.objects.filter(user=user, allocated_hosts__gt=10).order_by("x_octet", "y_octet").first()
     assert region is not None
     paths = {
-        "by-ip lookup": [f"/ipam/hosts/by-ip/10.{region.x_octet}.{region.y_octet}.1", f"/ipam/hosts/by-ip/10.{region.x_octet}.{region.y_octet}.2"],
-        "search by CIDR": [f"/ipam/search?cidr=10.{region.x_octet}.{region.y_octet}.0/28&page_size=10", f"/ipam/search?cidr=10.{region.x_octet}.0.0/16&page_size=200"],
+        "by-ip lookup": [
+            f"/ipam/hosts/by-ip/10.{region.x_octet}.{region.y_octet}.1",
+            f"/ipam/hosts/by-ip/10.{region.x_octet}.{region.y_octet}.2",
+        ],
+        "search by CIDR": [
+            f"/ipam/search?cidr=10.{region.x_octet}.{region.y_octet}.0/28&page_size=10",
+            f"/ipam/search?cidr=10.{region.x_octet}.0.0/16&page_size=200",
+        ],
         "region list page": ["/ipam/regions?page_size=10", "/ipam/regions?page_size=200"],
     }
     counts: dict[str, list[int]] = {}
@@ -298,7 +328,9 @@ def batches(client: Client, country: str, n: int, created: list[str]) -> dict[st
             region = new_region(client, country, "batch")
             created.append(region["region_id"])
             region_id = region["region_id"]
-        elapsed, response = client.timed("POST", "/ipam/hosts/batch", json={"region_id": region_id, "count": 100, "hostname_prefix": f"b{index}"})
+        elapsed, response = client.timed(
+            "POST", "/ipam/hosts/batch", json={"region_id": region_id, "count": 100, "hostname_prefix": f"b{index}"}
+        )
         assert response.json()["count"] == 100
         samples.append(elapsed)
     return summarise("batch of 100 hosts", samples)
@@ -385,7 +417,9 @@ def main() -> None:
         if wanted("alloc"):
             results.append(host_allocation_sequential(client, args.country, args.requests, created))
             results.append(host_allocation_concurrent(args.base_url, args.username, client, args.country, args.per_client, 8, created))
-            results.append(host_allocation_concurrent(args.base_url, args.username, client, args.country, min(31, args.per_client), 1, created))
+            results.append(
+                host_allocation_concurrent(args.base_url, args.username, client, args.country, min(31, args.per_client), 1, created)
+            )
         if wanted("region"):
             full = Client(args.base_url, "bench-full")
             region_allocation(full, args.empty_country, 5, "warm-up")
@@ -423,7 +457,11 @@ def main() -> None:
     print("| scenario | n | p50 ms | p95 ms | p99 ms | max ms | extra | target | met |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in results:
-        extra = {k: v for k, v in row.items() if k not in {"scenario", "n", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms", "target", "meets_target"}}
+        extra = {
+            k: v
+            for k, v in row.items()
+            if k not in {"scenario", "n", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms", "target", "meets_target"}
+        }
         extra_text = ", ".join(f"{k}={v}" for k, v in extra.items() if k != "statuses")
         print(
             f"| {row['scenario']} | {row['n']} | {row.get('p50_ms', '')} | {row.get('p95_ms', '')} | {row.get('p99_ms', '')} | "
