@@ -18,6 +18,7 @@ Reading costs one cache round trip (`get_many` of the generation and the set).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+logger = logging.getLogger("ipam.permissions")
 GENERATION_KEY = "ipam:perms:gen"
 
 
@@ -43,16 +45,23 @@ def ipam_permissions_of(user: Any) -> frozenset[str]:
     if ttl <= 0 or not user.is_active:
         return _compute(user)
     key = _user_key(user.pk)
-    found = cache.get_many([GENERATION_KEY, key])
-    generation = found.get(GENERATION_KEY)
-    if generation is None:
-        generation = 0
-        cache.add(GENERATION_KEY, 0, timeout=None)
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY)
+        if generation is None:
+            generation = 0
+            cache.add(GENERATION_KEY, 0, timeout=None)
+    except Exception as exc:  # the cache is down: authorisation must not be (two queries, as without the cache)
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+        return _compute(user)
     stored = found.get(key)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == generation:
         return frozenset(stored[1])
     perms = _compute(user)
-    cache.set(key, (generation, sorted(perms)), timeout=ttl)
+    try:
+        cache.set(key, (generation, sorted(perms)), timeout=ttl)
+    except Exception as exc:
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
     return perms
 
 
@@ -63,9 +72,12 @@ def _compute(user: Any) -> frozenset[str]:
 def permissions_changed(**kwargs: Any) -> None:
     """Make every cached permission set stale (see the module docstring for what calls this)."""
     try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # no generation yet (or evicted): any new value differs from what sets were stamped with
-        cache.set(GENERATION_KEY, 1, timeout=None)
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # no generation yet (or evicted): a new value differs from what sets were stamped with
+            cache.set(GENERATION_KEY, 1, timeout=None)
+    except Exception as exc:  # cache down: the change itself must succeed; stored sets expire within the TTL
+        logger.warning("Permission cache unavailable, cached permission sets expire within their TTL: %s", exc.__class__.__name__)
 
 
 def _user_saved(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:

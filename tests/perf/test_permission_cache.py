@@ -71,3 +71,16 @@ def test_a_login_does_not_invalidate_the_cached_sets(alice: Any) -> None:
     with CaptureQueriesContext(connection) as captured:
         assert has_ipam_permission(fresh(alice), "read") is True
     assert [q["sql"] for q in captured if "permission" in q["sql"].lower()] == []
+
+
+def test_permissions_are_checked_from_the_database_when_the_cache_fails(alice: Any, monkeypatch: Any) -> None:
+    from ipam_project import permcache
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(permcache.cache, "get_many", broken)
+    monkeypatch.setattr(permcache.cache, "incr", broken)
+    assert has_ipam_permission(fresh(alice), "allocate") is True
+    alice.groups.clear()  # the bump fails too: the change itself still succeeds
+    assert has_ipam_permission(fresh(alice), "read") is False
