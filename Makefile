@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes
+.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -57,6 +57,19 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A ipam_project beat --loglevel=INFO
+
+## bench: the benchmark suite (docs/performance.md): gunicorn (2 workers) on BENCH_DATABASE_URL + BENCH_REDIS_URL, port
+## BENCH_PORT, then bench/run.py; the database must hold the dataset of bench/generate.py. Not part of `make test`.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ipam_stats_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/8
+BENCH_PORT ?= 8108
+BENCH_ARGS ?= --requests 100 --output bench/results/latest.json
+bench: install
+	@export DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) PORT=$(BENCH_PORT); \
+	bench/serve.sh > var/bench-server.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
+	for i in $$(seq 60); do curl -sf http://127.0.0.1:$(BENCH_PORT)/health >/dev/null && break; sleep 1; done; \
+	$(PY) bench/run.py --base-url http://127.0.0.1:$(BENCH_PORT) $(BENCH_ARGS)
 
 verify-indexes: install
 	$(PY) manage.py verify_indexes

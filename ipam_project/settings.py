@@ -436,3 +436,8 @@ IPAM_TLS_AT_PROXY = env_bool("IPAM_TLS_AT_PROXY", True)
 SILENCED_SYSTEM_CHECKS = env_list("IPAM_SILENCED_SYSTEM_CHECKS")
 if not DEBUG and IPAM_TLS_AT_PROXY:
     SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
+
+# --- performance ---
+# A user's IPAM permission set is cached (ipam_project/permcache.py) and invalidated at once by group/permission
+# changes; this TTL only bounds staleness where the cache is not shared between processes. 0 = no caching.
+IPAM_PERMISSION_CACHE_SECONDS = env_int("IPAM_PERMISSION_CACHE_SECONDS", 60)

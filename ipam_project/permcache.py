@@ -1,0 +1,102 @@
+"""A user's IPAM permission set, cached so an authenticated request does not pay two permission queries.
+
+`has_ipam_permission` needs the user's `ipam.*` permissions; Django computes them with two queries (direct
+permissions, group permissions) on every request. They change rarely (an admin edits groups), so the set is
+kept in the default cache (Redis in production) under `ipam:perms:<user id>`, stamped with a global
+generation number. Any change that can alter anyone's permissions bumps the generation, which makes every
+stored set stale at once (the next request recomputes it):
+
+- `m2m_changed` on `User.groups`, `User.user_permissions`, `Group.permissions` (either side);
+- `post_save` / `post_delete` of `User` (is_active, is_superuser), `Group` and `Permission`.
+
+Why a global generation rather than per-user keys: a group change affects every member, and those changes
+are rare admin actions, so recomputing everyone's set once is cheaper than tracking members. The TTL
+(`IPAM_PERMISSION_CACHE_SECONDS`, default 60 s) is only a backstop for caches that are not shared between
+processes (the in-memory cache of a Redis-less deployment) or a bump lost while Redis was down.
+Reading costs one cache round trip (`get_many` of the generation and the set).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+logger = logging.getLogger("ipam.permissions")
+GENERATION_KEY = "ipam:perms:gen"
+
+
+def _user_key(user_id: Any) -> str:
+    return f"ipam:perms:{user_id}"
+
+
+def _ttl() -> int:
+    return int(getattr(settings, "IPAM_PERMISSION_CACHE_SECONDS", 60))
+
+
+def ipam_permissions_of(user: Any) -> frozenset[str]:
+    """The user's `ipam.*` permission codenames (e.g. `{"read", "allocate"}`), from the cache when fresh."""
+    ttl = _ttl()
+    if ttl <= 0 or not user.is_active:
+        return _compute(user)
+    key = _user_key(user.pk)
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY)
+        if generation is None:
+            generation = 0
+            cache.add(GENERATION_KEY, 0, timeout=None)
+    except Exception as exc:  # the cache is down: authorisation must not be (two queries, as without the cache)
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+        return _compute(user)
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == generation:
+        return frozenset(stored[1])
+    perms = _compute(user)
+    try:
+        cache.set(key, (generation, sorted(perms)), timeout=ttl)
+    except Exception as exc:
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+    return perms
+
+
+def _compute(user: Any) -> frozenset[str]:
+    return frozenset(name.split(".", 1)[1] for name in user.get_all_permissions() if name.startswith("ipam."))
+
+
+def permissions_changed(**kwargs: Any) -> None:
+    """Make every cached permission set stale (see the module docstring for what calls this)."""
+    try:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # no generation yet (or evicted): a new value differs from what sets were stamped with
+            cache.set(GENERATION_KEY, 1, timeout=None)
+    except Exception as exc:  # cache down: the change itself must succeed; stored sets expire within the TTL
+        logger.warning("Permission cache unavailable, cached permission sets expire within their TTL: %s", exc.__class__.__name__)
+
+
+def _user_saved(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields and set(update_fields) <= {"last_login", "password"}:
+        return  # a login (or password change) does not change what the user may do
+    permissions_changed()
+
+
+def _m2m(sender: Any, action: str, **kwargs: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        permissions_changed()
+
+
+User = get_user_model()
+m2m_changed.connect(_m2m, sender=User.groups.through, dispatch_uid="ipam_perms_user_groups")
+m2m_changed.connect(_m2m, sender=User.user_permissions.through, dispatch_uid="ipam_perms_user_permissions")
+m2m_changed.connect(_m2m, sender=Group.permissions.through, dispatch_uid="ipam_perms_group_permissions")
+post_save.connect(_user_saved, sender=User, dispatch_uid="ipam_perms_save_User")
+for _model in (User, Group, Permission):
+    if _model is not User:
+        post_save.connect(permissions_changed, sender=_model, dispatch_uid=f"ipam_perms_save_{_model.__name__}")
+    post_delete.connect(permissions_changed, sender=_model, dispatch_uid=f"ipam_perms_delete_{_model.__name__}")
