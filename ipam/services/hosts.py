@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
-from ipam import exceptions
-from ipam.models import Comment, Country, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam import cache, exceptions
+from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.services import allocation, capacity
 from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
 from ipam.services.quotas import quota_consume, quota_release
@@ -123,11 +123,9 @@ def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metad
 
 
 def _country_code(region: Region) -> str:
-    cached = getattr(region, "_country_code", None)
-    if cached is None:
-        cached = Country.objects.filter(pk=region.country_id).values_list("code", flat=True).first() or ""
-        region._country_code = cached  # type: ignore[attr-defined]
-    return cached
+    """The region's country code from the cached country table (no query on the allocation path)."""
+    country = next((c for c in cache.countries() if c.pk == region.country_id), None)
+    return country.code if country else ""
 
 
 def host_allocate(
