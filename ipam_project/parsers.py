@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.conf import settings
 from rest_framework import exceptions, parsers
+
+from ipam.exceptions import RequestTooLarge
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, also refusing (400 `parse_error`) what it would let through to a 500 later:
     nesting deeper than Python's recursion limit, and strings the database cannot store — lone UTF-16
-    surrogates (`"\\ud800"`) and NUL characters (`"\\u0000"`), in keys or values."""
+    surrogates (`"\\ud800"`) and NUL characters (`"\\u0000"`), in keys or values. Bodies over
+    DATA_UPLOAD_MAX_MEMORY_SIZE are a 413 `request_too_large` (DRF reads the stream directly, so Django's own
+    check on `request.body` never runs for JSON)."""
 
     def parse(self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and stream is not None:
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise RequestTooLarge(f"The request body is larger than {limit} bytes.", details={"max_bytes": limit})
+            stream = io.BytesIO(raw)
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
