@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -12,8 +11,8 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from ipam_project.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
 from ipam.models import Region
+from ipam_project.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +45,7 @@ def test_share_tokens_are_stored_only_as_a_hash(api, alice):
     created = api.post("/ipam/shares", {"resource_type": "region", "resource_id": str(region.pk)}, format="json").json()
     token = created["share_token"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {Share._meta.db_table}")  # noqa: S608  (table name from the model)
+        cursor.execute(f"SELECT * FROM {Share._meta.db_table}")
         rows = cursor.fetchall()
     assert len(rows) == 1
     assert all(token not in str(value) for value in rows[0])
@@ -62,7 +61,7 @@ def test_webhook_secrets_are_encrypted_at_rest(api):
     assert created.status_code == 201, created.content
     secret = created.json()["secret_key"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {Webhook._meta.db_table}")  # noqa: S608
+        cursor.execute(f"SELECT * FROM {Webhook._meta.db_table}")
         rows = cursor.fetchall()
     assert len(rows) == 1 and all(secret not in str(value) for value in rows[0])
     assert "secret_key" not in api.get(f"/ipam/webhooks/{created.json()['webhook_id']}").json()
