@@ -436,3 +436,11 @@ IPAM_TLS_AT_PROXY = env_bool("IPAM_TLS_AT_PROXY", True)
 SILENCED_SYSTEM_CHECKS = env_list("IPAM_SILENCED_SYSTEM_CHECKS")
 if not DEBUG and IPAM_TLS_AT_PROXY:
     SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
+# --- reliability ---
+# Form-encoded bodies get the same size limit as JSON (413 request_too_large); DRF's own FormParser reads
+# the stream directly and bypassed DATA_UPLOAD_MAX_MEMORY_SIZE.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "ipam_project.parsers.JSONParser",
+    "ipam_project.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
