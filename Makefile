@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench
+.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench soak
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -73,6 +73,11 @@ bench: install
 
 verify-indexes: install
 	$(PY) manage.py verify_indexes
+
+## soak: a few minutes of mixed load on gunicorn (several workers) against PostgreSQL + Redis, then consistency
+## checks (docs/reliability.md). Needs DATABASE_URL (PostgreSQL) and REDIS_URL; SOAK_SECONDS (default 180).
+soak: install
+	$(PY) scripts/soak.py
 
 schema: install
 	$(PY) manage.py spectacular --format openapi-json --file openapi.json

@@ -125,3 +125,11 @@ class ImportQuotaExceeded(IPAMError):
     status_code = 429
     code = "quota_exceeded"
     default_message = "The import would exceed your quota; nothing was imported."
+
+
+class RequestTooLarge(IPAMError):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE (IPAM_MAX_BODY_BYTES)."""
+
+    status_code = 413
+    code = "request_too_large"
+    default_message = "The request body is too large."

@@ -441,3 +441,12 @@ if not DEBUG and IPAM_TLS_AT_PROXY:
 # A user's IPAM permission set is cached (ipam_project/permcache.py) and invalidated at once by group/permission
 # changes; this TTL only bounds staleness where the cache is not shared between processes. 0 = no caching.
 IPAM_PERMISSION_CACHE_SECONDS = env_int("IPAM_PERMISSION_CACHE_SECONDS", 60)
+
+# --- reliability ---
+# Form-encoded bodies get the same size limit as JSON (413 request_too_large); DRF's own FormParser reads
+# the stream directly and bypassed DATA_UPLOAD_MAX_MEMORY_SIZE.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "ipam_project.parsers.JSONParser",
+    "ipam_project.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
