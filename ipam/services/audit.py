@@ -62,6 +62,37 @@ def audit_entry(
     )
 
 
+def region_audit(*, actor: Any, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
+    """An unsaved audit row about `region`, in its owner's namespace (`extra`: reason, changes, snapshot)."""
+    return audit_entry(
+        actor=actor,
+        user_id=region.user_id,
+        action_type=action_type,
+        resource_type="region",
+        resource_id=region.pk,
+        cidr=region.cidr,
+        country_code=country_code,
+        region_id=region.pk,
+        **extra,
+    )
+
+
+def host_audit(*, actor: Any, host: Any, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
+    """An unsaved audit row about `host` of `region`, in its owner's namespace."""
+    return audit_entry(
+        actor=actor,
+        user_id=host.user_id,
+        action_type=action_type,
+        resource_type="host",
+        resource_id=host.pk,
+        ip_address=host.ip_address,
+        cidr=region.cidr,
+        country_code=country_code,
+        region_id=region.pk,
+        **extra,
+    )
+
+
 def audit_save_many(entries: Iterable[AuditLog]) -> list[AuditLog]:
     rows = AuditLog.objects.bulk_create(list(entries))
     for user_id in {row.user_id for row in rows if row.user_id is not None}:

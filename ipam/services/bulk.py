@@ -26,7 +26,7 @@ from django.utils import timezone
 from enhancements.models import BulkJob, BulkJobStatus
 from ipam import exceptions
 from ipam.models import Host, Region
-from ipam.services.audit import audit_entry, audit_save_many
+from ipam.services.audit import audit_save_many, host_audit, region_audit
 from ipam.services.snapshots import host_snapshot, region_snapshot
 from ipam.validation import TAG_KEY_RE, clean_tags
 from ipam_project import queue
@@ -164,33 +164,20 @@ def _apply_chunk(*, actor: Any, request: BulkTagsRequest, ids: list[str]) -> lis
         if model is Region:
             snapshot = region_snapshot(row)
             entries.append(
-                audit_entry(
-                    actor=actor,
-                    user_id=actor.pk,
-                    action_type="update",
-                    resource_type="region",
-                    resource_id=row.pk,
-                    cidr=row.cidr,
-                    country_code=row.country.code,
-                    region_id=row.pk,
-                    changes=changes,
-                    snapshot=snapshot,
+                region_audit(
+                    actor=actor, region=row, action_type="update", country_code=row.country.code, changes=changes, snapshot=snapshot
                 )
             )
             events.append({"event_type": "region.updated", "data": {**snapshot, "changes": changes}})
         else:
             snapshot = host_snapshot(row)
             entries.append(
-                audit_entry(
+                host_audit(
                     actor=actor,
-                    user_id=actor.pk,
+                    host=row,
+                    region=row.region,
                     action_type="update",
-                    resource_type="host",
-                    resource_id=row.pk,
-                    ip_address=row.ip_address,
-                    cidr=row.region.cidr,
                     country_code=row.region.country.code,
-                    region_id=row.region_id,
                     changes=changes,
                     snapshot=snapshot,
                 )

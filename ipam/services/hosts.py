@@ -9,7 +9,7 @@ from django.db import transaction
 from ipam import cache, exceptions
 from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.services import allocation, capacity
-from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
+from ipam.services.audit import audit_save_many, diff, host_audit
 from ipam.services.quotas import quota_consume, quota_release
 from ipam.services.snapshots import host_snapshot
 from ipam.validation import clean_hostname, clean_reason, clean_tags
@@ -93,19 +93,7 @@ def hosts_insert(
     region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
     snapshots = [host_snapshot(host) for host in hosts]
     audit_save_many(
-        audit_entry(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="create",
-            resource_type="host",
-            resource_id=host.id,
-            ip_address=host.ip_address,
-            cidr=region.cidr,
-            country_code=country_code,
-            region_id=region.id,
-            reason=reason,
-            snapshot=snap,
-        )
+        host_audit(actor=actor, host=host, region=region, action_type="create", country_code=country_code, reason=reason, snapshot=snap)
         for host, snap in zip(hosts, snapshots, strict=True)
     )
     if publish:
@@ -203,18 +191,18 @@ def host_update(*, actor: Any, host_id: Any, data: dict[str, Any], performed_by:
         after = host_snapshot(host)
         changed = [c for c in diff(before, after) if c["field"] in HOST_UPDATABLE]
         if changed:
-            audit_record(
-                actor=by,
-                user_id=actor.pk,
-                action_type="update",
-                resource_type="host",
-                resource_id=host.id,
-                ip_address=host.ip_address,
-                cidr=region.cidr,
-                country_code=_country_code(region),
-                region_id=region.id,
-                changes=changed,
-                snapshot=after,
+            audit_save_many(
+                [
+                    host_audit(
+                        actor=by,
+                        host=host,
+                        region=region,
+                        action_type="update",
+                        country_code=_country_code(region),
+                        changes=changed,
+                        snapshot=after,
+                    )
+                ]
             )
             event_publish(user=actor, event_type="host.updated", data={**after, "changes": changed})
     return host
@@ -249,16 +237,12 @@ def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str, perform
         for host in group:
             snap = host_snapshot(host)
             entries.append(
-                audit_entry(
+                host_audit(
                     actor=by,
-                    user_id=actor.pk,
+                    host=host,
+                    region=region,
                     action_type="retire",
-                    resource_type="host",
-                    resource_id=host.id,
-                    ip_address=host.ip_address,
-                    cidr=region.cidr,
                     country_code=_country_code(region),
-                    region_id=region.id,
                     reason=reason,
                     snapshot=snap,
                 )

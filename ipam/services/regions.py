@@ -10,7 +10,7 @@ from ipam import exceptions
 from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
 from ipam.selectors.countries import country_get
 from ipam.services import allocation, capacity
-from ipam.services.audit import audit_entry, audit_record, audit_save_many, diff
+from ipam.services.audit import audit_save_many, diff, host_audit, region_audit
 from ipam.services.quotas import quota_consume, quota_release
 from ipam.services.snapshots import host_snapshot, region_snapshot
 from ipam.validation import clean_reason, clean_region_name, clean_tags
@@ -84,17 +84,7 @@ def region_allocate(
         )
         allocation.cursor_take(cursor, x, y)
         snapshot = region_snapshot(region)
-        audit_record(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="create",
-            resource_type="region",
-            resource_id=region.id,
-            cidr=region.cidr,
-            country_code=country.code,
-            region_id=region.id,
-            snapshot=snapshot,
-        )
+        audit_save_many([region_audit(actor=actor, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
         event_publish(user=actor, event_type="region.created", data=snapshot)
         capacity.utilization_changed(user=actor, country_id=country.pk)
         quota_consume(user=actor, regions=1)  # last: the usage row stays locked only until commit
@@ -142,17 +132,8 @@ def region_update(*, actor: Any, region_id: Any, data: dict[str, Any], performed
         after = region_snapshot(region)
         changed = [c for c in diff(before, after) if c["field"] in REGION_UPDATABLE]
         if changed:
-            audit_record(
-                actor=by,
-                user_id=actor.pk,
-                action_type="update",
-                resource_type="region",
-                resource_id=region.id,
-                cidr=region.cidr,
-                country_code=region.country.code,
-                region_id=region.id,
-                changes=changed,
-                snapshot=after,
+            audit_save_many(
+                [region_audit(actor=by, region=region, action_type="update", country_code=country.code, changes=changed, snapshot=after)]
             )
             event_publish(user=actor, event_type="region.updated", data={**after, "changes": changed})
     return region
@@ -178,31 +159,23 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
             raise exceptions.RegionNotEmpty(details={"region_id": str(region.id), "hosts": len(hosts)})
         snapshot = region_snapshot(region)
         entries = [
-            audit_entry(
+            host_audit(
                 actor=by,
-                user_id=actor.pk,
+                host=host,
+                region=region,
                 action_type="retire",
-                resource_type="host",
-                resource_id=host.id,
-                ip_address=host.ip_address,
-                cidr=region.cidr,
-                country_code=region.country.code,
-                region_id=region.id,
+                country_code=country.code,
                 reason=reason,
                 snapshot=host_snapshot(host),
             )
             for host in hosts
         ]
         entries.append(
-            audit_entry(
+            region_audit(
                 actor=by,
-                user_id=actor.pk,
+                region=region,
                 action_type="retire",
-                resource_type="region",
-                resource_id=region.id,
-                cidr=region.cidr,
-                country_code=region.country.code,
-                region_id=region.id,
+                country_code=country.code,
                 reason=reason,
                 snapshot={**snapshot, "hosts_retired": len(hosts)},
             )
