@@ -1,7 +1,8 @@
 """Per-user cache versions and counted cache reads.
 
-Cached reads of a user (dashboard, forecasts, trends…) put the user's version in their key; every write
-bumps it on commit (see `ipam.services.audit`), so the next read misses and recomputes: never stale.
+Cached reads of a user (dashboard, forecasts, trends…) are stored with the user's version they were computed
+under and read together with the current version in one round trip (`stamped_lookup`); every write bumps the
+version on commit (see `ipam.services.audit`), so the next read misses and recomputes: never stale.
 Hits and misses are counted per cache name for /metrics (`ipam_cache_requests_total{cache, result}`).
 
 Versions start from the clock rather than from 1: if the cache evicts a version key, the fresh version
@@ -58,12 +59,6 @@ def _bump(key: str) -> None:
         logger.warning("Could not bump cache version %s", key)
 
 
-def _versions(*keys: str) -> list[int]:
-    """The versions stored under `keys`, fetched in one round trip (initialised when missing)."""
-    found = cache.get_many(list(keys))
-    return [int(found[key]) if found.get(key) is not None else _version(key) for key in keys]
-
-
 def user_version(user_id: int) -> int:
     return _version(_VERSION_KEY.format(user_id))
 
@@ -117,17 +112,41 @@ def forget_user_history(user_id: int) -> None:
     bump_user_version(user_id)
 
 
-def user_key(name: str, user_id: int, *parts: Any) -> str:
-    """A cache key that changes whenever the user writes anything."""
-    suffix = ":".join(str(p) for p in parts)
-    return f"ipam:{name}:{user_id}:v{user_version(user_id)}:{suffix}"
+def stamped_lookup(name: str, key: str, stamp_keys: list[str], ttl: int | Callable[[T], int], compute: Callable[[], T]) -> tuple[T, bool]:
+    """(value, hit) in one cache round trip: the versions in `stamp_keys` and the value under `key` are read
+    together (MGET); the value is stored with the versions it was computed under, and served only while they
+    are still current. A write bumping a version makes the next read recompute, exactly as a versioned key
+    would, without a second round trip. A value computed under old versions and stored late (after a newer
+    one) is never served: its stamps no longer match.
+    """
+    found = cache.get_many([*stamp_keys, key])
+    stamps = tuple(int(found[k]) if found.get(k) is not None else _version(k) for k in stamp_keys)
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == stamps:
+        record_hit(name, True)
+        return stored[1], True
+    record_hit(name, False)
+    result = compute()
+    timeout = ttl(result) if callable(ttl) else ttl
+    if timeout > 0:
+        cache.set(key, (stamps, result), timeout=timeout)
+    return result, False
 
 
-def user_countries_key(name: str, user_id: int, *parts: Any) -> str:
-    """A cache key that changes whenever the user writes anything or a country is edited (capacities, names)."""
+def user_lookup(
+    name: str,
+    user_id: int,
+    parts: tuple[Any, ...],
+    ttl: int | Callable[[T], int],
+    compute: Callable[[], T],
+    *,
+    with_countries: bool = False,
+) -> tuple[T, bool]:
+    """(value, hit) of a cached read of the user's data: recomputed after any write of the user (and, with
+    `with_countries`, after a country is edited); `stamped_lookup`, one round trip."""
     suffix = ":".join(str(p) for p in parts)
-    user_v, countries_v = _versions(_VERSION_KEY.format(user_id), _COUNTRIES_VERSION_KEY)
-    return f"ipam:{name}:{user_id}:v{user_v}:c{countries_v}:{suffix}"
+    stamps = [_VERSION_KEY.format(user_id), *([_COUNTRIES_VERSION_KEY] if with_countries else [])]
+    return stamped_lookup(name, f"ipam:{name}:{user_id}:{suffix}", stamps, ttl, compute)
 
 
 # --- Countries ---------------------------------------------------------------------------------------

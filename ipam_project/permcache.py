@@ -14,6 +14,13 @@ are rare admin actions, so recomputing everyone's set once is cheaper than track
 (`IPAM_PERMISSION_CACHE_SECONDS`, default 60 s) is only a backstop for caches that are not shared between
 processes (the in-memory cache of a Redis-less deployment) or a bump lost while Redis was down.
 Reading costs one cache round trip (`get_many` of the generation and the set).
+
+The JWT authentication reads the user through the same generation (`request_user`): one entry per user,
+`ipam:auth:<user id>`, holds the user's fields **except the password hash** (it never leaves the database)
+and the permission set, so an authenticated request costs one cache round trip and no query. The user is
+rebuilt with the password deferred (reading it, or `check_password`, loads it from the database; `save()`
+writes only the loaded fields). Deactivating, editing or deleting a user, or changing any group or
+permission, bumps the generation: the next request reloads the user from the database.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 logger = logging.getLogger("ipam.permissions")
@@ -39,22 +47,67 @@ def _ttl() -> int:
     return int(getattr(settings, "IPAM_PERMISSION_CACHE_SECONDS", 60))
 
 
+def _auth_key(user_id: Any) -> str:
+    return f"ipam:auth:{user_id}"
+
+
+def _read_generation(key: str) -> tuple[Any, Any]:
+    """(generation, value stored under `key`) in one round trip; raises when the cache is down."""
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        generation = 0
+        cache.add(GENERATION_KEY, 0, timeout=None)
+    return generation, found.get(key)
+
+
+def _snapshot_fields() -> list[str]:
+    return [field.attname for field in User._meta.concrete_fields if field.attname != "password"]
+
+
+def request_user(user_id: int) -> Any:
+    """The user with this primary key (None if there is none), with its IPAM permission set attached, from
+    one cache read when the cached snapshot is current; otherwise loaded from the database and cached."""
+    ttl = _ttl()
+    if ttl <= 0:
+        return User.objects.filter(pk=user_id).first()
+    key = _auth_key(user_id)
+    names = _snapshot_fields()
+    try:
+        generation, stored = _read_generation(key)
+    except Exception as exc:  # the cache is down: authentication must not be
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+        return User.objects.filter(pk=user_id).first()
+    if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == generation and list(stored[1]) == names:
+        snapshot: Any = User.from_db(DEFAULT_DB_ALIAS, names, list(stored[2]))
+        snapshot._ipam_permissions = frozenset(stored[3])
+        return snapshot
+    user: Any = User.objects.filter(pk=user_id).defer("password").first()
+    if user is None:
+        return None
+    perms = _compute(user) if user.is_active else frozenset()
+    user._ipam_permissions = perms
+    try:
+        cache.set(key, (generation, names, [getattr(user, name) for name in names], sorted(perms)), timeout=ttl)
+    except Exception as exc:
+        logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+    return user
+
+
 def ipam_permissions_of(user: Any) -> frozenset[str]:
     """The user's `ipam.*` permission codenames (e.g. `{"read", "allocate"}`), from the cache when fresh."""
+    attached = getattr(user, "_ipam_permissions", None)
+    if attached is not None:  # read with the user by `request_user`, at the same generation
+        return frozenset(attached)
     ttl = _ttl()
     if ttl <= 0 or not user.is_active:
         return _compute(user)
     key = _user_key(user.pk)
     try:
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = found.get(GENERATION_KEY)
-        if generation is None:
-            generation = 0
-            cache.add(GENERATION_KEY, 0, timeout=None)
+        generation, stored = _read_generation(key)
     except Exception as exc:  # the cache is down: authorisation must not be (two queries, as without the cache)
         logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
         return _compute(user)
-    stored = found.get(key)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == generation:
         return frozenset(stored[1])
     perms = _compute(user)

@@ -10,6 +10,7 @@ write of the user bumps the version on commit, so a write is visible on the very
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,17 +122,25 @@ def dashboard_stats_compute(user: Any, *, now: datetime | None = None) -> dict[s
     }
 
 
-def _ttl(stats: dict[str, Any]) -> int:
+def _ttl(expiry: datetime | None) -> int:
     """IPAM_CACHE_TTL, shortened so a reservation that expires by the clock (no write) is not counted after."""
-    ttl = settings.IPAM_CACHE_TTL
-    expiry = stats.get("_next_reservation_expiry")
+    ttl = int(settings.IPAM_CACHE_TTL)
     if expiry is not None:
         ttl = min(ttl, max(1, math.ceil((expiry - timezone.now()).total_seconds())))
     return ttl
 
 
-def dashboard_stats(user: Any) -> tuple[dict[str, Any], bool]:
-    """(stats, served_from_cache) for the dashboard of `user`."""
-    key = cache.user_countries_key("dashboard", user.pk)
-    stats, hit = cache.lookup("dashboard", key, _ttl, lambda: dashboard_stats_compute(user))
-    return {k: v for k, v in stats.items() if not k.startswith("_")}, hit
+def dashboard_stats(user: Any, present: Callable[[dict[str, Any]], Any] = dict) -> tuple[Any, bool]:
+    """(stats, served_from_cache) for the dashboard of `user`.
+
+    `present` turns the computed numbers into what is cached and returned (the API passes its serializer,
+    so a cache hit is served without serializing again). One cache round trip on a hit.
+    """
+
+    def compute() -> tuple[int, Any]:
+        stats = dashboard_stats_compute(user)
+        expiry = stats.pop("_next_reservation_expiry")
+        return _ttl(expiry), present(stats)
+
+    (_, stats), hit = cache.user_lookup("dashboard", user.pk, (), lambda value: value[0], compute, with_countries=True)
+    return stats, hit

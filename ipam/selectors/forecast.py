@@ -230,11 +230,11 @@ def capacity_forecast(user: Any, resource_type: str, resource_id: str, *, days_a
         )
     canonical = _canonical_id(resource_type, resource_id)
     today = timezone.now().date().isoformat()
-    key = cache.user_countries_key("forecast", user.pk, resource_type, canonical, days_ahead, today)
 
     def compute() -> dict[str, Any]:
         if resource_type == "country":
             return country_forecast(user, canonical, days_ahead=days_ahead)
         return region_forecast(user, canonical, days_ahead=days_ahead)
 
-    return cache.lookup("forecast", key, settings.IPAM_FORECAST_CACHE_TTL, compute)
+    parts = (resource_type, canonical, days_ahead, today)
+    return cache.user_lookup("forecast", user.pk, parts, settings.IPAM_FORECAST_CACHE_TTL, compute, with_countries=True)

@@ -140,10 +140,9 @@ def allocation_trends(
             raise exceptions.NotFound(f"Unknown country {country!r}: use a name, ISO alpha-2 or alpha-3 code.", code="country_not_found")
         code = found.code
     kind = resource_type if resource_type in RESOURCE_TYPES else None
-    key = cache.user_key("trends", user.pk, group_by, start, end, kind or "all", code or "", today)
-    return cache.cached(
-        "trends",
-        key,
-        settings.IPAM_CACHE_TTL,
-        lambda: trends_compute(user, group_by=group_by, start=start, end=end, resource_type=kind, country_code=code),
-    )
+    parts = (group_by, start, end, kind or "all", code or "", today)
+
+    def compute() -> dict[str, Any]:
+        return trends_compute(user, group_by=group_by, start=start, end=end, resource_type=kind, country_code=code)
+
+    return cache.user_lookup("trends", user.pk, parts, settings.IPAM_CACHE_TTL, compute)[0]

@@ -233,9 +233,9 @@ def test_completed_days_are_counted_once_until_the_history_is_rewritten(alice, d
 def test_cache_ttl_ends_when_the_next_reservation_expires_by_the_clock(settings):
     settings.IPAM_CACHE_TTL = 300
     soon = timezone.now() + timedelta(seconds=30)
-    assert 1 <= dashboard._ttl({"_next_reservation_expiry": soon}) <= 30
-    assert dashboard._ttl({"_next_reservation_expiry": None}) == 300
-    assert dashboard._ttl({"_next_reservation_expiry": timezone.now() + timedelta(days=1)}) == 300
+    assert 1 <= dashboard._ttl(soon) <= 30
+    assert dashboard._ttl(None) == 300
+    assert dashboard._ttl(timezone.now() + timedelta(days=1)) == 300
 
 
 def test_editing_a_country_invalidates_cached_dashboards(api, alice):
@@ -273,20 +273,20 @@ def _write_paths(alice):
 )
 def test_every_write_bumps_the_writers_cache_version_on_commit(alice, bob, write, django_capture_on_commit_callbacks):
     action = _write_paths(alice)[write]
-    key_before, bob_before = cache.user_key("dashboard", alice.pk), cache.user_key("dashboard", bob.pk)
+    key_before, bob_before = cache.user_version(alice.pk), cache.user_version(bob.pk)
     with django_capture_on_commit_callbacks(execute=True):
         action()
-    assert cache.user_key("dashboard", alice.pk) != key_before
-    assert cache.user_key("dashboard", bob.pk) == bob_before
+    assert cache.user_version(alice.pk) != key_before
+    assert cache.user_version(bob.pk) == bob_before
 
 
 def test_a_refused_write_does_not_bump_the_version(alice, django_capture_on_commit_callbacks):
     make_region(alice, "IN", "taken")
-    key_before = cache.user_key("dashboard", alice.pk)
+    key_before = cache.user_version(alice.pk)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Exception, match="taken"):
         region_allocate(actor=alice, country="IN", region_name="taken")
     assert callbacks == []
-    assert cache.user_key("dashboard", alice.pk) == key_before
+    assert cache.user_version(alice.pk) == key_before
 
 
 def test_an_evicted_version_never_brings_back_an_old_cached_value(alice):
@@ -294,9 +294,9 @@ def test_an_evicted_version_never_brings_back_an_old_cached_value(alice):
 
     make_region(alice)
     dashboard.dashboard_stats(alice)
-    old_key = cache.user_countries_key("dashboard", alice.pk)
+    old_version = cache.user_version(alice.pk)
     django_cache.delete(f"ipam:user-version:{alice.pk}")  # evicted under memory pressure
-    assert cache.user_countries_key("dashboard", alice.pk) != old_key
+    assert cache.user_version(alice.pk) != old_version
     _, hit = dashboard.dashboard_stats(alice)
     assert not hit
 
@@ -313,3 +313,15 @@ def test_statistics_and_bulk_endpoints_are_in_the_openapi_schema(anon):
     ]:
         assert method in paths[path], path
     assert set(paths["/ipam/bulk/tags"]["post"]["responses"]) >= {"200", "202", "400", "429"}
+
+
+def test_a_value_computed_while_a_write_commits_is_never_served(alice):
+    """The value is stored with the version read before computing: a write landing meanwhile outdates it."""
+
+    def compute_during_a_write():
+        cache.bump_user_version(alice.pk)  # another request's write commits while this read computes
+        return "old"
+
+    assert cache.user_lookup("probe", alice.pk, (), 60, compute_during_a_write) == ("old", False)
+    assert cache.user_lookup("probe", alice.pk, (), 60, lambda: "new") == ("new", False)
+    assert cache.user_lookup("probe", alice.pk, (), 60, lambda: "unused") == ("new", True)

@@ -84,3 +84,88 @@ def test_permissions_are_checked_from_the_database_when_the_cache_fails(alice: A
     assert has_ipam_permission(fresh(alice), "allocate") is True
     alice.groups.clear()  # the bump fails too: the change itself still succeeds
     assert has_ipam_permission(fresh(alice), "read") is False
+
+
+# --- The JWT user snapshot (permcache.request_user): one cache read, no query, never stale ----------------
+def _jwt_client(user: Any) -> Any:
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def test_a_jwt_request_reads_its_user_and_permissions_without_a_query(alice: Any, django_assert_num_queries: Any) -> None:
+    client = _jwt_client(alice)
+    assert client.get("/ipam/statistics/dashboard").status_code == 200  # loads and caches user and dashboard
+    with django_assert_num_queries(0):
+        response = client.get("/ipam/statistics/dashboard")
+    assert response.status_code == 200
+    assert response["X-Cache"] == "HIT"
+
+
+def test_the_cached_snapshot_never_holds_the_password_hash(alice: Any) -> None:
+    from django.core.cache import cache
+
+    from ipam_project import permcache
+
+    permcache.request_user(alice.pk)
+    stored = cache.get(f"ipam:auth:{alice.pk}")
+    assert stored is not None
+    assert "password" not in stored[1]
+    assert alice.password not in repr(stored)
+
+
+def test_saving_a_snapshot_user_keeps_the_password(alice: Any) -> None:
+    from ipam_project import permcache
+
+    permcache.request_user(alice.pk)
+    snapshot = permcache.request_user(alice.pk)  # rebuilt from the cache, password deferred
+    assert "password" in snapshot.get_deferred_fields()
+    snapshot.first_name = "Alice"
+    snapshot.save()
+    stored = type(alice).objects.get(pk=alice.pk)
+    assert stored.first_name == "Alice"
+    assert stored.password == alice.password
+    assert snapshot.check_password("x") is False  # reading the password loads it from the database
+
+
+def test_a_deactivated_user_is_refused_on_the_next_jwt_request(alice: Any) -> None:
+    client = _jwt_client(alice)
+    assert client.get("/ipam/quotas/me").status_code == 200
+    alice.is_active = False
+    alice.save()
+    response = client.get("/ipam/quotas/me")
+    assert response.status_code == 401
+    assert response.json()["error"] == "authentication_failed"
+
+
+def test_a_deleted_user_is_refused_on_the_next_jwt_request(alice: Any) -> None:
+    client = _jwt_client(alice)
+    assert client.get("/ipam/quotas/me").status_code == 200
+    type(alice).objects.filter(pk=alice.pk).delete()
+    assert client.get("/ipam/quotas/me").status_code == 401
+
+
+def test_losing_a_group_is_seen_by_the_next_jwt_request(alice: Any) -> None:
+    client = _jwt_client(alice)
+    assert client.get("/ipam/regions").status_code == 200
+    alice.groups.clear()
+    response = client.get("/ipam/regions")
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_permissions"
+
+
+def test_a_jwt_request_is_served_from_the_database_when_the_cache_fails(alice: Any, monkeypatch: Any) -> None:
+    from ipam_project import permcache
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    client = _jwt_client(alice)
+    monkeypatch.setattr(permcache.cache, "get_many", broken)
+    assert client.get("/ipam/quotas/me").status_code == 200
+    alice.is_active = False
+    alice.save()
+    assert client.get("/ipam/quotas/me").status_code == 401
