@@ -9,7 +9,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ipam.api.serializers import HostSerializer, RegionSerializer
+from ipam.api.serializers import HostSerializer, RegionSerializer, represent
 from ipam.models import Region
 from ipam.selectors.search import ORDERING_COLUMNS, STATUSES, search_load, search_params_clean, search_rows
 from ipam_project.api import IPAMPermission, StandardPagination
@@ -82,6 +82,6 @@ class SearchView(generics.ListAPIView):
         page = paginator.paginate_queryset(rows, request, view=self)
         # One serializer per kind for the whole page: building a serializer (its fields) per row cost ~2 ms a
         # row, 100+ ms for a page of 50 (docs/performance.md).
-        serializers = {"region": RegionSerializer(), "host": HostSerializer()}
-        items = [{"resource_type": kind, **serializers[kind].to_representation(obj)} for kind, obj in search_load(list(page or []))]
+        classes = {"region": RegionSerializer, "host": HostSerializer}
+        items = [{"resource_type": kind, **represent(classes[kind], obj)} for kind, obj in search_load(list(page or []))]
         return paginator.get_paginated_response(items)

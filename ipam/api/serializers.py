@@ -156,6 +156,23 @@ class RegionPreviewSerializer(serializers.Serializer):
     country = serializers.CharField()
 
 
+# --- Shared serializers for responses -------------------------------------------------------------------
+_SHARED: dict[type[serializers.BaseSerializer], serializers.BaseSerializer] = {}
+
+
+def represent(serializer_class: type[serializers.BaseSerializer], instance: Any) -> Any:
+    """`serializer_class(instance).data` without building the serializer again for every response.
+
+    Instantiating a `ModelSerializer` builds and deep-copies all its fields (about a millisecond for a
+    host); representing an object only reads them. One instance per class is kept (for serializers that
+    need no context) and its `to_representation` called: same output, built once per process.
+    """
+    shared = _SHARED.get(serializer_class)
+    if shared is None:
+        shared = _SHARED[serializer_class] = serializer_class()
+    return shared.to_representation(instance)
+
+
 # --- Hosts --------------------------------------------------------------------------------------------
 class HostSerializer(serializers.ModelSerializer):
     host_id = serializers.UUIDField(source="id", read_only=True)

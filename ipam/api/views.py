@@ -105,13 +105,13 @@ class RegionViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.RegionCreateSerializer, request)
         region = region_services.region_allocate(actor=request.user, **data)
-        return Response(s.RegionSerializer(region).data, status=status.HTTP_201_CREATED)
+        return Response(s.represent(s.RegionSerializer, region), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.RegionUpdateSerializer, responses=s.RegionSerializer, summary="Update a region", tags=["regions"])
     def partial_update(self, request: Request, region_id: str) -> Response:
         data = _valid_patch(s.RegionUpdateSerializer, request)
         region = region_services.region_update(actor=request.user, region_id=region_id, data=data)
-        return Response(s.RegionSerializer(region).data)
+        return Response(s.represent(s.RegionSerializer, region))
 
     @extend_schema(
         parameters=[s.RegionRetireQuerySerializer],
@@ -176,7 +176,7 @@ class HostViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.HostCreateSerializer, request)
         host = host_services.host_allocate(actor=request.user, **data)
-        return Response(s.HostSerializer(_with_country(host)).data, status=status.HTTP_201_CREATED)
+        return Response(s.represent(s.HostSerializer, _with_country(host)), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.HostBatchSerializer,
@@ -190,14 +190,14 @@ class HostViewSet(
         data = _valid(s.HostBatchSerializer, request)
         hosts = host_services.hosts_allocate_batch(actor=request.user, **data)
         fresh = list(Host.objects.filter(pk__in=[h.pk for h in hosts]).select_related("region__country").order_by("ip_int"))
-        body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": s.HostSerializer(fresh, many=True).data}
+        body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": [s.represent(s.HostSerializer, host) for host in fresh]}
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])
     def partial_update(self, request: Request, host_id: str) -> Response:
         data = _valid_patch(s.HostUpdateSerializer, request)
         host = host_services.host_update(actor=request.user, host_id=host_id, data=data)
-        return Response(s.HostSerializer(_reload_host(host)).data)
+        return Response(s.represent(s.HostSerializer, _reload_host(host)))
 
     @extend_schema(
         parameters=[s.HostRetireQuerySerializer],
@@ -228,7 +228,7 @@ class HostViewSet(
         host = self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).first()
         if host is None:
             raise NotFound(f"You have no host at {ip_address}.", code="host_not_found")
-        return Response(s.HostSerializer(host).data)
+        return Response(s.represent(s.HostSerializer, host))
 
 
 class _RegionIdQuery(s.serializers.Serializer):
@@ -287,8 +287,10 @@ def _reload_host(host: Host) -> Host:
 
 
 def _with_country(host: Host) -> Host:
-    """A host just created by a service (its region row is attached) plus its country from the country cache:
-    the response needs no extra query on the allocation path."""
+    """A host just created by a service (its region row is attached, with the country `lock_region` joined;
+    otherwise the country comes from the country cache): the response needs no extra query."""
+    if Region.country.is_cached(host.region):  # joined by the service's region lock
+        return host
     country = next((c for c in ipam_cache.countries() if c.pk == host.region.country_id), None)
     if country is None:
         return _reload_host(host)

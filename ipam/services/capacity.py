@@ -7,9 +7,10 @@ once when utilization reaches its threshold (an `AlertState` row records it) and
 resource until utilization drops below again (the row is deleted: re-armed). Firing writes the in-app
 notification and the `capacity.*` webhook event in that transaction; e-mail is sent after commit.
 
-Quota usage is committed after this hook runs, so the quota warning is checked once per transaction
-after commit (one query). `capacity_monitor_run` (every 15 minutes) evaluates everything, which also
-catches up after a crash between commit and the after-commit check.
+The quota warning is checked once per transaction after commit (one query), when `quota_changed` asks
+for it: after a release or a limit change always, after an allocation only when usage may have reached
+the warning threshold (`quota_consume` tells; below it nothing can fire). `capacity_monitor_run` (every
+15 minutes) evaluates everything, which also catches up after a crash between commit and the check.
 """
 
 from __future__ import annotations
@@ -91,11 +92,13 @@ def alert_key(rule: NotificationRule, watched: Watched) -> str:
 
 
 # --- The hot path ------------------------------------------------------------------------------------
-def utilization_changed(*, user: Any, country_id: int | None = None, region_id: Any = None) -> None:
-    """Evaluate `user`'s rules for the region (hosts changed) or country (regions changed) just written."""
-    if not settings.IPAM_ENABLE_NOTIFICATIONS:
+def utilization_changed(*, user: Any, country_id: int | None = None, region_id: Any = None, rules_exist: bool | None = None) -> None:
+    """Evaluate `user`'s rules for the region (hosts changed) or country (regions changed) just written.
+
+    `rules_exist=False`: the caller already knows the user has no active rule (nothing to evaluate, no query).
+    """
+    if not settings.IPAM_ENABLE_NOTIFICATIONS or rules_exist is False:
         return
-    collect_on_commit("ipam.quota_check", [user.pk], _quota_check_users, unique=True)
     rules = notify.rules_active_for(user)
     if not rules:
         return
@@ -191,6 +194,12 @@ def _emails_send(items: list[tuple[Any, str, str]]) -> None:
 
 
 # --- Quota warning -----------------------------------------------------------------------------------
+def quota_changed(*, user: Any) -> None:
+    """Have `user`'s quota warning evaluated once after the current transaction commits."""
+    if settings.IPAM_ENABLE_NOTIFICATIONS:
+        collect_on_commit("ipam.quota_check", [getattr(user, "pk", user)], _quota_check_users, unique=True)
+
+
 def _quota_rows() -> Any:
     return UserQuota.objects.annotate(
         **{f"{kind}_alerted": Exists(AlertState.objects.filter(user_id=OuterRef("user_id"), key=f"quota:{kind}")) for kind in QUOTA_KINDS}

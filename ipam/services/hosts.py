@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ipam import cache, exceptions
+from ipam import exceptions
 from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.services import allocation, capacity
 from ipam.services.audit import audit_save_many, diff, host_audit
@@ -50,11 +50,20 @@ def clean_host_metadata(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _lock_active_region(actor: Any, region_id: Any) -> Region:
-    region = allocation.lock_region(actor, region_id)
+def _lock_for_new_hosts(actor: Any, region_id: Any, names: list[str], *, exclude_reservation: Any = None) -> tuple[Region, dict[int, Any]]:
+    """Lock the active region that receives hosts named `names`: (region, Z → id of active host reservations).
+
+    One statement in the common case (no name taken, no reservation in the region): the lock also probes both.
+    """
+    region = allocation.lock_region(actor, region_id, probe_hostnames=names)
     if region.status != RegionStatus.ACTIVE:
         raise exceptions.RegionNotActive(details={"region_id": str(region.id), "status": region.status})
-    return region
+    if getattr(region, "hostname_taken", True):
+        _check_hostnames_free(region, names)
+    reserved: dict[int, Any] = {}
+    if getattr(region, "has_host_reservations", True):
+        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet, exclude_id=exclude_reservation)
+    return region, reserved
 
 
 def _check_hostnames_free(region: Region, names: list[str]) -> None:
@@ -96,11 +105,14 @@ def hosts_insert(
         host_audit(actor=actor, host=host, region=region, action_type="create", country_code=country_code, reason=reason, snapshot=snap)
         for host, snap in zip(hosts, snapshots, strict=True)
     )
-    if publish:
+    if publish and getattr(region, "has_webhooks", True):  # known when the lock probed it (lock_region)
         for snap in snapshots:
             event_publish(user=actor, event_type="host.allocated", data=snap)
-    capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
-    quota_consume(user=actor, hosts=len(hosts))
+    capacity.utilization_changed(
+        user=actor, country_id=region.country_id, region_id=region.id, rules_exist=getattr(region, "has_rules", None)
+    )
+    if quota_consume(user=actor, hosts=len(hosts)):
+        capacity.quota_changed(user=actor)
     return snapshots
 
 
@@ -111,9 +123,8 @@ def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metad
 
 
 def _country_code(region: Region) -> str:
-    """The region's country code from the cached country table (no query on the allocation path)."""
-    country = next((c for c in cache.countries() if c.pk == region.country_id), None)
-    return country.code if country else ""
+    """The region's country code: `lock_region` joined the country, so no query on the allocation path."""
+    return str(region.country.code)
 
 
 def host_allocate(
@@ -123,9 +134,8 @@ def host_allocate(
     name = clean_hostname(hostname)
     meta = clean_host_metadata(metadata)
     with allocation.measured("host"), transaction.atomic():
-        region = _lock_active_region(actor, region_id)  # serialises allocation in this region
-        _check_hostnames_free(region, [name])
-        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet, exclude_id=reservation_id)
+        # The lock serialises allocation in this region.
+        region, reserved = _lock_for_new_hosts(actor, region_id, [name], exclude_reservation=reservation_id)
         if z_octet is None:
             slots = allocation.next_host_slots(region, reserved, 1)
             if not slots:
@@ -146,9 +156,7 @@ def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_pre
     names = [clean_hostname(f"{hostname_prefix}-{i:03d}") for i in range(1, count + 1)]
     meta = clean_host_metadata(metadata)
     with allocation.measured("host_batch"), transaction.atomic():
-        region = _lock_active_region(actor, region_id)
-        _check_hostnames_free(region, names)
-        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet)
+        region, reserved = _lock_for_new_hosts(actor, region_id, names)
         slots = allocation.next_host_slots(region, reserved, count)
         if len(slots) < count:
             raise exceptions.RegionFull(
@@ -256,4 +264,5 @@ def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str, perform
         capacity.utilization_changed(user=actor, country_id=region.country_id, region_id=region.id)
     audit_save_many(entries)
     quota_release(user=actor, hosts=len(results))
+    capacity.quota_changed(user=actor)
     return results

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from ipam import exceptions
 from ipam.models import UserQuota
+from ipam.services import capacity
 from ipam.services.audit import audit_record
 from notifications.services import notification_create
 
@@ -76,4 +77,5 @@ def quota_limits_update(*, actor: Any, user_id: int, data: dict[str, Any]) -> Us
                 resource_id=str(user.pk),
                 resource_link="/ipam/quotas/me",
             )
+            capacity.quota_changed(user=user)  # a lower limit can reach the warning, a higher one re-arm it
     return quota

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import LessThan, LessThanOrEqual
 
 from ipam.exceptions import QuotaExceeded
 from ipam.models import UserQuota
@@ -28,20 +29,35 @@ _COUNTERS = {
 }
 
 
-def _consume_one(user: Any, quota_type: str, amount: int) -> bool:
-    """One conditional UPDATE: add `amount` unless the (override or default) limit would be passed."""
+def _consume_one(user: Any, quota_type: str, amount: int, *, below_warning: bool = False) -> bool:
+    """One conditional UPDATE: add `amount` unless the (override or default) limit would be passed — or,
+    with `below_warning`, unless usage would reach IPAM_CAPACITY_WARNING_THRESHOLD percent of the limit."""
     used, limit_field, default = _COUNTERS[quota_type]
     limit = Coalesce(F(limit_field), Value(getattr(settings, default)))
-    return bool(UserQuota.objects.filter(pk=user.pk, **{f"{used}__lte": limit - amount}).update(**{used: F(used) + amount}))
+    conditions: list[Any] = [LessThanOrEqual(F(used), limit - amount)]
+    if below_warning:  # (used + amount) × 100 < threshold × limit, in 64-bit integers on both backends
+        threshold = int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)
+        conditions.append(LessThan(_big(F(used) + amount) * 100, _big(limit) * threshold))
+    return bool(UserQuota.objects.filter(*conditions, pk=user.pk).update(**{used: F(used) + amount}))
 
 
-def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> None:
+def _big(expression: Any) -> Cast:
+    return Cast(expression, output_field=BigIntegerField())
+
+
+def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:
     """Count new regions/hosts against the user's quota; QuotaExceeded (rolls the caller back) if over.
 
-    The common case is one UPDATE; the quota row is created on a user's first allocation.
+    Returns whether usage may now be at or above the warning threshold (the caller then has the quota
+    warning evaluated after commit). The common case — well below the threshold — is one UPDATE; the
+    quota row is created on a user's first allocation.
     """
+    near = False
     for quota_type, amount in (("regions", regions), ("hosts", hosts)):
-        if not amount or _consume_one(user, quota_type, amount):
+        if not amount or _consume_one(user, quota_type, amount, below_warning=True):
+            continue
+        near = True
+        if _consume_one(user, quota_type, amount):
             continue
         quota = quota_get(user=user)  # no row yet (first allocation), or the limit is reached
         if _consume_one(user, quota_type, amount):
@@ -50,6 +66,7 @@ def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> None:
         used, _, _ = _COUNTERS[quota_type]
         limit = quota.effective_region_limit if quota_type == "regions" else quota.effective_host_limit
         raise QuotaExceeded(quota_type=quota_type, limit=limit, current=getattr(quota, used))
+    return near
 
 
 def quota_release(*, user: Any, regions: int = 0, hosts: int = 0) -> None:

@@ -87,7 +87,8 @@ def region_allocate(
         audit_save_many([region_audit(actor=actor, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
         event_publish(user=actor, event_type="region.created", data=snapshot)
         capacity.utilization_changed(user=actor, country_id=country.pk)
-        quota_consume(user=actor, regions=1)  # last: the usage row stays locked only until commit
+        if quota_consume(user=actor, regions=1):  # last: the usage row stays locked only until commit
+            capacity.quota_changed(user=actor)
     return region
 
 
@@ -192,4 +193,5 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         event_publish(user=actor, event_type="region.retired", data={**snapshot, "reason": reason, "hosts_retired": len(hosts)})
         capacity.utilization_changed(user=actor, country_id=region.country_id)
         quota_release(user=actor, regions=1, hosts=len(hosts))
+        capacity.quota_changed(user=actor)
     return {"region_id": str(snapshot["region_id"]), "cascade": bool(cascade), "hosts_retired": len(hosts)}

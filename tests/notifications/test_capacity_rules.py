@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ipam.models import UserQuota
 from ipam.services.capacity import utilization_changed
 from ipam.services.hosts import host_retire, hosts_allocate_batch
+from ipam.services.quotas import quota_consume
 from ipam.services.regions import region_retire
 from ipam.tasks.capacity import capacity_monitor
 from ipam_project import queue
@@ -180,3 +183,39 @@ def test_turning_notifications_off_stops_the_monitor(settings, alice):
     settings.IPAM_ENABLE_NOTIFICATIONS = False
     assert capacity_monitor.apply().get() == {"users": 0, "rules_fired": 0, "quota_warnings": 0}
     assert not AlertState.objects.exists()
+
+
+def test_an_allocation_well_below_the_quota_warning_checks_nothing_after_commit(alice, django_capture_on_commit_callbacks):
+    UserQuota.objects.create(user=alice, host_limit=100)
+    region = make_region(alice)
+    with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+        make_host(alice, region)  # 1 / 100
+    assert not [q for q in captured.captured_queries if "notifications_alertstate" in q["sql"]]
+    with CaptureQueriesContext(connection) as captured, django_capture_on_commit_callbacks(execute=True):
+        host_retire(actor=alice, host_id=region.hosts.get().pk, reason="r")  # a release is always checked
+    assert [q for q in captured.captured_queries if "notifications_alertstate" in q["sql"]]
+    assert quota_consume(user=alice, hosts=78) is False  # 78 / 100: still below 80 %
+    assert quota_consume(user=alice, hosts=2) is True  # 80 / 100: reached, the caller has it checked
+    assert UserQuota.objects.get(user=alice).hosts_used == 80
+
+
+def test_the_below_warning_test_does_not_overflow_at_the_largest_limit(alice):
+    UserQuota.objects.create(user=alice, host_limit=2_147_483_647, hosts_used=1_717_986_900)  # 79.99... %
+    assert quota_consume(user=alice, hosts=1) is False
+    assert quota_consume(user=alice, hosts=100) is True  # past 80 %
+    assert UserQuota.objects.get(user=alice).hosts_used == 1_717_987_001
+
+
+def test_lowering_a_limit_sends_the_quota_warning_at_once_and_raising_it_re_arms(
+    client_for, admin_user, alice, django_capture_on_commit_callbacks
+):
+    region = make_region(alice)
+    _fill(alice, region, 8, "a")
+    admin = client_for(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin.patch(f"/ipam/admin/quotas/{alice.pk}", {"host_limit": 10}, format="json").status_code == 200
+    assert Notification.objects.filter(user=alice, notification_type="quota_warning").count() == 1
+    assert AlertState.objects.filter(user=alice, key="quota:hosts").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin.patch(f"/ipam/admin/quotas/{alice.pk}", {"host_limit": 1000}, format="json").status_code == 200
+    assert not AlertState.objects.filter(user=alice, key="quota:hosts").exists()

@@ -1,0 +1,81 @@
+"""Host allocation's hot path: the region lock answers every question the common case asks (one statement).
+
+What the lock probes (name taken, host reservation in the region, active webhooks, active rules) must still
+be honoured when the answer is yes: each case below allocates through the API and checks the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from enhancements.models import Reservation
+from ipam.models import AuditLog, Host, UserQuota
+from ipam.services.hosts import host_allocate
+from notifications.models import AlertState
+from notifications.services import notification_rule_create
+from tests.factories import make_host, make_region
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_create
+
+
+def _statements(action: Any) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    # Transaction control (BEGIN/COMMIT, or the savepoints of the test's own transaction) is not counted.
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+
+
+def test_a_host_allocation_is_five_statements_in_the_common_case(alice: Any) -> None:
+    region = make_region(alice)
+    make_host(alice, region)  # the quota row exists from now on
+    sql = _statements(lambda: host_allocate(actor=alice, region_id=region.pk, hostname="web-2"))
+    assert len(sql) == 5, sql  # lock (with its probes), insert host, update region, insert audit row, quota
+    assert sql[0].startswith("SELECT") and "ipam_region" in sql[0]
+    for table in ("webhooks_webhook", "notifications_notificationrule", "enhancements_reservation"):
+        assert sum(table in statement for statement in sql) == 1, table  # only inside the lock statement
+    assert [statement.split()[0] for statement in sql] == ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
+    assert Host.objects.filter(region=region).count() == 2
+    assert AuditLog.objects.filter(resource_type="host", action_type="create").count() == 2
+    assert UserQuota.objects.get(user=alice).hosts_used == 2
+
+
+def test_a_taken_hostname_is_still_refused(api: Any, alice: Any) -> None:
+    region = make_region(alice)
+    make_host(alice, region, "db-1")
+    response = api.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": "db-1"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["details"]["hostnames"] == ["db-1"]
+
+
+def test_a_reserved_address_is_still_skipped(api: Any, alice: Any) -> None:
+    region = make_region(alice)
+    created = api.post(
+        "/ipam/reservations",
+        {"resource_type": "host", "x_octet": region.x_octet, "y_octet": region.y_octet, "z_octet": 1, "reason": "hold"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert Reservation.objects.filter(user=alice).count() == 1
+    response = api.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": "web-1"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["z_octet"] == 2
+
+
+def test_a_webhook_still_receives_the_allocation_and_a_rule_still_fires(
+    api: Any, alice: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    region = make_region(alice)
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["host.allocated"])
+    notification_rule_create(
+        actor=alice, rule_name="any", utilization_threshold=0.1, resource_type="region", notification_channels=["in_app"]
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post("/ipam/hosts", {"region_id": str(region.pk), "hostname": "web-1"}, format="json")
+    assert response.status_code == 201
+    assert WebhookEvent.objects.filter(user=alice, event_type="host.allocated").count() == 1
+    assert AlertState.objects.filter(user=alice, rule__isnull=False).count() == 1
