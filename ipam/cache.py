@@ -150,12 +150,26 @@ def user_lookup(
 
 
 # --- Countries ---------------------------------------------------------------------------------------
+_process_countries: tuple[int, list[Country]] | None = None
+
+
 def countries() -> list[Country]:
-    """All countries, ordered by `x_start`, from the `countries` cache."""
+    """All countries, ordered by `x_start`, from the `countries` cache.
+
+    One cache read (the version) when this process holds the current version already; the objects are
+    shared by the process's requests: read them, never modify them.
+    """
     from ipam.models import Country
 
-    key = f"ipam:countries:v{_version(_COUNTRIES_VERSION_KEY)}"
-    return cached("countries", key, COUNTRIES_TTL, lambda: list(Country.objects.order_by("x_start")))
+    version = _version(_COUNTRIES_VERSION_KEY)
+    held = _process_countries
+    if held is not None and held[0] == version:  # this process unpickled this version already
+        record_hit("countries", True)
+        return held[1]
+    key = f"ipam:countries:v{version}"
+    table = cached("countries", key, COUNTRIES_TTL, lambda: list(Country.objects.order_by("x_start")))
+    globals()["_process_countries"] = (version, table)
+    return table
 
 
 def country_find(value: str) -> Country | None:

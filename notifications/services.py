@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -250,12 +249,6 @@ def rules_active_for(user: Any) -> list[NotificationRule]:
     if not settings.IPAM_ENABLE_NOTIFICATIONS:
         return []
     return list(NotificationRule.objects.filter(user_id=getattr(user, "pk", user), is_active=True))
-
-
-def active_rules_exist(user: Any) -> Exists:
-    """`EXISTS` (an expression): does `user` have an active notification rule? For a caller that folds the
-    question into a statement it runs anyway (host allocation's region lock)."""
-    return Exists(NotificationRule.objects.filter(user_id=getattr(user, "pk", user), is_active=True))
 
 
 # --- Fire once, re-arm below ------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists
 from django.utils import timezone
 
 from ipam import exceptions
@@ -51,12 +50,6 @@ def event_publish(*, user: Any, event_type: str, data: dict[str, Any]) -> None:
     ]
     if subscribed:
         _event_create(user_id=user_id, event_type=event_type, data=data, webhook_ids=subscribed)
-
-
-def active_webhooks_exist(user: Any) -> Exists:
-    """`EXISTS` (an expression): does `user` have an active webhook? For a caller that folds the question into
-    a statement it runs anyway (host allocation's region lock) and skips `event_publish` when it is false."""
-    return Exists(Webhook.objects.filter(user_id=getattr(user, "pk", user), is_active=True))
 
 
 def _event_create(*, user_id: Any, event_type: str, data: dict[str, Any], webhook_ids: list[Any]) -> list[WebhookDelivery]:

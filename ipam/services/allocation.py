@@ -13,17 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from enhancements.models import Reservation, ReservationStatus
 from ipam import exceptions
-from ipam.models import AllocationCursor, Country, Host, Region
+from ipam.models import AllocationCursor, Country, Region
 from ipam.services import bitmaps
 from ipam_project import metrics
 from ipam_project.api import has_ipam_permission
-from notifications.services import active_rules_exist
-from webhooks.services import active_webhooks_exist
 
 Z_FIRST, Z_LAST = 1, 254
 
@@ -66,25 +64,12 @@ def lock_cursor(user: Any, country: Country) -> AllocationCursor:
     return cursor
 
 
-def lock_region(user: Any, region_id: Any, *, probe_hostnames: list[str] | None = None) -> Region:
+def lock_region(user: Any, region_id: Any) -> Region:
     """The user's region locked FOR UPDATE until commit, with its country (joined, not locked).
 
-    With `probe_hostnames`, the same statement also answers the questions of host allocation, so that its
-    common case needs no query for any of them: `region.hostname_taken` (is any of those names used in the
-    region?), `region.has_host_reservations` (does the user hold an active host reservation in it?),
-    `region.has_webhooks` and `region.has_rules` (may the allocation publish events / fire rules at all?).
+    Host allocation locks through `ipam.services.hostlock` instead, which also probes what it needs.
     """
-    rows = Region.objects.select_related("country").select_for_update(of=("self",)).filter(user=user, pk=region_id)
-    if probe_hostnames is not None:
-        rows = rows.annotate(
-            hostname_taken=Exists(Host.objects.filter(region=OuterRef("pk"), hostname__in=probe_hostnames)),
-            has_host_reservations=Exists(
-                _active_reservations(user, Reservation.ResourceType.HOST).filter(x_octet=OuterRef("x_octet"), y_octet=OuterRef("y_octet"))
-            ),
-            has_webhooks=active_webhooks_exist(user),
-            has_rules=active_rules_exist(user),
-        )
-    region = rows.first()
+    region = Region.objects.select_related("country").select_for_update(of=("self",)).filter(user=user, pk=region_id).first()
     if region is None:
         raise exceptions.NotFound("Region not found.", code="region_not_found")
     return region

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from ipam import exceptions
 from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
-from ipam.services import allocation, capacity
+from ipam.services import allocation, capacity, hostlock
 from ipam.services.audit import audit_save_many, diff, host_audit
 from ipam.services.quotas import quota_consume, quota_release
 from ipam.services.snapshots import host_snapshot
@@ -55,7 +55,7 @@ def _lock_for_new_hosts(actor: Any, region_id: Any, names: list[str], *, exclude
 
     One statement in the common case (no name taken, no reservation in the region): the lock also probes both.
     """
-    region = allocation.lock_region(actor, region_id, probe_hostnames=names)
+    region = hostlock.lock_region_for_hosts(actor, region_id, names)
     if region.status != RegionStatus.ACTIVE:
         raise exceptions.RegionNotActive(details={"region_id": str(region.id), "status": region.status})
     if getattr(region, "hostname_taken", True):
@@ -105,7 +105,7 @@ def hosts_insert(
         host_audit(actor=actor, host=host, region=region, action_type="create", country_code=country_code, reason=reason, snapshot=snap)
         for host, snap in zip(hosts, snapshots, strict=True)
     )
-    if publish and getattr(region, "has_webhooks", True):  # known when the lock probed it (lock_region)
+    if publish and getattr(region, "has_webhooks", True):  # known when the lock probed it (hostlock)
         for snap in snapshots:
             event_publish(user=actor, event_type="host.allocated", data=snap)
     capacity.utilization_changed(

@@ -6,12 +6,13 @@ Callers consume quota as the last step before commit: the counter row stays lock
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
-from django.db.models import BigIntegerField, F, Value
-from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import LessThan, LessThanOrEqual
+from django.db import connections, router
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from ipam.exceptions import QuotaExceeded
 from ipam.models import UserQuota
@@ -29,20 +30,38 @@ _COUNTERS = {
 }
 
 
-def _consume_one(user: Any, quota_type: str, amount: int, *, below_warning: bool = False) -> bool:
-    """One conditional UPDATE: add `amount` unless the (override or default) limit would be passed — or,
-    with `below_warning`, unless usage would reach IPAM_CAPACITY_WARNING_THRESHOLD percent of the limit."""
+def _consume_one(user: Any, quota_type: str, amount: int) -> bool:
+    """One conditional UPDATE: add `amount` unless the (override or default) limit would be passed."""
     used, limit_field, default = _COUNTERS[quota_type]
     limit = Coalesce(F(limit_field), Value(getattr(settings, default)))
-    conditions: list[Any] = [LessThanOrEqual(F(used), limit - amount)]
-    if below_warning:  # (used + amount) × 100 < threshold × limit, in 64-bit integers on both backends
-        threshold = int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)
-        conditions.append(LessThan(_big(F(used) + amount) * 100, _big(limit) * threshold))
-    return bool(UserQuota.objects.filter(*conditions, pk=user.pk).update(**{used: F(used) + amount}))
+    return bool(UserQuota.objects.filter(pk=user.pk, **{f"{used}__lte": limit - amount}).update(**{used: F(used) + amount}))
 
 
-def _big(expression: Any) -> Cast:
-    return Cast(expression, output_field=BigIntegerField())
+@functools.lru_cache(maxsize=16)
+def _below_warning_statement(alias: str, quota_type: str) -> str:
+    qn = connections[alias].ops.quote_name
+    used, limit_field, _ = _COUNTERS[quota_type]
+    u, limit = qn(used), f"COALESCE({qn(limit_field)}, %s)"
+    # Identifiers come from the model's metadata (quoted by the backend); every value is a bound parameter.
+    return (
+        f"UPDATE {qn(UserQuota._meta.db_table)} SET {u} = {u} + %s "  # noqa: S608
+        f"WHERE {qn(UserQuota._meta.pk.column)} = %s AND {u} <= {limit} - %s "
+        f"AND CAST({u} + %s AS BIGINT) * 100 < CAST({limit} AS BIGINT) * %s"
+    )
+
+
+def _consume_below_warning(user: Any, quota_type: str, amount: int) -> bool:
+    """`_consume_one`, but only while usage stays below IPAM_CAPACITY_WARNING_THRESHOLD percent of the limit:
+    (used + amount) × 100 < threshold × limit, in 64-bit integers. The allocation hot path runs this on every
+    allocation, so its statement is written once (plain SQL that PostgreSQL and SQLite both run) instead of
+    being built by the ORM each time (about half a millisecond of Python)."""
+    _, _, default = _COUNTERS[quota_type]
+    limit = getattr(settings, default)
+    threshold = int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)
+    alias = router.db_for_write(UserQuota)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_below_warning_statement(alias, quota_type), [amount, user.pk, limit, amount, amount, limit, threshold])
+        return bool(cursor.rowcount == 1)
 
 
 def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:
@@ -54,7 +73,7 @@ def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:
     """
     near = False
     for quota_type, amount in (("regions", regions), ("hosts", hosts)):
-        if not amount or _consume_one(user, quota_type, amount, below_warning=True):
+        if not amount or _consume_below_warning(user, quota_type, amount):
             continue
         near = True
         if _consume_one(user, quota_type, amount):

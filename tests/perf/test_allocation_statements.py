@@ -35,6 +35,8 @@ def test_a_host_allocation_is_five_statements_in_the_common_case(alice: Any) -> 
     sql = _statements(lambda: host_allocate(actor=alice, region_id=region.pk, hostname="web-2"))
     assert len(sql) == 5, sql  # lock (with its probes), insert host, update region, insert audit row, quota
     assert sql[0].startswith("SELECT") and "ipam_region" in sql[0]
+    if connection.features.has_select_for_update:  # PostgreSQL: the region row is locked (SQLite serialises writers)
+        assert "FOR UPDATE" in sql[0]
     for table in ("webhooks_webhook", "notifications_notificationrule", "enhancements_reservation"):
         assert sum(table in statement for statement in sql) == 1, table  # only inside the lock statement
     assert [statement.split()[0] for statement in sql] == ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
@@ -79,3 +81,91 @@ def test_a_webhook_still_receives_the_allocation_and_a_rule_still_fires(
     assert response.status_code == 201
     assert WebhookEvent.objects.filter(user=alice, event_type="host.allocated").count() == 1
     assert AlertState.objects.filter(user=alice, rule__isnull=False).count() == 1
+
+
+# --- ipam.services.hostlock: its hand-written statement answers exactly what the ORM would ----------------
+def _orm_answers(user: Any, region: Any, names: list[str]) -> dict[str, bool]:
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from notifications.models import NotificationRule
+    from webhooks.models import Webhook
+
+    now = timezone.now()
+    return {
+        "hostname_taken": Host.objects.filter(region=region, hostname__in=names).exists(),
+        "has_host_reservations": Reservation.objects.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            user=user,
+            resource_type="host",
+            status="active",
+            x_octet=region.x_octet,
+            y_octet=region.y_octet,
+        ).exists(),
+        "has_webhooks": Webhook.objects.filter(user=user, is_active=True).exists(),
+        "has_rules": NotificationRule.objects.filter(user=user, is_active=True).exists(),
+    }
+
+
+def _probe(user: Any, region: Any, names: list[str]) -> dict[str, bool]:
+    from django.db import transaction
+
+    from ipam.services.hostlock import PROBES, lock_region_for_hosts
+
+    with transaction.atomic():
+        locked = lock_region_for_hosts(user, region.pk, names)
+    assert locked.pk == region.pk and locked.country.code == region.country.code
+    assert (locked.host_bitmap, locked.allocated_hosts, locked.tags) == (region.host_bitmap, region.allocated_hosts, region.tags)
+    return {probe: getattr(locked, probe) for probe in PROBES}
+
+
+def test_the_lock_statement_agrees_with_the_orm_in_every_case(alice: Any, bob: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    region = make_region(alice, tags={"env": "prod"})
+    make_host(alice, region, "taken")
+    region.refresh_from_db()
+    nothing = {"hostname_taken": False, "has_host_reservations": False, "has_webhooks": False, "has_rules": False}
+    assert _probe(alice, region, ["free"]) == _orm_answers(alice, region, ["free"]) == nothing
+    assert _probe(alice, region, ["free", "taken"])["hostname_taken"] is True
+
+    def reserve(user: Any, z: int, expires_in: timedelta) -> None:
+        Reservation.objects.create(
+            user=user,
+            resource_type="host",
+            country=region.country,
+            x_octet=region.x_octet,
+            y_octet=region.y_octet,
+            z_octet=z,
+            status="active",
+            expires_at=timezone.now() + expires_in,
+        )
+
+    # Another user's webhook, rule or reservation does not count; an expired reservation neither.
+    webhook_create(actor=bob, webhook_url="http://127.0.0.1:9/hook", events=["host.allocated"])
+    notification_rule_create(actor=bob, rule_name="r", utilization_threshold=50, notification_channels=["in_app"])
+    reserve(bob, 8, timedelta(hours=1))
+    reserve(alice, 9, timedelta(minutes=-1))
+    assert _probe(alice, region, ["free"]) == _orm_answers(alice, region, ["free"]) == nothing
+    # Alice's own active webhook, rule and reservation do.
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["host.allocated"])
+    notification_rule_create(actor=alice, rule_name="r", utilization_threshold=50, notification_channels=["in_app"])
+    reserve(alice, 10, timedelta(hours=1))
+    everything = {"hostname_taken": False, "has_host_reservations": True, "has_webhooks": True, "has_rules": True}
+    assert _probe(alice, region, ["free"]) == _orm_answers(alice, region, ["free"]) == everything
+
+
+def test_the_lock_statement_finds_only_the_users_own_region(alice: Any, bob: Any) -> None:
+    import pytest
+    from django.db import transaction
+
+    from ipam.exceptions import NotFound
+    from ipam.services.hostlock import lock_region_for_hosts
+
+    region = make_region(alice)
+    for user, region_id in ((bob, region.pk), (alice, "not-a-uuid"), (alice, "00000000-0000-0000-0000-000000000000")):
+        with transaction.atomic(), pytest.raises(NotFound):
+            lock_region_for_hosts(user, region_id, ["x"])
