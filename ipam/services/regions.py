@@ -190,6 +190,10 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         region.delete()
         allocation.cursor_free(cursor, region.x_octet, region.y_octet)
         audit_save_many(entries)
+        # Imported here: the reservations service builds on this module (it converts into regions).
+        from ipam.services.reservations import reservations_cancel_for_retired_region
+
+        reservations_cancel_for_retired_region(actor=actor, by=by, region=region, reason=reason)
         event_publish(user=actor, event_type="region.retired", data={**snapshot, "reason": reason, "hosts_retired": len(hosts)})
         capacity.utilization_changed(user=actor, country_id=region.country_id)
         quota_release(user=actor, regions=1, hosts=len(hosts))

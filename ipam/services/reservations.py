@@ -262,6 +262,7 @@ def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]
     """
     with transaction.atomic():
         reservation = _get_owned(actor, reservation_id)
+        _ensure_active(reservation)  # no status goes back to active: checked early, and again under the lock
         allowed = REGION_CONVERT_FIELDS if reservation.resource_type == REGION else HOST_CONVERT_FIELDS
         unknown = sorted(key for key, value in data.items() if key not in allowed and value is not None)
         if unknown:
@@ -289,12 +290,7 @@ def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]
         if locked is None:
             raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
         reservation = locked
-        if reservation.current_status != ACTIVE:
-            raise exceptions.StateConflict(
-                f"Only active reservations can be converted; this one is {reservation.current_status}.",
-                code="reservation_not_active",
-                details={"reservation_id": str(reservation.id), "status": reservation.current_status},
-            )
+        _ensure_active(reservation)
         resource: Region | Host
         if reservation.resource_type == REGION:
             if "region_name" not in fields:
@@ -333,6 +329,66 @@ def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]
         )
     logger.info("Converted reservation: %s into %s %s", reservation.id, reservation.resource_type, resource.pk)
     return reservation, resource
+
+
+def _ensure_active(reservation: Reservation) -> None:
+    if reservation.current_status != ACTIVE:
+        raise exceptions.StateConflict(
+            f"Only active reservations can be converted; this one is {reservation.current_status}.",
+            code="reservation_not_active",
+            details={"reservation_id": str(reservation.id), "status": reservation.current_status},
+        )
+
+
+# --- Cancel (the region of host reservations is retired) ---------------------------------------------------
+def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Region, reason: str) -> int:
+    """Cancel `actor`'s active host reservations inside `region`, which is being retired (call inside the
+    retirement's transaction, under its region lock). A host reservation needs its region — it could never be
+    converted again — so it ends with it: status `cancelled`, one audit row each (`reservation_cancelled`, with
+    the retirement's reason), and the owner is notified. Returns how many were cancelled."""
+    now = timezone.now()
+    rows = list(
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("country")
+        .filter(user=actor, resource_type=HOST, x_octet=region.x_octet, y_octet=region.y_octet, status=ACTIVE)
+        .order_by("z_octet")
+    )
+    if not rows:
+        return 0
+    Reservation.objects.filter(pk__in=[r.pk for r in rows]).update(status=ReservationStatus.CANCELLED, updated_at=now)
+    entries = []
+    for reservation in rows:
+        reservation.status = ReservationStatus.CANCELLED
+        reservation.updated_at = now
+        entries.append(
+            audit_entry(
+                actor=by,
+                user_id=reservation.user_id,
+                action_type="reservation_cancelled",
+                resource_type="reservation",
+                resource_id=reservation.id,
+                country_code=reservation.country.code,
+                reason=reason,
+                snapshot=reservation_snapshot(reservation),
+                ip_address=_ip(reservation),
+                cidr=_cidr(reservation),
+            )
+        )
+        notification_create(
+            user=reservation.user_id,
+            notification_type="reservation_cancelled",
+            severity="info",
+            message=(
+                f"Your reservation of {reservation.reserved_address} was cancelled: its region "
+                f"{region.region_name!r} ({region.cidr}) was retired."
+            ),
+            resource_type="reservation",
+            resource_id=str(reservation.id),
+            resource_link=_link(reservation),
+        )
+    audit_save_many(entries)
+    logger.info("Cancelled %s host reservations of retired region %s", len(rows), region.cidr)
+    return len(rows)
 
 
 def _get_owned(actor: Any, reservation_id: Any) -> Reservation:

@@ -351,7 +351,19 @@ def test_convert_of_a_host_reservation_whose_region_was_retired_is_409(api, alic
     rid = api.post(
         "/ipam/reservations", {"resource_type": "host", "x_octet": 0, "y_octet": 0, "z_octet": 2, "reason": "x"}, format="json"
     ).json()["reservation_id"]
-    api.delete(f"/ipam/regions/{region.pk}?reason=gone")
+    api.delete(f"/ipam/regions/{region.pk}?reason=gone")  # cancels the reservation
+    response = api.post(f"/ipam/reservations/{rid}/convert", {"hostname": "h"}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "reservation_not_active"
+    assert response.json()["details"]["status"] == "cancelled"
+
+
+def test_convert_of_an_active_host_reservation_without_its_region_is_409(api, alice):
+    """Data from before retirements cancelled host reservations: the region is gone, the reservation active."""
+    region = make_region(alice)
+    rid = api.post(
+        "/ipam/reservations", {"resource_type": "host", "x_octet": 0, "y_octet": 0, "z_octet": 2, "reason": "x"}, format="json"
+    ).json()["reservation_id"]
+    Region.objects.filter(pk=region.pk).delete()
     response = api.post(f"/ipam/reservations/{rid}/convert", {"hostname": "h"}, format="json")
     assert response.status_code == 409 and response.json()["error"] == "region_not_found"
 

@@ -230,3 +230,43 @@ def test_a_region_reservation_cannot_carry_a_z_octet_in_the_database(alice):
         Reservation.objects.create(
             user=alice, resource_type="region", country=Country.objects.get(code="IN"), x_octet=0, y_octet=0, z_octet=4, reason="a"
         )
+
+
+def test_retiring_a_region_cancels_its_host_reservations_and_only_those(alice, bob, api):
+    from notifications.models import Notification
+
+    region = make_region(alice, "India")
+    other = make_region(alice, "India")
+    held = [host_reservation(alice, region, 5), host_reservation(alice, region, 6)]
+    kept = host_reservation(alice, other, 5)
+    kept_region = region_reservation(alice, other.x_octet, other.y_octet + 1)
+    bobs_region = make_region(bob, "India")  # bob's namespace may use the same /24
+    bobs = reservation_create(
+        actor=bob, resource_type="host", x_octet=bobs_region.x_octet, y_octet=bobs_region.y_octet, z_octet=5, reason="hold"
+    )
+    response = api.delete(f"/ipam/regions/{region.pk}?reason=decommissioned")
+    assert response.status_code == 200, response.content
+    assert {r.status for r in Reservation.objects.filter(pk__in=[h.pk for h in held])} == {"cancelled"}
+    assert Reservation.objects.get(pk=kept.pk).status == "active"
+    assert Reservation.objects.get(pk=kept_region.pk).status == "active"
+    assert Reservation.objects.get(pk=bobs.pk).status == "active"
+    rows = AuditLog.objects.filter(action_type="reservation_cancelled").order_by("ip_address")
+    assert [(r.resource_id, r.reason, r.user_id, r.actor) for r in rows] == [
+        (str(h.pk), "decommissioned", alice.pk, "alice") for h in sorted(held, key=lambda h: h.z_octet)
+    ]
+    assert Notification.objects.filter(user=alice, notification_type="reservation_cancelled").count() == 2
+    # Cancelled is final: the reservation no longer converts, and its address is no longer held.
+    listed = api.get("/ipam/reservations?status=cancelled").json()["results"]
+    assert sorted(r["reservation_id"] for r in listed) == sorted(str(h.pk) for h in held)
+    converted = api.post(f"/ipam/reservations/{held[0].pk}/convert", {"hostname": "late"}, format="json")
+    assert converted.status_code == 409
+    assert converted.json()["error"] == "reservation_not_active"
+
+
+def test_a_refused_retirement_cancels_nothing(alice, api):
+    region = make_region(alice, "India")
+    make_host(alice, region)
+    reservation = host_reservation(alice, region, 9)
+    assert api.delete(f"/ipam/regions/{region.pk}?reason=decommissioned").status_code == 409  # not empty, no cascade
+    assert Reservation.objects.get(pk=reservation.pk).status == "active"
+    assert not AuditLog.objects.filter(action_type="reservation_cancelled").exists()
