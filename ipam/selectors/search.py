@@ -210,6 +210,11 @@ def search_params_clean(query: Mapping[str, Any], tag_values: list[str]) -> Sear
     return params
 
 
+# The columns free text (`q`) matches; on PostgreSQL each has a trigram index (migration ipam 0003).
+REGION_TEXT_FIELDS = ["region_name", "description"]
+HOST_TEXT_FIELDS = ["hostname", "application", "purpose", "notes"]
+
+
 def _text_q(q: str, text_fields: list[str], range_q: str) -> Q:
     condition = Q()
     for name in text_fields:
@@ -233,7 +238,7 @@ def _regions(user: Any, p: SearchParams) -> QuerySet[Region] | None:
     for rng in p.ranges:
         qs = qs.filter(rng.region_q())
     if p.q:
-        qs = qs.filter(_text_q(p.q, ["region_name", "description"], "region"))
+        qs = qs.filter(_text_q(p.q, REGION_TEXT_FIELDS, "region"))
     if p.country:
         qs = qs.filter(country_q(p.country))
     if p.continent:
@@ -260,7 +265,7 @@ def _hosts(user: Any, p: SearchParams) -> QuerySet[Host] | None:
     for rng in p.ranges:
         qs = qs.filter(rng.host_q())
     if p.q:
-        qs = qs.filter(_text_q(p.q, ["hostname", "application", "purpose", "notes"], "host"))
+        qs = qs.filter(_text_q(p.q, HOST_TEXT_FIELDS, "host"))
     if p.country:
         qs = qs.filter(country_q(p.country, "region__country"))
     if p.continent:
