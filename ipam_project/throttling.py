@@ -63,8 +63,26 @@ class Usage:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining), "X-RateLimit-Reset": str(self.reset)}
 
 
+def _redis_client() -> Any:
+    """The raw Redis client behind the default cache (django-redis), or None for other cache backends."""
+    client = getattr(cache, "client", None)
+    return client.get_client(write=True) if client is not None and hasattr(client, "get_client") else None
+
+
 def _increment(key: str) -> int | None:
-    """Add one to the window counter; None when the store silently ignored the call (django-redis)."""
+    """Add one to the window counter; None when the store silently ignored the call (django-redis).
+
+    On Redis: `INCR` and `EXPIRE` in one pipeline, one round trip (the key is per window, so refreshing its
+    expiry on every hit only keeps it a little longer). Other caches: `add` then `incr`.
+    """
+    redis = _redis_client()
+    if redis is not None:
+        real_key = cache.make_key(key)
+        pipeline = redis.pipeline(transaction=False)
+        pipeline.incr(real_key)
+        pipeline.expire(real_key, WINDOW_SECONDS + 60)
+        value, _ = pipeline.execute()
+        return int(value)
     cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
     try:
         value = cache.incr(key)

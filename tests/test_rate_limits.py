@@ -128,3 +128,19 @@ def test_limits_apply_again_when_the_store_is_back(limits_on, api, monkeypatch):
     monkeypatch.setitem(throttling._store, "down_until", 0.0)
     limits_on.IPAM_READ_RATE_LIMIT_PER_HOUR = 1
     assert [api.get("/ipam/regions").status_code for _ in range(2)] == [200, 429]
+
+
+def test_on_redis_one_pipeline_counts_and_the_window_key_expires(limits_on, api):
+    """The machine's Redis (db 13): INCR + EXPIRE in one round trip; the window key carries a TTL."""
+    from django.core.cache import cache
+
+    limits_on.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/13"}}
+    cache.clear()
+    limits_on.IPAM_READ_RATE_LIMIT_PER_HOUR = 2
+    responses = [api.get("/ipam/regions") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert [r["X-RateLimit-Remaining"] for r in responses] == ["1", "0", "0"]
+    [key] = cache.keys("ipam:rl:read:*")
+    assert cache.get(key) == 3
+    assert 0 < cache.ttl(key) <= throttling.WINDOW_SECONDS + 60
+    cache.clear()
