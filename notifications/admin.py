@@ -47,7 +47,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: NotificationRule, form: Any, change: bool) -> None:
         from notifications.services import notification_rule_update
 
-        notification_rule_update(actor=obj.user, rule_id=obj.pk, data={"is_active": obj.is_active})
+        notification_rule_update(actor=obj.user, rule_id=obj.pk, data={"is_active": obj.is_active}, performed_by=request.user)
 
 
 @admin.register(AlertState)

@@ -5,7 +5,8 @@ commit. `IPAM_ENABLE_NOTIFICATIONS=false` turns notifications off (nothing is cr
 
 Rules are stored and validated here; they are *evaluated* by `ipam.services.capacity`, which knows
 utilization, using `alert_fire` / `alert_clear` so that a rule fires once per crossing.
-This module imports no other app of ours (validation errors are DRF's, which the API maps to 400).
+This module imports no other app of ours (validation errors are DRF's, which the API maps to 400); rule
+writes are audited through `notifications.signals`, sent inside their transaction (ADR 0005).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from notifications.models import AlertState, Channel, Notification, NotificationRule, RuleResourceType, Severity
+from notifications.signals import notification_rule_changed_send, rule_snapshot, snapshot_changes
 
 logger = logging.getLogger("ipam.notifications")
 
@@ -208,13 +210,18 @@ def notification_rule_create(
             "is_active": is_active,
         }
     )
-    rule = NotificationRule.objects.create(user=actor, **cleaned)
+    with transaction.atomic():
+        rule = NotificationRule.objects.create(user=actor, **cleaned)
+        notification_rule_changed_send(action_type="create", actor=actor, user_id=actor.pk, snapshot=rule_snapshot(rule))
     logger.info("Created notification rule %s for user %s", rule.pk, actor.pk)
     return rule
 
 
-def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any]) -> NotificationRule:
-    """Update any rule field; `data` may hold a partial `conditions` object (merged into the current one)."""
+def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any], performed_by: Any = None) -> NotificationRule:
+    """Update any rule field; `data` may hold a partial `conditions` object (merged into the current one).
+
+    `performed_by`: a staff user acting on the actor's rule (the admin), recorded as the audit actor.
+    """
     data = dict(data)
     conditions = data.pop("conditions", None)
     unknown = set(data) - set(RULE_FIELDS)
@@ -228,6 +235,7 @@ def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any]) 
     with transaction.atomic():
         rule = get_object_or_404(NotificationRule.objects.select_for_update(), user=actor, pk=rule_id)
         before = _rule_data(rule)
+        snapshot_before = rule_snapshot(rule)
         merged = {**before, **data, **(conditions or {})}
         if conditions and "resource_type" in conditions and "resource_ids" not in conditions:
             merged["resource_ids"] = [] if conditions["resource_type"] != before["resource_type"] else before["resource_ids"]
@@ -237,11 +245,23 @@ def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any]) 
         rule.save()
         if any(before[field] != cleaned[field] for field in RULE_SCOPE_FIELDS):
             AlertState.objects.filter(rule=rule).delete()  # watches something else now: re-arm
+        after = rule_snapshot(rule)
+        changed = snapshot_changes(snapshot_before, after)
+        if changed:  # a PATCH that changes nothing is not a write worth a row (as for regions)
+            notification_rule_changed_send(
+                action_type="update", actor=performed_by or actor, user_id=rule.user_id, snapshot=after, changes=changed
+            )
     return rule
 
 
 def notification_rule_delete(*, actor: Any, rule_id: Any) -> None:
-    get_object_or_404(NotificationRule, user=actor, pk=rule_id).delete()  # its alert states go with it
+    """Delete the rule with its alert states (the audit row keeps its snapshot)."""
+    with transaction.atomic():
+        rule = get_object_or_404(NotificationRule.objects.select_for_update(), user=actor, pk=rule_id)
+        snapshot = rule_snapshot(rule)
+        user_id = rule.user_id
+        rule.delete()  # its alert states go with it
+        notification_rule_changed_send(action_type="delete", actor=actor, user_id=user_id, snapshot=snapshot)
 
 
 def rules_active_for(user: Any) -> list[NotificationRule]:

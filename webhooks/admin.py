@@ -16,7 +16,7 @@ def _set_active(request: HttpRequest, queryset: QuerySet[Webhook], active: bool)
     from webhooks.services import webhook_update
 
     for webhook in queryset.select_related("user"):
-        webhook_update(actor=webhook.user, webhook_id=webhook.pk, data={"is_active": active})
+        webhook_update(actor=webhook.user, webhook_id=webhook.pk, data={"is_active": active}, performed_by=request.user)
     messages.success(request, f"{queryset.count()} webhook(s) {'re-enabled' if active else 'disabled'}.")
 
 

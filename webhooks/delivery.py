@@ -34,6 +34,7 @@ from ipam_project import metrics
 from notifications.services import notification_create
 from webhooks import crypto, signing, transport
 from webhooks.models import AttemptOutcome, DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt
+from webhooks.signals import webhook_changed_send, webhook_snapshot
 
 logger = logging.getLogger("ipam.webhooks")
 
@@ -180,6 +181,7 @@ def _record_health(webhook: Webhook, outcome: str, now: datetime) -> None:
             is_active=False, disabled_at=now, disabled_reason=reason
         ):
             cancel_pending(webhook_id=webhook.pk, reason="Webhook disabled; not sent.", now=now)
+            _announce_disabled(webhook.pk, reason)
             notification_create(
                 user=webhook.user_id,
                 notification_type="webhook_disabled",
@@ -193,6 +195,18 @@ def _record_health(webhook: Webhook, outcome: str, now: datetime) -> None:
                 resource_link=f"/ipam/webhooks/{webhook.pk}",
             )
             logger.warning("Webhook disabled after %s consecutive failed deliveries: %s", AUTO_DISABLE_AFTER, webhook.pk)
+
+
+def _announce_disabled(webhook_id: Any, reason: str) -> None:
+    """Audit the automatic disable as a system write, in the transaction that settled the attempt."""
+    webhook = Webhook.objects.get(pk=webhook_id)
+    after = webhook_snapshot(webhook)
+    # The conditional UPDATE matched an active webhook, and an active one has no disabled_at/_reason.
+    before = {"is_active": True, "disabled_at": None, "disabled_reason": ""}
+    changes = [{"field": field, "old_value": old, "new_value": after[field]} for field, old in before.items()]
+    webhook_changed_send(
+        action_type="webhook_disabled", actor=None, user_id=webhook.user_id, snapshot=after, changes=changes, reason=reason
+    )
 
 
 def cancel_pending(*, webhook_id: Any, reason: str, now: datetime | None = None) -> int:

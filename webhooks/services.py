@@ -4,7 +4,8 @@ Transactional outbox: `event_publish` writes the event and one pending delivery 
 webhook in the caller's transaction; after commit one `webhook_deliver` task per webhook is sent. If
 that message is lost (broker down, worker crash) the `webhook_dispatch_due` job (every minute) sends
 the deliveries anyway: a committed change always reaches its webhooks. Sending lives in
-`webhooks.delivery`; the HTTP itself in `webhooks.transport`.
+`webhooks.delivery`; the HTTP itself in `webhooks.transport`. Configuration writes are audited through
+`webhooks.signals`, sent inside their transaction (ADR 0005).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from webhooks.delivery import cancel_pending
 from webhooks.events import EVENT_TYPES, EventType, payload_body
 from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from webhooks.oncommit import collect_on_commit
+from webhooks.signals import snapshot_changes, webhook_changed_send, webhook_snapshot
 
 logger = logging.getLogger("ipam.webhooks")
 
@@ -128,16 +130,22 @@ def webhook_create(*, actor: Any, webhook_url: str, events: list[str], descripti
     events = _clean_events(events)
     description = _clean_description(description)
     secret = crypto.secret_generate()
-    webhook = Webhook.objects.create(
-        user=actor, webhook_url=url, events=events, description=description, secret_encrypted=crypto.secret_encrypt(secret)
-    )
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            user=actor, webhook_url=url, events=events, description=description, secret_encrypted=crypto.secret_encrypt(secret)
+        )
+        webhook_changed_send(action_type="create", actor=actor, user_id=actor.pk, snapshot=webhook_snapshot(webhook))
     logger.info("Created webhook %s for user %s (host %s, %s events)", webhook.pk, actor.pk, _host(url), len(events))
     return webhook, secret
 
 
-def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: datetime | None = None) -> Webhook:
+def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: datetime | None = None, performed_by: Any = None) -> Webhook:
     """Change `webhook_url, events, description, is_active`. Re-enabling resets the failure count;
-    disabling cancels the deliveries not yet sent."""
+    disabling cancels the deliveries not yet sent.
+
+    `performed_by`: a staff user acting on the actor's webhook (the admin), recorded as the audit actor.
+    """
+    by = performed_by or actor
     unknown = set(data) - set(WEBHOOK_UPDATABLE)
     if unknown:
         raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
@@ -153,34 +161,50 @@ def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: da
     now = now or timezone.now()
     with transaction.atomic():
         webhook = _get(actor, webhook_id, lock=True)
+        before = webhook_snapshot(webhook)
         for key, value in changes.items():
             setattr(webhook, key, value)
         if data.get("is_active") is True and not webhook.is_active:
             webhook.is_active, webhook.failure_count, webhook.disabled_at, webhook.disabled_reason = True, 0, None, ""
-            logger.info("Webhook %s re-enabled by user %s", webhook.pk, actor.pk)
+            logger.info("Webhook %s re-enabled by user %s", webhook.pk, by.pk)
         elif data.get("is_active") is False and webhook.is_active:
             webhook.is_active, webhook.disabled_at, webhook.disabled_reason = False, now, "disabled by its owner"
             cancel_pending(webhook_id=webhook.pk, reason="Webhook disabled; not sent.", now=now)
-            logger.info("Webhook %s disabled by user %s", webhook.pk, actor.pk)
+            logger.info("Webhook %s disabled by user %s", webhook.pk, by.pk)
         webhook.save()
+        after = webhook_snapshot(webhook)
+        changed = snapshot_changes(before, after)
+        if changed:  # a PATCH that changes nothing is not a write worth a row (as for regions)
+            webhook_changed_send(action_type="update", actor=by, user_id=webhook.user_id, snapshot=after, changes=changed)
     return webhook
 
 
 def webhook_delete(*, actor: Any, webhook_id: Any) -> None:
-    """Delete the subscription with its deliveries and their logs."""
-    webhook = _get(actor, webhook_id)
-    webhook.delete()
+    """Delete the subscription with its deliveries and their logs (the audit row keeps its snapshot)."""
+    with transaction.atomic():
+        webhook = _get(actor, webhook_id, lock=True)
+        snapshot = webhook_snapshot(webhook)
+        user_id = webhook.user_id
+        webhook.delete()
+        webhook_changed_send(action_type="delete", actor=actor, user_id=user_id, snapshot=snapshot)
     logger.info("Deleted webhook %s of user %s", webhook_id, actor.pk)
 
 
 def webhook_secret_rotate(*, actor: Any, webhook_id: Any) -> tuple[Webhook, str]:
-    """Replace the signing secret; the new one is returned this once and signs every later attempt."""
+    """Replace the signing secret; the new one is returned this once and signs every later attempt.
+
+    The audit row records that (and when) the secret changed, never the secret."""
     secret = crypto.secret_generate()
     with transaction.atomic():
         webhook = _get(actor, webhook_id, lock=True)
+        before = webhook_snapshot(webhook)
         webhook.secret_encrypted = crypto.secret_encrypt(secret)
         webhook.secret_rotated_at = timezone.now()
         webhook.save(update_fields=["secret_encrypted", "secret_rotated_at", "updated_at"])
+        after = webhook_snapshot(webhook)
+        webhook_changed_send(
+            action_type="rotate_secret", actor=actor, user_id=webhook.user_id, snapshot=after, changes=snapshot_changes(before, after)
+        )
     logger.info("Rotated the secret of webhook %s", webhook.pk)
     return webhook, secret
 

@@ -40,8 +40,14 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 class AuditFilterSerializer(serializers.Serializer):
     """The audit filters (query string of the history endpoints, `filters` of an audit export)."""
 
-    action_type = serializers.CharField(required=False, max_length=40, help_text="create, update, retire, comment, …")
-    resource_type = serializers.CharField(required=False, max_length=40, help_text="region, host, quota, …")
+    action_type = serializers.CharField(
+        required=False, max_length=40, help_text="create, update, delete, retire, comment, rotate_secret, webhook_disabled, …"
+    )
+    resource_type = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text="region, host, reservation, share, preferences, saved_filter, quota, webhook, notification_rule, …",
+    )
     resource_id = serializers.CharField(required=False, max_length=64)
     ip_address = serializers.CharField(required=False, max_length=64, help_text="exact address in 10.0.0.0/8")
     cidr = serializers.CharField(
