@@ -322,11 +322,22 @@ def search_rows(user: Any, params: SearchParams) -> QuerySet[Any]:
 
 
 def search_load(rows: list[dict[str, Any]]) -> list[tuple[str, Region | Host]]:
-    """The objects of a page of `search_rows`, in order (two queries whatever the page size)."""
-    region_ids = [row["r_id"] for row in rows if row["r_type"] == "region"]
+    """The objects of a page of `search_rows`, in order (at most two queries whatever the page size).
+
+    Hosts are read without joining their regions, and the regions (of the region rows and of the hosts)
+    in one query with their countries: joining hosts to regions let PostgreSQL choose a hash join that reads
+    every region row (3 ms at 6,000 regions) to attach one or two of them.
+    """
     host_ids = [row["r_id"] for row in rows if row["r_type"] == "host"]
-    regions = Region.objects.select_related("country").in_bulk(region_ids) if region_ids else {}
-    hosts = Host.objects.select_related("region__country").in_bulk(host_ids) if host_ids else {}
+    hosts = Host.objects.in_bulk(host_ids) if host_ids else {}
+    region_ids = {row["r_id"] for row in rows if row["r_type"] == "region"} | {host.region_id for host in hosts.values()}
+    regions = Region.objects.select_related("country").in_bulk(list(region_ids)) if region_ids else {}
+    for host_id, host in list(hosts.items()):
+        region = regions.get(host.region_id)
+        if region is None:  # its region (and so the host) was retired between the two queries
+            del hosts[host_id]
+        else:
+            host.region = region
     loaded: list[tuple[str, Region | Host]] = []
     for row in rows:
         obj = regions.get(row["r_id"]) if row["r_type"] == "region" else hosts.get(row["r_id"])
