@@ -53,7 +53,8 @@ def clean_host_metadata(data: dict[str, Any]) -> dict[str, Any]:
 def _lock_for_new_hosts(actor: Any, region_id: Any, names: list[str], *, exclude_reservation: Any = None) -> tuple[Region, dict[int, Any]]:
     """Lock the active region that receives hosts named `names`: (region, Z → id of active host reservations).
 
-    One statement in the common case (no name taken, no reservation in the region): the lock also probes both.
+    One statement in the common case (no name taken, no reservation in the region): the lock probes both, and
+    whether the user has webhooks or rules at all (`ipam.services.hostlock`).
     """
     region = hostlock.lock_region_for_hosts(actor, region_id, names)
     if region.status != RegionStatus.ACTIVE:
@@ -123,7 +124,8 @@ def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metad
 
 
 def _country_code(region: Region) -> str:
-    """The region's country code: `lock_region` joined the country, so no query on the allocation path."""
+    """The region's country code: the region locks attach the country (joined, or from the cached country
+    table), so no query on the allocation path."""
     return str(region.country.code)
 
 
