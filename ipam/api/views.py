@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -25,9 +25,11 @@ from ipam.selectors.countries import country_get
 from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
-from ipam_project.api import IPAMPermission, owned
+from ipam_project.api import IPAMPermission, owned, with_count_hint
 from ipam_project.idempotency import idempotent
 
+# Query parameters that leave a list unfiltered (paging, ordering, format).
+UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
 UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
@@ -170,6 +172,15 @@ class HostViewSet(
 
     def get_queryset(self) -> QuerySet[Host]:
         return owned(self, Host.objects.select_related("region__country"))
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
+        # same transactions as the rows) — a GROUP BY over ~4,000 regions instead of COUNT(*) over a million hosts.
+        if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
+            user: Any = self.request.user
+            total = Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"]
+            queryset = with_count_hint(queryset, total or 0)
+        return super().paginate_queryset(queryset)
 
     @extend_schema(request=s.HostCreateSerializer, responses={201: s.HostSerializer}, summary="Allocate a host", tags=["hosts"])
     @idempotent

@@ -169,3 +169,31 @@ def test_the_lock_statement_finds_only_the_users_own_region(alice: Any, bob: Any
     for user, region_id in ((bob, region.pk), (alice, "not-a-uuid"), (alice, "00000000-0000-0000-0000-000000000000")):
         with transaction.atomic(), pytest.raises(NotFound):
             lock_region_for_hosts(user, region_id, ["x"])
+
+
+# --- GET /ipam/hosts: the unfiltered total comes from the regions' counters, not COUNT(*) over the hosts ----
+def test_the_unfiltered_host_list_counts_from_the_region_counters(api: Any, alice: Any, bob: Any) -> None:
+    assert api.get("/ipam/hosts").json()["count"] == 0  # no region at all
+    first, second = make_region(alice), make_region(alice)
+    for index in range(3):
+        make_host(alice, first, f"a-{index}")
+    make_host(alice, second, "b-0")
+    make_host(bob, make_region(bob), "bobs")
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get("/ipam/hosts?page_size=2&ordering=-hostname").json()
+    assert body["count"] == 4 and len(body["results"]) == 2 and body["results"][0]["hostname"] == "b-0"
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts == []  # the total is SUM(allocated_hosts) over the caller's regions
+    assert api.get("/ipam/hosts?page=last&page_size=3").json()["results"][0]["hostname"] == "b-0"
+    host = Host.objects.get(hostname="a-0")
+    assert api.delete(f"/ipam/hosts/{host.pk}?reason=gone").status_code == 200
+    assert api.get("/ipam/hosts").json()["count"] == 3
+
+
+def test_a_filtered_host_list_still_counts_its_rows(api: Any, alice: Any) -> None:
+    first, second = make_region(alice), make_region(alice)
+    for index in range(3):
+        make_host(alice, first, f"a-{index}")
+    make_host(alice, second, "b-0")
+    assert api.get(f"/ipam/hosts?region_id={second.pk}").json()["count"] == 1
+    assert api.get("/ipam/hosts?hostname=a-").json()["count"] == 3
