@@ -14,7 +14,7 @@ Workloads (each reports n, p50/p95/p99/max in ms and its target):
   (addresses handed out twice) and 5xx responses — both must be zero;
 - region allocation in an empty country vs a 99 % full one (user `bench-full`; each allocated region is
   deleted again so the fill level stays put);
-- `GET /ipam/hosts/by-ip/{ip}`, `GET /ipam/search?cidr=…/24`, `GET /ipam/regions?page=…` (random pages and
+- `GET /ipam/hosts/by-ip/{ip}`, `GET /ipam/search?cidr=…/24`, `GET /ipam/regions?page=…`, `GET /ipam/hosts?page=…` (random pages and
   addresses of the 1 M-host user), plus their query counts at two sizes (must be equal);
 - dashboard uncached / cached, forecast (country) uncached;
 - `POST /ipam/hosts/batch` with count 100;
@@ -62,6 +62,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "by-ip lookup": ("p95≤20", 20.0),
     "search by CIDR": ("p95≤20", 20.0),
     "region list page": ("p95≤20", 20.0),
+    "host list page": ("p95≤20", 20.0),
     "dashboard uncached": ("p95≤50", 50.0),
     "dashboard cached": ("p95≤5", 5.0),
     "forecast country uncached": ("p95≤100", 100.0),
@@ -254,6 +255,7 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
         ),
         "search by CIDR": lambda: "/ipam/search?cidr=10.{}.{}.0/24".format(*rng.choice(regions)[:2]),
         "region list page": lambda: f"/ipam/regions?page={rng.randint(1, pages)}",
+        "host list page": lambda: f"/ipam/hosts?page={rng.randint(1, pages)}",
     }
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
     for index in range(n + 10):  # interleaved, 10 warm-up rounds
@@ -285,6 +287,7 @@ def query_counts(user_id: int) -> dict[str, list[int]]:
             f"/ipam/search?cidr=10.{region.x_octet}.0.0/16&page_size=200",
         ],
         "region list page": ["/ipam/regions?page_size=10", "/ipam/regions?page_size=200"],
+        "host list page": ["/ipam/hosts?page_size=10", "/ipam/hosts?page_size=200"],
     }
     counts: dict[str, list[int]] = {}
     for name, urls in paths.items():
