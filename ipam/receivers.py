@@ -9,6 +9,7 @@ the write and its audit row commit or roll back together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ipam.services.audit import audit_record
@@ -17,77 +18,38 @@ from ipam.services.audit import audit_record
 SECRET_FIELDS = frozenset({"secret", "secret_key", "secret_encrypted", "secret_hash"})
 
 
-def _record(
-    resource_type: str,
-    *,
-    action_type: str,
-    actor: Any,
-    user_id: Any,
-    resource_id: str,
-    changes: list[dict[str, Any]],
-    snapshot: dict[str, Any],
-    reason: str,
-) -> None:
-    audit_record(
-        actor=actor,
-        user_id=user_id,
-        action_type=action_type,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        reason=reason,
-        changes=[change for change in changes if change.get("field") not in SECRET_FIELDS],
-        snapshot={key: value for key, value in snapshot.items() if key not in SECRET_FIELDS},
-    )
+def _audit_receiver(resource_type: str) -> Callable[..., None]:
+    """A receiver writing one `resource_type` audit row per signal (actor None = system)."""
+
+    def receive(
+        sender: Any,
+        *,
+        action_type: str,
+        actor: Any,
+        user_id: Any,
+        resource_id: str,
+        changes: list[dict[str, Any]],
+        snapshot: dict[str, Any],
+        reason: str = "",
+        **kwargs: Any,
+    ) -> None:
+        audit_record(
+            actor=actor,
+            user_id=user_id,
+            action_type=action_type,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            reason=reason,
+            changes=[change for change in changes if change.get("field") not in SECRET_FIELDS],
+            snapshot={key: value for key, value in snapshot.items() if key not in SECRET_FIELDS},
+        )
+
+    return receive
 
 
-def webhook_changed_audit(
-    sender: Any,
-    *,
-    action_type: str,
-    actor: Any,
-    user_id: Any,
-    resource_id: str,
-    changes: list[dict[str, Any]],
-    snapshot: dict[str, Any],
-    reason: str = "",
-    **kwargs: Any,
-) -> None:
-    """`webhooks.signals.webhook_changed` → one `webhook` audit row (actor None = system)."""
-    _record(
-        "webhook",
-        action_type=action_type,
-        actor=actor,
-        user_id=user_id,
-        resource_id=resource_id,
-        changes=changes,
-        snapshot=snapshot,
-        reason=reason,
-    )
-
-
-def notification_rule_changed_audit(
-    sender: Any,
-    *,
-    action_type: str,
-    actor: Any,
-    user_id: Any,
-    resource_id: str,
-    changes: list[dict[str, Any]],
-    snapshot: dict[str, Any],
-    reason: str = "",
-    **kwargs: Any,
-) -> None:
-    """`notifications.signals.notification_rule_changed` → one `notification_rule` audit row."""
-    _record(
-        "notification_rule",
-        action_type=action_type,
-        actor=actor,
-        user_id=user_id,
-        resource_id=resource_id,
-        changes=changes,
-        snapshot=snapshot,
-        reason=reason,
-    )
+# `webhooks.signals.webhook_changed` and `notifications.signals.notification_rule_changed`.
+webhook_changed_audit = _audit_receiver("webhook")
+notification_rule_changed_audit = _audit_receiver("notification_rule")
 
 
 def connect() -> None:

@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from enhancements.models import Reservation, ReservationStatus
 from ipam import exceptions
-from ipam.models import Host, Region
+from ipam.models import AuditLog, Host, Region
 from ipam.selectors.countries import country_for_x
 from ipam.services import allocation
-from ipam.services.audit import audit_entry, audit_record, audit_save_many
+from ipam.services.audit import audit_entry, audit_save_many
 from ipam.services.hosts import host_allocate
 from ipam.services.regions import region_allocate
 from ipam.validation import clean_reason
@@ -78,6 +78,23 @@ def _cidr(reservation: Reservation) -> str:
     return f"10.{reservation.x_octet}.{reservation.y_octet}.0/24"
 
 
+def _reservation_audit(reservation: Reservation, *, actor: Any, action_type: str, snapshot: dict[str, Any], **extra: Any) -> AuditLog:
+    """An unsaved audit row about `reservation`, in its owner's namespace (`extra`: reason, region_id). The id
+    comes from the snapshot: a deleted reservation no longer has its primary key."""
+    return audit_entry(
+        actor=actor,
+        user_id=reservation.user_id,
+        action_type=action_type,
+        resource_type="reservation",
+        resource_id=snapshot["reservation_id"],
+        country_code=reservation.country.code,
+        snapshot=snapshot,
+        ip_address=_ip(reservation),
+        cidr=_cidr(reservation),
+        **extra,
+    )
+
+
 def _link(reservation: Reservation) -> str:
     return f"/ipam/reservations/{reservation.id}"
 
@@ -113,19 +130,7 @@ def _expire_locked(rows: list[Reservation], *, now: datetime) -> list[Reservatio
         reservation.status = ReservationStatus.EXPIRED
         reservation.updated_at = now
         snapshot = reservation_snapshot(reservation)
-        entries.append(
-            audit_entry(
-                actor=None,
-                user_id=reservation.user_id,
-                action_type="reservation_expired",
-                resource_type="reservation",
-                resource_id=reservation.id,
-                country_code=reservation.country.code,
-                snapshot=snapshot,
-                ip_address=_ip(reservation),
-                cidr=_cidr(reservation),
-            )
-        )
+        entries.append(_reservation_audit(reservation, actor=None, action_type="reservation_expired", snapshot=snapshot))
         event_publish(user=reservation.user, event_type="reservation.expired", data=snapshot)
         notification_create(
             user=reservation.user,
@@ -226,18 +231,17 @@ def reservation_create(
                 f"{reservation.reserved_address} is already reserved.", details={"reserved_address": reservation.reserved_address}
             ) from None
         snapshot = reservation_snapshot(reservation)
-        audit_record(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="create",
-            resource_type="reservation",
-            resource_id=reservation.id,
-            country_code=country.code,
-            region_id=region.pk if region else None,
-            reason=reason,
-            snapshot=snapshot,
-            ip_address=_ip(reservation),
-            cidr=_cidr(reservation),
+        audit_save_many(
+            [
+                _reservation_audit(
+                    reservation,
+                    actor=actor,
+                    action_type="create",
+                    snapshot=snapshot,
+                    region_id=region.pk if region else None,
+                    reason=reason,
+                )
+            ]
         )
         event_publish(user=actor, event_type="reservation.created", data=snapshot)
     logger.info("Created reservation: %s (%s)", reservation.id, reservation.reserved_address)
@@ -310,18 +314,8 @@ def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]
         reservation.converted_resource_id = resource.pk
         reservation.save(update_fields=["status", "converted_resource_id", "updated_at"])
         snapshot = reservation_snapshot(reservation)
-        audit_record(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="convert",
-            resource_type="reservation",
-            resource_id=reservation.id,
-            country_code=reservation.country.code,
-            region_id=resource.pk if isinstance(resource, Region) else resource.region_id,
-            snapshot=snapshot,
-            ip_address=_ip(reservation),
-            cidr=_cidr(reservation),
-        )
+        region_id = resource.pk if isinstance(resource, Region) else resource.region_id
+        audit_save_many([_reservation_audit(reservation, actor=actor, action_type="convert", snapshot=snapshot, region_id=region_id)])
         event_publish(
             user=actor,
             event_type="reservation.converted",
@@ -361,17 +355,8 @@ def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Regio
         reservation.status = ReservationStatus.CANCELLED
         reservation.updated_at = now
         entries.append(
-            audit_entry(
-                actor=by,
-                user_id=reservation.user_id,
-                action_type="reservation_cancelled",
-                resource_type="reservation",
-                resource_id=reservation.id,
-                country_code=reservation.country.code,
-                reason=reason,
-                snapshot=reservation_snapshot(reservation),
-                ip_address=_ip(reservation),
-                cidr=_cidr(reservation),
+            _reservation_audit(
+                reservation, actor=by, action_type="reservation_cancelled", snapshot=reservation_snapshot(reservation), reason=reason
             )
         )
         notification_create(
@@ -408,17 +393,7 @@ def reservation_delete(*, actor: Any, reservation_id: Any) -> None:
             raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
         snapshot = reservation_snapshot(found)
         found.delete()
-        audit_record(
-            actor=actor,
-            user_id=actor.pk,
-            action_type="delete",
-            resource_type="reservation",
-            resource_id=snapshot["reservation_id"],
-            country_code=found.country.code,
-            snapshot=snapshot,
-            ip_address=_ip(found),
-            cidr=_cidr(found),
-        )
+        audit_save_many([_reservation_audit(found, actor=actor, action_type="delete", snapshot=snapshot)])
     logger.info("Deleted reservation: %s", snapshot["reservation_id"])
 
 
