@@ -229,31 +229,36 @@ def _text_q(q: str, text_fields: list[str], range_q: str) -> Q:
     return condition
 
 
-def _regions(user: Any, p: SearchParams) -> QuerySet[Region] | None:
-    if p.resource_type == "host" or p.hostname or p.device_type:
-        return None
-    if p.status and p.status not in RegionStatus.values:
-        return None
-    qs = Region.objects.filter(user=user)
+def _shared_filters(qs: QuerySet[Any], p: SearchParams, *, region: str, text_fields: list[str], kind: str) -> QuerySet[Any]:
+    """The filters regions and hosts share; `region` is the path from the model to its region ("" for a
+    region itself, "region__" for a host)."""
     for rng in p.ranges:
-        qs = qs.filter(rng.region_q())
+        qs = qs.filter(rng.region_q() if kind == "region" else rng.host_q())
     if p.q:
-        qs = qs.filter(_text_q(p.q, REGION_TEXT_FIELDS, "region"))
+        qs = qs.filter(_text_q(p.q, text_fields, kind))
     if p.country:
-        qs = qs.filter(country_q(p.country))
+        qs = qs.filter(country_q(p.country, f"{region}country"))
     if p.continent:
-        qs = qs.filter(country__continent__iexact=p.continent)
+        qs = qs.filter(**{f"{region}country__continent__iexact": p.continent})
     if p.status:
         qs = qs.filter(status=p.status)
     if p.owner:
-        qs = qs.filter(owner__iexact=p.owner)
+        qs = qs.filter(**{f"{region}owner__iexact": p.owner})
     if p.region_name:
-        qs = qs.filter(region_name__icontains=p.region_name)
+        qs = qs.filter(**{f"{region}region_name__icontains": p.region_name})
     if p.created_after:
         qs = qs.filter(created_at__gte=p.created_after)
     if p.created_before:
         qs = qs.filter(created_at__lte=p.created_before)
     return filter_by_tags(qs, p.tags, logic=p.tag_logic)
+
+
+def _regions(user: Any, p: SearchParams) -> QuerySet[Region] | None:
+    if p.resource_type == "host" or p.hostname or p.device_type:
+        return None
+    if p.status and p.status not in RegionStatus.values:
+        return None
+    return _shared_filters(Region.objects.filter(user=user), p, region="", text_fields=REGION_TEXT_FIELDS, kind="region")
 
 
 def _hosts(user: Any, p: SearchParams) -> QuerySet[Host] | None:
@@ -262,29 +267,11 @@ def _hosts(user: Any, p: SearchParams) -> QuerySet[Host] | None:
     if p.status and p.status not in HostStatus.values:
         return None
     qs = Host.objects.filter(user=user)
-    for rng in p.ranges:
-        qs = qs.filter(rng.host_q())
-    if p.q:
-        qs = qs.filter(_text_q(p.q, HOST_TEXT_FIELDS, "host"))
-    if p.country:
-        qs = qs.filter(country_q(p.country, "region__country"))
-    if p.continent:
-        qs = qs.filter(region__country__continent__iexact=p.continent)
-    if p.status:
-        qs = qs.filter(status=p.status)
-    if p.owner:
-        qs = qs.filter(region__owner__iexact=p.owner)
     if p.hostname:
         qs = qs.filter(hostname__icontains=p.hostname)
-    if p.region_name:
-        qs = qs.filter(region__region_name__icontains=p.region_name)
     if p.device_type:
         qs = qs.filter(device_type=p.device_type)
-    if p.created_after:
-        qs = qs.filter(created_at__gte=p.created_after)
-    if p.created_before:
-        qs = qs.filter(created_at__lte=p.created_before)
-    return filter_by_tags(qs, p.tags, logic=p.tag_logic)
+    return _shared_filters(qs, p, region="region__", text_fields=HOST_TEXT_FIELDS, kind="host")
 
 
 _COLUMNS = ("r_type", "r_id", "r_name", "r_addr", "r_created", "r_updated")
