@@ -7,6 +7,9 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Development conveniences (DEBUG on, keys generated once under var/) for the developer targets only: a server
+# started any other way is production-safe and refuses to start without SECRET_KEY and FERNET_KEY.
+DEV := DEBUG=$${DEBUG:-true}
 
 .PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench soak
 
@@ -20,36 +23,39 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 migrate: install
-	$(PY) manage.py migrate --no-input
+	$(DEV) $(PY) manage.py migrate --no-input
 
 ## run: install, migrate (seeds countries and groups), ensure an admin login, then start the API on
 ## http://$(HOST):$(PORT) + Celery worker + Celery beat together (Ctrl-C stops all three). No other service needed.
 run: migrate
-	$(PY) manage.py ensure_admin
-	$(PY) scripts/run_dev.py --host $(HOST) --port $(PORT)
+	$(DEV) $(PY) manage.py ensure_admin
+	$(DEV) $(PY) scripts/run_dev.py --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite by default; set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)
 test: install
 	$(BIN)/pytest -q
 
+## lint: ruff, and the import contracts of .importlinter (dependencies run one way; a new cycle fails)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 typecheck: install
-	$(BIN)/mypy ipam ipam_project webhooks notifications enhancements
+	$(DEV) $(BIN)/mypy foundation notifications webhooks ipam enhancements ipam_project
 
 check: install
-	$(PY) manage.py check
-	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	$(DEV) $(PY) manage.py check
+	$(DEV) $(PY) manage.py makemigrations --check --dry-run
+	$(DEV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 ## serve / worker / beat: the production processes one at a time (see docs/operations.md and deploy/)
-serve: migrate
+serve: install
+	$(PY) manage.py migrate --no-input
 	IPAM_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
 
 worker: install
@@ -72,7 +78,7 @@ bench: install
 	$(PY) bench/run.py --base-url http://127.0.0.1:$(BENCH_PORT) $(BENCH_ARGS)
 
 verify-indexes: install
-	$(PY) manage.py verify_indexes
+	$(DEV) $(PY) manage.py verify_indexes
 
 ## soak: a few minutes of mixed load on gunicorn (several workers) against PostgreSQL + Redis, then consistency
 ## checks (docs/reliability.md). Needs DATABASE_URL (PostgreSQL) and REDIS_URL; SOAK_SECONDS (default 180).
@@ -80,7 +86,7 @@ soak: install
 	$(PY) scripts/soak.py
 
 schema: install
-	$(PY) manage.py spectacular --format openapi-json --file openapi.json
+	$(DEV) $(PY) manage.py spectacular --format openapi-json --file openapi.json
 
 ci:
 	bash .ci/run

@@ -61,7 +61,7 @@ def on_starting(server: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """Access log lines go through the same secret redaction as the application's."""
-    from ipam_project.logging import RedactSecretsFilter
+    from foundation.logging import RedactSecretsFilter
 
     logging.getLogger("gunicorn.access").addFilter(RedactSecretsFilter())
 

@@ -2,10 +2,12 @@ from django.apps import AppConfig
 
 
 class EnhancementsConfig(AppConfig):
-    """Stores added by the 'enhancements' release (reservations, shares, preferences, bulk jobs).
+    """The schema unit of the enhancement stores: reservations, shares, preferences and saved filters, bulk jobs.
 
-    They live in their own app so that `manage.py rollback` can remove exactly them by migrating
-    this app to zero, and a later `migrate` recreates them (see docs/decisions/0002).
+    It holds no code, only the migrations of those tables. The models are declared in `ipam/models/` next to
+    their services with `Meta.app_label = "enhancements"`, so that `manage.py rollback` can remove exactly
+    these tables (with the `notifications` and `webhooks` apps) by migrating the apps to zero after a backup,
+    core data untouched, and a later `migrate` recreates them (docs/decisions/0007).
     """
 
     name = "enhancements"

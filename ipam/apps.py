@@ -9,9 +9,14 @@ class IpamConfig(AppConfig):
     def ready(self) -> None:
         # Audit rows for the configuration writes of webhooks and notification rules, which announce them
         # with their own signals because they cannot import ipam (ADR 0005): see ipam/receivers.py
+        # Invalidation of the cached IPAM permission sets (group/permission changes): see foundation/permcache.py
+        from foundation import permcache  # noqa: F401
         from ipam import receivers
 
-        # Invalidation of the cached IPAM permission sets (group/permission changes): see ipam_project/permcache.py
-        from ipam_project import permcache  # noqa: F401
-
         receivers.connect()
+
+        # /health: without the country table no allocation can succeed.
+        from foundation import health
+        from ipam.selectors.countries import countries_health
+
+        health.register_check("countries", countries_health, critical=True)

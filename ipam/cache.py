@@ -68,8 +68,8 @@ def bump_user_version(user_id: int) -> None:
 
 
 def record_hit(name: str, hit: bool) -> None:
-    """Count a hit or miss of cache `name` (exported to Prometheus by ipam_project.metrics)."""
-    from ipam_project import metrics
+    """Count a hit or miss of cache `name` (exported to Prometheus by foundation.metrics)."""
+    from foundation import metrics
 
     metrics.record_cache_access(name, hit)
 

@@ -1,42 +1,33 @@
-"""Domain errors. Services raise these; `ipam_project.api.exception_handler` maps them to HTTP.
+"""The address space's domain errors. Services raise these; `foundation.errors.exception_handler` maps
+them to HTTP. Each carries a stable snake_case `code`, a human `message` and optional `details`.
 
-Each carries a stable snake_case `code`, a human `message` and optional `details`.
+The generic errors every app shares (`NotFound`, `Conflict`, `ValidationFailed` …) are defined in
+`foundation.errors` and named here too, so a service says `exceptions.NotFound` whatever its kind.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from foundation.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InsufficientPermissions,
+    NotFound,
+    RequestTooLarge,
+    ServiceError,
+    StateConflict,
+    ValidationFailed,
+)
 
-
-class IPAMError(Exception):
-    status_code = 400
-    code = "bad_request"
-    default_message = "The request could not be processed."
-
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
-        self.message = message or self.default_message
-        self.details = details or {}
-        if code:
-            self.code = code
-        super().__init__(self.message)
-
-
-class ValidationFailed(IPAMError):
-    status_code = 400
-    code = "validation_error"
-    default_message = "The request is invalid."
-
-
-class NotFound(IPAMError):
-    status_code = 404
-    code = "not_found"
-    default_message = "Not found."
-
-
-class Conflict(IPAMError):
-    status_code = 409
-    code = "conflict"
-    default_message = "The request conflicts with the current state."
+__all__ = [
+    "Conflict",
+    "IdempotencyKeyReused",
+    "InsufficientPermissions",
+    "NotFound",
+    "RequestTooLarge",
+    "ServiceError",
+    "StateConflict",
+    "ValidationFailed",
+]
 
 
 class CapacityExhausted(Conflict):
@@ -84,11 +75,7 @@ class AddressInUse(Conflict):
     default_message = "The address is already allocated."
 
 
-class StateConflict(Conflict):
-    code = "state_conflict"
-
-
-class QuotaExceeded(IPAMError):
+class QuotaExceeded(ServiceError):
     status_code = 429
     code = "quota_exceeded"
     default_message = "Quota exceeded."
@@ -100,17 +87,6 @@ class QuotaExceeded(IPAMError):
         )
 
 
-class InsufficientPermissions(IPAMError):
-    status_code = 403
-    code = "insufficient_permissions"
-    default_message = "You do not have the permission this action needs."
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    default_message = "This Idempotency-Key was already used for a different request."
-
-
 class ImportFailed(Conflict):
     """An import without `force` had rows that could not be imported; nothing was written.
     `details.results` holds the per-row outcome."""
@@ -119,17 +95,9 @@ class ImportFailed(Conflict):
     default_message = "Some rows could not be imported; nothing was imported."
 
 
-class ImportQuotaExceeded(IPAMError):
+class ImportQuotaExceeded(ServiceError):
     """As ImportFailed, when every failing row failed on a quota (429 like any allocation)."""
 
     status_code = 429
     code = "quota_exceeded"
     default_message = "The import would exceed your quota; nothing was imported."
-
-
-class RequestTooLarge(IPAMError):
-    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE (IPAM_MAX_BODY_BYTES)."""
-
-    status_code = 413
-    code = "request_too_large"
-    default_message = "The request body is too large."

@@ -2,7 +2,7 @@
 
 Broker: Redis when REDIS_URL is set, else kombu's file-system transport under var/ (settings). The beat
 schedule is `CELERY_BEAT_SCHEDULE`, built from `ipam_project/schedule.py` (empty when
-IPAM_ENABLE_BACKGROUND_TASKS=false). Run records of the scheduled jobs: `ipam_project/jobs.py`.
+IPAM_ENABLE_BACKGROUND_TASKS=false). Run records of the scheduled jobs: `foundation/jobs.py`.
 
     celery -A ipam_project worker -l info     # runs tasks; logs `[BackgroundTasks] Registered: ...` at start
     celery -A ipam_project beat -l info       # sends the scheduled jobs (run exactly one)
@@ -62,7 +62,7 @@ def _log_beat_start(sender: Any = None, **kwargs: Any) -> None:
 
 @signals.before_task_publish.connect
 def _attach_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    from ipam_project import context
+    from foundation import context
 
     request_id = context.current().request_id
     if headers is not None and request_id:
@@ -72,7 +72,7 @@ def _attach_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> 
 @signals.task_prerun.connect
 def _enter_task_log_context(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     """Log lines written by a task carry the sending request's id (or the task id for scheduled jobs)."""
-    from ipam_project.logging import set_log_request_id
+    from foundation.logging import set_log_request_id
 
     origin = getattr(getattr(task, "request", None), REQUEST_ID_HEADER, None) if task is not None else None
     set_log_request_id(str(origin) if origin else f"task-{task_id}")
@@ -80,7 +80,7 @@ def _enter_task_log_context(task_id: str | None = None, task: Any = None, **kwar
 
 @signals.task_postrun.connect
 def _leave_task_log_context(**kwargs: Any) -> None:
-    from ipam_project.logging import set_log_request_id
+    from foundation.logging import set_log_request_id
 
     set_log_request_id("")
 

@@ -1,11 +1,15 @@
-"""The one settings module. Everything that differs between machines comes from the environment.
+"""The one settings module, by topic. Everything that differs between machines comes from the environment.
 
 Every variable is listed, with a safe development value, in `.env.example` and in docs/operations.md.
+Without any configuration the server is production-safe: DEBUG is off and it refuses to start without
+SECRET_KEY and FERNET_KEY. The development command (`make run`, scripts/run_dev.py) turns DEBUG on, and
+only then (or under the test runner) are development keys generated for this installation under var/.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +17,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ipam_project.schedule import beat_schedule as _beat_schedule
+from ipam_project import schedule as _schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# --- Environment ---------------------------------------------------------------------------------------
 def _load_dotenv(path: Path) -> None:
     """Read KEY=VALUE lines from `.env` without overriding the real environment."""
     if not path.is_file():
@@ -59,22 +64,52 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+# --- Mode and keys --------------------------------------------------------------------------------------
 TESTING = "pytest" in sys.modules or env_bool("IPAM_TESTING", False)
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
+VAR_DIR = Path(env_str("IPAM_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# Development values; production (DEBUG=false) refuses to start without real ones.
-_DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
-_DEV_FERNET_KEY = "ZGV2LWluc2VjdXJlLWZlcm5ldC1rZXktY2hhbmdlLW0="
-SECRET_KEY = env_str("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG or TESTING else "")
-FERNET_KEY = env_str("FERNET_KEY") or (_DEV_FERNET_KEY if DEBUG or TESTING else "")
+
+def _development_key(name: str, make: str) -> str:
+    """A key generated once for this installation (var/<name>, mode 0600), never committed."""
+    path = VAR_DIR / name
+    if not path.is_file():
+        value = secrets.token_urlsafe(50) if make == "secret" else _fernet_key()
+        draft = path.with_name(f".{name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        try:
+            os.link(draft, path)  # atomic create-if-absent: concurrent first starts agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+# Development and tests get keys generated per installation; production refuses to start without real ones.
+_DEVELOPMENT = DEBUG or TESTING
+SECRET_KEY = env_str("SECRET_KEY") or (_development_key("dev-secret-key", "secret") if _DEVELOPMENT else "")
+FERNET_KEY = env_str("FERNET_KEY") or (_development_key("dev-fernet-key", "fernet") if _DEVELOPMENT else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
 if not FERNET_KEY:
     raise ImproperlyConfigured("FERNET_KEY must be set when DEBUG is false")
+# Files whose content must never be a production key (`manage.py check --deploy`, foundation/checks.py).
+IPAM_DEVELOPMENT_KEY_FILES = {"SECRET_KEY": VAR_DIR / "dev-secret-key", "FERNET_KEY": VAR_DIR / "dev-fernet-key"}
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# --- Applications, middleware, URLs, templates ----------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -86,16 +121,18 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_prometheus",
-    "ipam.apps.IpamConfig",
-    "enhancements.apps.EnhancementsConfig",
+    # Ours, lowest layer first (docs/architecture.md): the platform (app label "ops"), then the apps on it.
+    "foundation.apps.OpsConfig",
     "notifications.apps.NotificationsConfig",
     "webhooks.apps.WebhooksConfig",
+    "ipam.apps.IpamConfig",
+    "enhancements.apps.EnhancementsConfig",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "ipam_project.middleware.RequestContextMiddleware",
-    "ipam_project.throttling.RateLimitHeadersMiddleware",
+    "foundation.middleware.RequestContextMiddleware",
+    "foundation.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -125,9 +162,27 @@ TEMPLATES = [
     },
 ]
 
-# --- Storage -----------------------------------------------------------------------------------
-VAR_DIR = Path(env_str("IPAM_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+ROOT_URLCONF = "ipam_project.urls"
+WSGI_APPLICATION = "ipam_project.wsgi.application"
+APPEND_SLASH = False  # both `/path` and `/path/` are routed explicitly; a redirect would drop POST bodies
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'ipam.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -140,14 +195,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file (not :memory:) so concurrency tests can open several connections to one test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ipam.sqlite3")}
+    # Query counts and durations in /metrics on SQLite too.
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
@@ -179,7 +236,7 @@ else:
         }
     }
 
-# --- Auth --------------------------------------------------------------------------------------
+# --- Authentication and the API -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -187,25 +244,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+if TESTING:
+    # Every test creates users; the production hasher (PBKDF2, ~1 s per password here) would dominate the
+    # suite's runtime. Test databases only — real deployments keep Django's default hashers.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "ipam_project.auth.TrackedJWTAuthentication",
-        "ipam_project.auth.TrackedSessionAuthentication",
+        "foundation.auth.TrackedJWTAuthentication",
+        "foundation.auth.TrackedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "ipam_project.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "foundation.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "ipam_project.schema.IPAMAutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["ipam_project.throttling.UserRateThrottle"],
-    "EXCEPTION_HANDLER": "ipam_project.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "foundation.schema.IPAMAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["foundation.throttling.UserRateThrottle"],
+    "EXCEPTION_HANDLER": "foundation.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
+        # JSON bodies that would only fail later in the database (NUL, lone surrogates) or in the parser's
+        # recursion are refused as 400 parse_error; form bodies get the same size limit as JSON (413
+        # request_too_large): DRF's own FormParser reads the stream directly and bypassed it.
+        "foundation.parsers.JSONParser",
+        "foundation.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -221,6 +286,10 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
+# A user's IPAM permission set is cached (foundation/permcache.py) and invalidated at once by group/permission
+# changes; this TTL only bounds staleness where the cache is not shared between processes. 0 = no caching.
+IPAM_PERMISSION_CACHE_SECONDS = env_int("IPAM_PERMISSION_CACHE_SECONDS", 60)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPAM API",
     "DESCRIPTION": "Hierarchical allocation of the private space 10.X.Y.Z: countries, regions (/24) and hosts.",
@@ -228,16 +297,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/ipam",
-    "PREPROCESSING_HOOKS": ["ipam_project.schema.strip_optional_slash"],
+    "PREPROCESSING_HOOKS": ["foundation.schema.strip_optional_slash"],
     # Choice sets sharing a field name need a stable component name each (add new ones here).
     "ENUM_NAME_OVERRIDES": {
         "RegionStatusEnum": "ipam.models.RegionStatus",
         "HostStatusEnum": "ipam.models.HostStatus",
         "DeviceTypeEnum": "ipam.models.DeviceType",
-        "ReservationStatusEnum": "enhancements.models.ReservationStatus",
+        "ReservationStatusEnum": "ipam.models.ReservationStatus",
         "JobStatusEnum": "ipam.models.JobStatus",
-        "ReservationResourceTypeEnum": "enhancements.models.ReservationResourceType",
-        "ShareResourceTypeEnum": "enhancements.models.ShareResourceType",
+        "ReservationResourceTypeEnum": "ipam.models.ReservationResourceType",
+        "ShareResourceTypeEnum": "ipam.models.ShareResourceType",
         "WebhookEventTypeEnum": "webhooks.events.EventType",
         "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
         "WebhookAttemptStatusEnum": "webhooks.models.AttemptOutcome",
@@ -252,16 +321,7 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"jwtAuth": []}],
 }
 
-# --- Internationalisation / time -------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-
-# --- Request limits / security --------------------------------------------------------------------
+# --- Security and request limits -------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("IPAM_MAX_BODY_BYTES", 12 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("IPAM_MAX_BODY_BYTES", 12 * 1024 * 1024)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -274,7 +334,26 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- IPAM product settings (SPEC §2, §5, §6, §7) --------------------------------------------------
+# Production behind a TLS-terminating reverse proxy (deploy/nginx/ipam.conf): the proxy redirects HTTP to
+# HTTPS and sends HSTS, while health checks and Prometheus talk plain HTTP to gunicorn on localhost.
+# Django's own redirect/HSTS checks are silenced only then; with IPAM_TLS_AT_PROXY=false set
+# SECURE_SSL_REDIRECT / SECURE_HSTS_SECONDS and `check --deploy` holds you to them.
+IPAM_TLS_AT_PROXY = env_bool("IPAM_TLS_AT_PROXY", True)
+SILENCED_SYSTEM_CHECKS = env_list("IPAM_SILENCED_SYSTEM_CHECKS")
+if not DEBUG and IPAM_TLS_AT_PROXY:
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
+
+# --- Time, language, static files ------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- The product: quotas, caches, rate limits, features, thresholds, retention, webhooks, transfer -----------
 IPAM_DEFAULT_REGION_QUOTA = env_int("IPAM_DEFAULT_REGION_QUOTA", 1000)
 IPAM_DEFAULT_HOST_QUOTA = env_int("IPAM_DEFAULT_HOST_QUOTA", 10000)
 IPAM_CACHE_TTL = env_int("IPAM_CACHE_TTL", 300)
@@ -303,9 +382,15 @@ IPAM_PUBLIC_BASE_URL = env_str("IPAM_PUBLIC_BASE_URL")  # absolute share URLs; r
 IPAM_TRUST_X_FORWARDED_FOR = env_bool("IPAM_TRUST_X_FORWARDED_FOR", False)  # only behind a proxy you control
 IPAM_VERSION = "0.1.0"
 
-# --- Celery ------------------------------------------------------------------------------------------
-# With REDIS_URL the broker is Redis; without it, kombu's file-system transport under var/ (no service needed;
-# one machine only). Worker, beat and their signal handlers: ipam_project/celery.py.
+# Rate limits per hour; 0 = derived from IPAM_RATE_LIMIT_PER_HOUR (reads 5x, host creation 10x).
+IPAM_READ_RATE_LIMIT_PER_HOUR = env_int("IPAM_READ_RATE_LIMIT_PER_HOUR", 0)
+IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR = env_int("IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR", 0)
+
+# `manage.py rollback` writes its backup here unless --backup PATH is given.
+IPAM_BACKUP_DIR = Path(env_str("IPAM_BACKUP_DIR", str(VAR_DIR / "backups")))
+
+
+# --- Background jobs (Celery) --------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -329,8 +414,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-# SPEC §6 jobs (ipam_project/schedule.py); none when IPAM_ENABLE_BACKGROUND_TASKS=false.
-CELERY_BEAT_SCHEDULE = _beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TASKS)
+# The scheduled jobs (ipam_project/schedule.py): IPAM_JOBS is read by the job-run records (foundation/jobs.py),
+# /health and /metrics; the beat schedule is empty when IPAM_ENABLE_BACKGROUND_TASKS=false.
+IPAM_JOBS = _schedule.JOBS
+CELERY_BEAT_SCHEDULE = _schedule.beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TASKS)
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
@@ -345,13 +432,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1900)
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 
-# --- E-mail ---------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ipam@localhost")
-
-# --- Logging ------------------------------------------------------------------------------------------
-# Lines look like the deployment guide's: `[2025-11-13 10:00:00] [INFO] [ipam.reservations] Created reservation: ...`
-# (UTC), followed by ` [request_id=...]` when a request or task wrote them. Secrets and tokens are redacted.
+# --- Observability: logging and metrics ---------------------------------------------------------------------
 LOG_DIR = Path(env_str("IPAM_LOG_DIR", str(BASE_DIR / "logs")))
 if not LOG_DIR.is_absolute():
     LOG_DIR = BASE_DIR / LOG_DIR
@@ -365,17 +446,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "ipam_project.logging.RequestIdFilter"},
-        "redact": {"()": "ipam_project.logging.RedactSecretsFilter"},
+        "request_id": {"()": "foundation.logging.RequestIdFilter"},
+        "redact": {"()": "foundation.logging.RedactSecretsFilter"},
     },
     "formatters": {
-        "app": {"()": "ipam_project.logging.AppFormatter"},
+        "app": {"()": "foundation.logging.AppFormatter"},
     },
     "handlers": {
         "file": {
             # Size-based rotation that is safe with several processes (gunicorn workers, Celery) on one file,
             # and that also follows an external logrotate.
-            "class": "ipam_project.logging.MultiProcessRotatingFileHandler",
+            "class": "foundation.logging.MultiProcessRotatingFileHandler",
             "filename": str(LOG_DIR / "app.log"),
             "maxBytes": env_int("IPAM_LOG_MAX_BYTES", 10 * 1024 * 1024),
             "backupCount": env_int("IPAM_LOG_BACKUP_COUNT", 5),
@@ -397,56 +478,11 @@ LOGGING = {
     },
 }
 
-# --- core -------------------------------------------------------------------------------------------
-if TESTING:
-    # Every test creates users; the production hasher (PBKDF2, ~1 s per password here) would dominate the
-    # suite's runtime. Test databases only — real deployments keep Django's default hashers.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# JSON bodies that would only fail later in the database (NUL, lone surrogates) or in the parser's recursion
-# are refused as 400 parse_error by the project's JSON parser.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "ipam_project.parsers.JSONParser",
-    "rest_framework.parsers.FormParser",
-    "rest_framework.parsers.MultiPartParser",
-]
-# --- operations ------------------------------------------------------------------------------------------
-# Background job run records (ipam_project.jobs → ops.JobRun) and production checks live in the project app.
-INSTALLED_APPS.append("ipam_project.apps.OpsConfig")
-# Query counts and durations in /metrics on SQLite too (PostgreSQL already uses django-prometheus' backend).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
-
-# Rate limits per hour; 0 = derived from IPAM_RATE_LIMIT_PER_HOUR (reads 5x, host creation 10x).
-IPAM_READ_RATE_LIMIT_PER_HOUR = env_int("IPAM_READ_RATE_LIMIT_PER_HOUR", 0)
-IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR = env_int("IPAM_HOST_CREATE_RATE_LIMIT_PER_HOUR", 0)
-
 # /metrics: optional bearer token (empty = open, restrict it at the proxy); extra Prometheus multiprocess
 # directories merged into the web's /metrics (e.g. the Celery worker's on the same host).
 IPAM_METRICS_TOKEN = env_str("IPAM_METRICS_TOKEN")
 IPAM_METRICS_EXTRA_DIRS = env_list("IPAM_METRICS_EXTRA_DIRS")
 
-# `manage.py rollback` writes its backup here unless --backup PATH is given.
-IPAM_BACKUP_DIR = Path(env_str("IPAM_BACKUP_DIR", str(VAR_DIR / "backups")))
-
-# Production behind a TLS-terminating reverse proxy (deploy/nginx/ipam.conf): the proxy redirects HTTP to
-# HTTPS and sends HSTS, while health checks and Prometheus talk plain HTTP to gunicorn on localhost.
-# Django's own redirect/HSTS checks are silenced only then; with IPAM_TLS_AT_PROXY=false set
-# SECURE_SSL_REDIRECT / SECURE_HSTS_SECONDS and `check --deploy` holds you to them.
-IPAM_TLS_AT_PROXY = env_bool("IPAM_TLS_AT_PROXY", True)
-SILENCED_SYSTEM_CHECKS = env_list("IPAM_SILENCED_SYSTEM_CHECKS")
-if not DEBUG and IPAM_TLS_AT_PROXY:
-    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008"]
-
-# --- performance ---
-# A user's IPAM permission set is cached (ipam_project/permcache.py) and invalidated at once by group/permission
-# changes; this TTL only bounds staleness where the cache is not shared between processes. 0 = no caching.
-IPAM_PERMISSION_CACHE_SECONDS = env_int("IPAM_PERMISSION_CACHE_SECONDS", 60)
-
-# --- reliability ---
-# Form-encoded bodies get the same size limit as JSON (413 request_too_large); DRF's own FormParser reads
-# the stream directly and bypassed DATA_UPLOAD_MAX_MEMORY_SIZE.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "ipam_project.parsers.JSONParser",
-    "ipam_project.parsers.FormParser",
-    "rest_framework.parsers.MultiPartParser",
-]
+# --- E-mail ---------------------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ipam@localhost")

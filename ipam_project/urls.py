@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from ipam_project import api, health, metrics, views
+from foundation import errors, health, metrics, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,17 +16,14 @@ urlpatterns = [
     re_path(r"^ipam/health/?$", health.IpamHealthView.as_view(), name="ipam-health"),
     re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
     path("ipam/", include("ipam.api.urls")),
-    path("ipam/", include("ipam.api.urls_records")),
-    path("ipam/", include("ipam.api.urls_enhancements")),
-    path("ipam/", include("ipam.api.urls_statistics")),
     path("ipam/", include("notifications.api.urls")),
     path("ipam/", include("webhooks.api.urls")),
 ]
 
 # The standard error body for requests no API view handles: unknown /ipam/ paths (any method, DEBUG or not),
 # and with DEBUG off anything else that fails outside a view.
-urlpatterns += [re_path(r"^ipam/", api.unknown_api_path)]
-handler400 = "ipam_project.api.json_bad_request"
-handler403 = "ipam_project.api.json_permission_denied"
-handler404 = "ipam_project.api.json_not_found"
-handler500 = "ipam_project.api.json_server_error"
+urlpatterns += [re_path(r"^ipam/", errors.unknown_api_path)]
+handler400 = "foundation.errors.json_bad_request"
+handler403 = "foundation.errors.json_permission_denied"
+handler404 = "foundation.errors.json_not_found"
+handler500 = "foundation.errors.json_server_error"

@@ -59,7 +59,9 @@ class Supervisor:
         self.lock = threading.Lock()
 
     def start(self) -> None:
+        # The development command is what turns development mode on (DEBUG, keys generated under var/).
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.setdefault("DEBUG", "true")
         for name, cmd in self.cmds.items():
             # Own process group: Ctrl-C reaches the supervisor only, which stops each group in order.
             proc = subprocess.Popen(  # noqa: S603 (our own fixed commands)

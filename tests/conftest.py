@@ -6,6 +6,7 @@ IPAM admin permission. Each has an independent namespace.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -73,7 +74,14 @@ def anon() -> APIClient:
 
 @pytest.fixture(autouse=True)
 def _tasks_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tasks sent with `ipam_project.queue` run in this process (on commit), not through a broker."""
-    from ipam_project import queue
+    """Tasks sent with `foundation.queue` run in this process (on commit), not through a broker.
 
-    monkeypatch.setattr(queue, "dispatch", lambda task, args, kwargs: task.apply(args=args, kwargs=kwargs, throw=True))
+    The arguments make a JSON round trip first, as they would through the broker (CELERY_TASK_SERIALIZER is
+    json): a task sent something JSON cannot carry fails here as it would in production."""
+    from foundation import queue
+
+    def run_in_process(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        args, kwargs = json.loads(json.dumps([list(args), kwargs]))
+        queue.task_named(name).apply(args=args, kwargs=kwargs, throw=True)
+
+    monkeypatch.setattr(queue, "dispatch", run_in_process)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +50,10 @@ def subprocess_env(tmp_path: Path, *, redis_url: str | None = None, **extra: str
     env.update(
         DJANGO_SETTINGS_MODULE="ipam_project.settings",
         IPAM_SKIP_DOTENV="1",
+        DEBUG="true",  # development mode; production tests override it
+        # The test process's keys, so tokens it signs (and secrets it encrypts) are valid in the child.
+        SECRET_KEY=settings.SECRET_KEY,
+        FERNET_KEY=settings.FERNET_KEY,
         IPAM_VAR_DIR=str(tmp_path / "var"),
         IPAM_LOG_DIR=str(tmp_path / "logs"),
         DATABASE_URL=current_database_url(),

@@ -200,8 +200,7 @@ def nobody(db: Any) -> Any:
 @pytest.fixture
 def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> dict[str, str]:
     """One of each of alice's objects, by the path parameter that names it."""
-    from enhancements.models import BulkJob
-    from ipam.models import ExportJob
+    from ipam.models import BulkJob, ExportJob
     from notifications.services import notification_create
     from webhooks.services import webhook_create, webhook_test
 

@@ -12,12 +12,11 @@ from celery import shared_task
 from celery.schedules import crontab
 from django.utils import timezone
 
-from ipam.models import AuditLog, IdempotencyRecord, Region
+from foundation.models import IdempotencyRecord, JobRun
+from ipam.models import AuditLog, Region
 from ipam.tasks.housekeeping import housekeeping
 from ipam_project import celery as celery_module
-from ipam_project import jobs
 from ipam_project.celery import app as celery_app
-from ipam_project.models import JobRun
 from tests.factories import make_region
 from tests.ops_support import run_django, subprocess_env
 
@@ -134,8 +133,8 @@ def failing_job() -> None:
 
 
 @pytest.mark.django_db
-def test_a_failed_run_is_recorded_with_its_error_and_logged(monkeypatch, caplog):
-    monkeypatch.setitem(jobs.JOBS, "ops_test_failing_job", {"label": "daily", "schedule": 60.0, "expires": 60})
+def test_a_failed_run_is_recorded_with_its_error_and_logged(monkeypatch, caplog, settings):
+    monkeypatch.setitem(settings.IPAM_JOBS, "ops_test_failing_job", {"label": "daily", "schedule": 60.0, "expires": 60})
     with caplog.at_level(logging.INFO, logger="ipam.tasks"):
         failing_job.apply()
     run = JobRun.objects.get(name="ops_test_failing_job")

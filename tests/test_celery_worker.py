@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ipam.models import IdempotencyRecord
-from ipam_project.models import JobRun
+from foundation.models import IdempotencyRecord, JobRun
 from tests.ops_support import BASE_DIR, BIN, Background, run_django, subprocess_env, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
@@ -34,7 +33,7 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
     with Background(worker_args, env, tmp_path / "worker.out") as worker:
         wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
         sent = run_django(
-            "from ipam_project import context\n"
+            "from foundation import context\n"
             "from ipam_project.celery import app\n"
             "context.set_context(context.RequestContext(request_id='req-ops-42'))\n"
             "print(app.send_task('housekeeping').id)\n",

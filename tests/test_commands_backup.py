@@ -15,8 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from enhancements.models import Reservation
-from ipam.models import AuditLog, Country, Host, Region, UserQuota
+from ipam.models import AuditLog, Country, Host, Region, Reservation, UserQuota
 from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

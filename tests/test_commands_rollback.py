@@ -15,9 +15,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from enhancements.models import Reservation, SavedFilter
 from ipam.management.commands.rollback import enhancement_models
-from ipam.models import AuditLog, Country, Host, Region
+from ipam.models import AuditLog, Country, Host, Region, Reservation, SavedFilter
 from tests.factories import make_host, make_region
 
 

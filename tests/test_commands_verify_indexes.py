@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from enhancements.models import Reservation
+from ipam.models import Reservation
 from tests.ops_support import manage, subprocess_env
 
 pytestmark = pytest.mark.django_db

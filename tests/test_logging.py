@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from ipam_project.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
+from foundation.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
 from tests.ops_support import BASE_DIR, PYTHON, closed_port, run_django, subprocess_env
 
 LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\] \[[\w.]+\] .+$")
@@ -20,7 +20,7 @@ LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] \[(DEBUG|INFO|WARNI
 WRITE_LINES = """
 import logging
 from django.test import Client
-from ipam_project import context
+from foundation import context
 logging.getLogger('ipam.reservations').info('Created reservation: %s', '550e8400-e29b-41d4-a716-446655440000')
 token = context.set_context(context.RequestContext(request_id='req-42'))
 logging.getLogger('ipam.statistics').info('Dashboard cache hit')
@@ -115,7 +115,7 @@ def test_lines_are_in_utc_and_keep_the_prefix_on_tracebacks():
 
 WRITER = """
 import logging, os, sys
-from ipam_project.logging import AppFormatter, MultiProcessRotatingFileHandler
+from foundation.logging import AppFormatter, MultiProcessRotatingFileHandler
 handler = MultiProcessRotatingFileHandler(sys.argv[1], maxBytes=20000, backupCount=100)
 handler.setFormatter(AppFormatter())
 log = logging.getLogger('ipam.rotation')

@@ -111,8 +111,8 @@ def test_metrics_require_the_token_when_one_is_configured(anon, settings):
     assert response.status_code == 200 and b"ipam_build_info" in response.content
 
 
-COUNT_HITS = "from ipam_project import metrics\nfor _ in range({n}):\n    metrics.record_cache_access('mp', True)\n"
-RENDER = "from ipam_project import metrics\nprint(metrics.render().decode())\n"
+COUNT_HITS = "from foundation import metrics\nfor _ in range({n}):\n    metrics.record_cache_access('mp', True)\n"
+RENDER = "from foundation import metrics\nprint(metrics.render().decode())\n"
 
 
 def test_samples_of_several_processes_are_merged(tmp_path):

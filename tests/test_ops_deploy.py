@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from ipam_project.settings import _DEV_SECRET_KEY
 from tests.ops_support import BASE_DIR, BIN, manage, subprocess_env
 
 UNITS = BASE_DIR / "deploy" / "systemd"
@@ -49,9 +48,49 @@ def test_production_refuses_to_start_without_its_keys(tmp_path, missing):
 
 
 def test_check_deploy_rejects_development_and_malformed_keys(tmp_path):
-    result = manage("check", "--deploy", env=_production_env(tmp_path, SECRET_KEY=_DEV_SECRET_KEY, FERNET_KEY="not-a-fernet-key"))
+    # The development key this installation generated (var/dev-secret-key) must never serve production.
+    development_key = secrets.token_urlsafe(50)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "dev-secret-key").write_text(development_key)
+    result = manage("check", "--deploy", env=_production_env(tmp_path, SECRET_KEY=development_key, FERNET_KEY="not-a-fernet-key"))
     assert result.returncode != 0
     assert "ipam.E001" in result.stderr and "ipam.E003" in result.stderr
+
+
+def test_without_configuration_the_server_is_production_safe_and_refuses_to_start(tmp_path):
+    # No DEBUG, no keys: neither debug pages nor a published key; the process refuses to start.
+    env = subprocess_env(tmp_path)
+    for name in ("DEBUG", "SECRET_KEY", "FERNET_KEY", "IPAM_TESTING"):
+        env.pop(name, None)
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is false" in result.stderr
+    assert not (tmp_path / "var" / "dev-secret-key").exists()
+
+
+def test_development_keys_are_generated_per_installation_and_kept(tmp_path):
+    env = subprocess_env(tmp_path, DEBUG="true")
+    for name in ("SECRET_KEY", "FERNET_KEY"):
+        env.pop(name, None)
+    probe = "from django.conf import settings; print(settings.SECRET_KEY); print(settings.FERNET_KEY)"
+    first = subprocess.run(
+        [str(BIN / "python"), "-c", f"import django; django.setup(); {probe}"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    second = subprocess.run(
+        [str(BIN / "python"), "-c", f"import django; django.setup(); {probe}"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout  # generated once, then read back
+    secret, fernet = first.stdout.split()
+    Fernet(fernet.encode())  # a real Fernet key
+    assert (tmp_path / "var" / "dev-secret-key").read_text() == secret
+    assert (tmp_path / "var" / "dev-secret-key").stat().st_mode & 0o077 == 0  # readable by the owner only
+    other = tmp_path / "other"
+    env_other = {**env, "IPAM_VAR_DIR": str(other / "var")}
+    third = subprocess.run(
+        [str(BIN / "python"), "-c", f"import django; django.setup(); {probe}"], cwd=BASE_DIR, env=env_other, capture_output=True, text=True
+    )
+    assert third.stdout.split()[0] != secret  # another installation, another key
 
 
 def test_without_a_tls_proxy_check_deploy_asks_for_https_settings(tmp_path):

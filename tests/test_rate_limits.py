@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ipam_project import metrics, throttling
+from foundation import metrics, throttling
 from tests.factories import make_region
 from tests.ops_support import closed_port
 

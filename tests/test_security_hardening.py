@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from foundation.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
 from ipam.models import Region
-from ipam_project.logging import AppFormatter, RedactSecretsFilter, RequestIdFilter, redact
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_a_request_body_over_the_limit_gets_a_clean_4xx_with_the_standard_body(a
 
 
 def test_share_tokens_are_stored_only_as_a_hash(api, alice):
-    from enhancements.models import Share
+    from ipam.models import Share
 
     region = make_region(alice)
     created = api.post("/ipam/shares", {"resource_type": "region", "resource_id": str(region.pk)}, format="json").json()

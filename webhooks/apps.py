@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from foundation import metrics
+        from webhooks.services import delivery_pending_count
+
+        metrics.register_database_gauge(
+            "ipam_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried", delivery_pending_count
+        )

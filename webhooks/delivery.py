@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ipam_project import metrics
+from foundation import metrics
 from notifications.services import notification_create
 from webhooks import crypto, signing, transport
 from webhooks.models import AttemptOutcome, DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt

@@ -20,8 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ipam import exceptions
-from ipam_project import queue
+from foundation import errors, queue
 from webhooks import crypto, ssrf
 from webhooks.delivery import cancel_pending
 from webhooks.events import EVENT_TYPES, EventType, payload_body
@@ -76,13 +75,11 @@ def _send_after_commit(deliveries: Iterable[WebhookDelivery]) -> None:
 
 def _enqueue_sends(pairs: list[tuple[str, str]]) -> None:
     """One task per webhook (its deliveries in order); a refused send is left to the dispatch job."""
-    from webhooks.tasks import webhook_deliver
-
     by_webhook: dict[str, list[str]] = {}
     for webhook_id, delivery_id in pairs:
         by_webhook.setdefault(webhook_id, []).append(delivery_id)
     for delivery_ids in by_webhook.values():
-        queue.send_now(webhook_deliver, delivery_ids)
+        queue.send_now("webhook_deliver", delivery_ids)
 
 
 # --- Subscriptions -----------------------------------------------------------------------------------
@@ -90,16 +87,16 @@ def _clean_url(url: Any) -> str:
     try:
         ssrf.url_check(url)
     except ssrf.UnsafeTarget as exc:
-        raise exceptions.ValidationFailed(f"webhook_url: {exc}", details={"webhook_url": [str(exc)]}, code="unsafe_webhook_url") from None
+        raise errors.ValidationFailed(f"webhook_url: {exc}", details={"webhook_url": [str(exc)]}, code="unsafe_webhook_url") from None
     return str(url)
 
 
 def _clean_events(events: Any) -> list[str]:
     if not isinstance(events, list) or not events:
-        raise exceptions.ValidationFailed(details={"events": ["Must be a non-empty list of event types."]})
+        raise errors.ValidationFailed(details={"events": ["Must be a non-empty list of event types."]})
     unknown = [str(e) for e in events if e not in EVENT_TYPES]
     if unknown:
-        raise exceptions.ValidationFailed(
+        raise errors.ValidationFailed(
             details={"events": [f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EventType.values)}."]}
         )
     return list(dict.fromkeys(events))
@@ -108,7 +105,7 @@ def _clean_events(events: Any) -> list[str]:
 def _clean_description(description: Any) -> str:
     text = "" if description is None else str(description)
     if len(text) > 500:
-        raise exceptions.ValidationFailed(details={"description": ["At most 500 characters."]})
+        raise errors.ValidationFailed(details={"description": ["At most 500 characters."]})
     return text
 
 
@@ -120,7 +117,7 @@ def _get(actor: Any, webhook_id: Any, *, lock: bool = False) -> Webhook:
     rows = Webhook.objects.select_for_update() if lock else Webhook.objects.all()
     webhook = rows.filter(user=actor, pk=webhook_id).first()
     if webhook is None:
-        raise exceptions.NotFound("Webhook not found.", code="webhook_not_found")
+        raise errors.NotFound("Webhook not found.", code="webhook_not_found")
     return webhook
 
 
@@ -148,7 +145,7 @@ def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: da
     by = performed_by or actor
     unknown = set(data) - set(WEBHOOK_UPDATABLE)
     if unknown:
-        raise exceptions.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
+        raise errors.ValidationFailed(details={key: ["This field cannot be changed."] for key in sorted(unknown)})
     changes: dict[str, Any] = {}
     if "webhook_url" in data:
         changes["webhook_url"] = _clean_url(data["webhook_url"])
@@ -157,7 +154,7 @@ def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: da
     if "description" in data:
         changes["description"] = _clean_description(data["description"])
     if "is_active" in data and not isinstance(data["is_active"], bool):
-        raise exceptions.ValidationFailed(details={"is_active": ["Must be a boolean."]})
+        raise errors.ValidationFailed(details={"is_active": ["Must be a boolean."]})
     now = now or timezone.now()
     with transaction.atomic():
         webhook = _get(actor, webhook_id, lock=True)
@@ -211,9 +208,9 @@ def webhook_secret_rotate(*, actor: Any, webhook_id: Any) -> tuple[Webhook, str]
 
 def _ensure_can_send(webhook: Webhook) -> None:
     if not settings.IPAM_ENABLE_WEBHOOKS:
-        raise exceptions.StateConflict("Webhook delivery is turned off (IPAM_ENABLE_WEBHOOKS=false).", code="webhooks_disabled")
+        raise errors.StateConflict("Webhook delivery is turned off (IPAM_ENABLE_WEBHOOKS=false).", code="webhooks_disabled")
     if not webhook.is_active:
-        raise exceptions.StateConflict(
+        raise errors.StateConflict(
             "The webhook is disabled; re-enable it first (PATCH is_active=true).",
             code="webhook_inactive",
             details={"webhook_id": str(webhook.pk), "disabled_reason": webhook.disabled_reason},
@@ -236,9 +233,9 @@ def delivery_redeliver(*, actor: Any, webhook_id: Any, delivery_id: Any) -> Webh
         webhook = _get(actor, webhook_id)
         original = WebhookDelivery.objects.filter(webhook=webhook, pk=delivery_id).first()
         if original is None:
-            raise exceptions.NotFound("Delivery not found.", code="delivery_not_found")
+            raise errors.NotFound("Delivery not found.", code="delivery_not_found")
         if original.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
-            raise exceptions.StateConflict(
+            raise errors.StateConflict(
                 "The delivery is still being sent; redeliver it once it has finished.",
                 code="delivery_in_progress",
                 details={"delivery_id": str(original.pk), "status": original.status},

@@ -12,11 +12,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from enhancements.models import BulkJob
+from foundation.permissions import IPAMPermission, owned
 from ipam.exceptions import NotFound
-from ipam.models import JobStatus
+from ipam.models import BulkJob, JobStatus
 from ipam.services import bulk as bulk_services
-from ipam_project.api import IPAMPermission, owned
 
 
 class BulkTagsRequestSerializer(serializers.Serializer):

@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.permissions import IPAMPermission
 from ipam.api.records_common import valid_body
 from ipam.services.bulk_hosts import LOOKUP_MAX, LOOKUP_STATUSES, RELEASE_ITEM_STATUSES, RELEASE_MAX, hosts_bulk_lookup, hosts_bulk_release
-from ipam_project.api import IPAMPermission
 
 
 class HostBulkLookupRequestSerializer(serializers.Serializer):

@@ -10,10 +10,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.permissions import IPAMPermission
 from ipam.api.records_common import uuid_path, valid_body
 from ipam.models import Comment
 from ipam.services.comments import COMMENT_MAX, comment_create, comment_target
-from ipam_project.api import IPAMPermission
 
 
 class CommentSerializer(serializers.ModelSerializer):

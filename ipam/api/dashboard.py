@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.permissions import IPAMPermission
 from ipam.selectors.dashboard import dashboard_stats
-from ipam_project.api import IPAMPermission
 
 CACHE_HEADER_HELP = "`X-Cache: HIT` when served from the per-user cache, `MISS` when computed."
 

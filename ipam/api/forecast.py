@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.permissions import IPAMPermission
 from ipam.selectors.forecast import capacity_forecast
-from ipam_project.api import IPAMPermission
 
 
 class ForecastQuerySerializer(serializers.Serializer):

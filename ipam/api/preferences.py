@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enhancements.models import SavedFilter, UserPreference
+from foundation.permissions import IPAMPermission, owned
+from foundation.routers import UUID_PATTERN
 from ipam import exceptions
-from ipam.api.views import UUID_RE
+from ipam.models import SavedFilter, UserPreference
 from ipam.services import preferences as preference_services
-from ipam_project.api import IPAMPermission, owned
 
 
 # --- Serializers ------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class SavedFilterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IPAMPermission]
     filter_backends: list[Any] = []
     lookup_url_kwarg = "filter_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     ipam_permissions = {"list": "read", "create": "read", "destroy": "read"}
 
     def get_queryset(self) -> QuerySet[SavedFilter]:

@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.permissions import IPAMPermission
 from ipam.api.records_common import valid_body
 from ipam.api.serializers import QuotaUsageSerializer
 from ipam.exceptions import NotFound
 from ipam.models import UserQuota
 from ipam.services.quota_admin import QUOTA_LIMIT_MAX, quota_limits_update
-from ipam_project.api import IPAMPermission
 
 WARNING_PERCENT = 80
 

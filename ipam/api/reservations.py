@@ -14,14 +14,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from enhancements.models import Reservation, ReservationStatus
+from foundation.idempotency import idempotent
+from foundation.permissions import IPAMPermission, owned
+from foundation.routers import UUID_PATTERN
 from ipam.api import serializers as core
-from ipam.api.filters import country_q
-from ipam.api.views import UUID_RE
-from ipam.models import Host, Region
+from ipam.models import Host, Region, Reservation, ReservationStatus
+from ipam.selectors.filters import country_q
 from ipam.services import reservations as reservation_services
-from ipam_project.api import IPAMPermission, owned
-from ipam_project.idempotency import idempotent
+from ipam.services.reservation_conversion import reservation_convert
 
 
 # --- Serializers ------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     ordering_fields = ["created_at", "updated_at", "expires_at", "status", "x_octet", "y_octet", "z_octet"]
     ordering = ["-created_at"]
     lookup_url_kwarg = "reservation_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "delete", "head", "options"]
     ipam_permissions = {
         "list": "read",
@@ -179,9 +179,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def convert(self, request: Request, reservation_id: str) -> Response:
         serializer = ReservationConvertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reservation, resource = reservation_services.reservation_convert(
-            actor=request.user, reservation_id=reservation_id, data=dict(serializer.validated_data)
-        )
+        reservation, resource = reservation_convert(actor=request.user, reservation_id=reservation_id, data=dict(serializer.validated_data))
         if isinstance(resource, Region):
             shown: dict[str, Any] = core.RegionSerializer(Region.objects.select_related("country").get(pk=resource.pk)).data
         else:

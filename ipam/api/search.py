@@ -9,10 +9,11 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.pagination import StandardPagination
+from foundation.permissions import IPAMPermission
 from ipam.api.serializers import HostSerializer, RegionSerializer, represent
 from ipam.models import Region
 from ipam.selectors.search import ORDERING_COLUMNS, STATUSES, search_load, search_params_clean, search_rows
-from ipam_project.api import IPAMPermission, StandardPagination
 
 
 class SearchRegionResultSerializer(RegionSerializer):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
@@ -21,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from enhancements.models import Share
+from foundation.permissions import IPAMPermission, owned
+from foundation.throttling import PublicShareThrottle
+from ipam.models import Share
 from ipam.services import shares as share_services
-from ipam_project.api import IPAMPermission, owned
-from ipam_project.throttling import PublicShareThrottle
 
 
 # --- Serializers ------------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ class ShareViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ipam_permissions = {"list": "read", "create": "update"}
 
     def get_queryset(self) -> QuerySet[Share]:
-        return share_services.active_shares(owned(self, Share.objects.all()), timezone.now()).order_by("-created_at")
+        return owned(self, Share.objects.active()).order_by("-created_at")
 
     @extend_schema(
         request=ShareCreateSerializer,

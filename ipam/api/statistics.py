@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.permissions import IPAMPermission
 from ipam.api.records_common import str_path, valid_query
 from ipam.selectors import statistics
-from ipam_project.api import IPAMPermission
 
 
 class CountryStatisticsSerializer(serializers.Serializer):

@@ -15,22 +15,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.idempotency import idempotent
+from foundation.pagination import with_count_hint
+from foundation.permissions import IPAMPermission, owned
+from foundation.routers import UUID_PATTERN
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
-from ipam.api.filters import HostFilter, RegionFilter
 from ipam.exceptions import NotFound, ValidationFailed
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
 from ipam.selectors.countries import country_get
+from ipam.selectors.filters import HostFilter, RegionFilter
 from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
-from ipam_project.api import IPAMPermission, owned, with_count_hint
-from ipam_project.idempotency import idempotent
 
 # Query parameters that leave a list unfiltered (paging, ordering, format).
 UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
-UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
 @extend_schema_view(
@@ -87,7 +88,7 @@ class RegionViewSet(
     ordering_fields = ["created_at", "updated_at", "region_name", "x_octet", "y_octet", "allocated_hosts", "status"]
     ordering = ["x_octet", "y_octet"]
     lookup_url_kwarg = "region_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     ipam_permissions = {
         "list": "read",
@@ -156,7 +157,7 @@ class HostViewSet(
     ordering_fields = ["created_at", "updated_at", "hostname", "ip_int", "status"]
     ordering = ["ip_int"]
     lookup_url_kwarg = "host_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "host_create", "batch": "host_create"}
     ipam_permissions = {

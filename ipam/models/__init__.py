@@ -11,15 +11,21 @@ from .address import (
     ip_to_int,
 )
 from .audit import ActorType, AuditLog
+from .bulk import BulkJob, BulkJobStatus
 from .comments import Comment
-from .jobs import ExportJob, IdempotencyRecord, JobStatus
+from .jobs import ExportJob, JobStatus
+from .preferences import SavedFilter, UserPreference
 from .quotas import UserQuota
+from .reservations import Reservation, ReservationResourceType, ReservationStatus
+from .shares import Share, ShareResourceType
 
 __all__ = [
     "HOSTS_PER_REGION",
     "ActorType",
     "AllocationCursor",
     "AuditLog",
+    "BulkJob",
+    "BulkJobStatus",
     "Comment",
     "Continent",
     "Country",
@@ -27,10 +33,16 @@ __all__ = [
     "ExportJob",
     "Host",
     "HostStatus",
-    "IdempotencyRecord",
     "JobStatus",
     "Region",
     "RegionStatus",
+    "Reservation",
+    "ReservationResourceType",
+    "ReservationStatus",
+    "SavedFilter",
+    "Share",
+    "ShareResourceType",
+    "UserPreference",
     "UserQuota",
     "ip_to_int",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from ipam.exceptions import NotFound
@@ -20,3 +22,9 @@ def country_get(value: str) -> Country:
 
 def country_for_x(x: int) -> Country | None:
     return Country.objects.filter(x_start__lte=x, x_end__gte=x).first()
+
+
+def countries_health() -> dict[str, Any]:
+    """The /health check `countries`: the seeded country table is there."""
+    count = Country.objects.count()
+    return {"status": "ok" if count else "error", "count": count}

@@ -18,9 +18,8 @@ from django.conf import settings
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
-from enhancements.models import Reservation, ReservationStatus
 from ipam import cache
-from ipam.models import HOSTS_PER_REGION, AuditLog, Region
+from ipam.models import HOSTS_PER_REGION, AuditLog, Region, Reservation
 
 TOP_COUNTRIES = 5
 RECENT_ACTIVITY_DAYS = 7
@@ -79,11 +78,7 @@ def dashboard_stats_compute(user: Any, *, now: datetime | None = None) -> dict[s
         .order_by()
     )
     recent = recent_activity_count(user, now=now)
-    reservations = (
-        Reservation.objects.filter(user=user, status=ReservationStatus.ACTIVE)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .aggregate(active=Count("id"), next_expiry=Min("expires_at"))
-    )
+    reservations = Reservation.objects.active(now).filter(user=user).aggregate(active=Count("id"), next_expiry=Min("expires_at"))
     by_id = {country.pk: country for country in cache.countries()}
     total_regions = sum(row["region_count"] for row in per_country)
     total_hosts = sum(row["host_count"] or 0 for row in per_country)

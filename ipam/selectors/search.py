@@ -21,9 +21,9 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from ipam.api.filters import country_q, filter_by_tags, parse_tag_filters
 from ipam.exceptions import ValidationFailed
 from ipam.models import DeviceType, Host, HostStatus, Region, RegionStatus
+from ipam.selectors.filters import country_q, filter_by_tags, parse_tag_filters
 from ipam.validation import parse_private_ip
 
 TEN_NET = ipaddress.IPv4Network("10.0.0.0/8")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipam import bitmaps
 from ipam.exceptions import NotFound
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, UserQuota
+from ipam.selectors import occupancy
 from ipam.selectors.countries import country_for_x
-from ipam.services import allocation, bitmaps
-from ipam.services.snapshots import host_snapshot, region_snapshot
+from ipam.snapshots import host_snapshot, region_snapshot
 
 
 def _percent(part: int, whole: int) -> float:
@@ -53,7 +54,7 @@ def region_utilization(region: Region) -> dict[str, Any]:
 
 def region_preview_next(user: Any, country: Country) -> dict[str, Any]:
     cursor = AllocationCursor.objects.filter(user=user, country=country).first() or AllocationCursor(user=user, country=country)
-    slot = allocation.next_region_slot(cursor, country, allocation.reserved_region_slots(user, country))
+    slot = occupancy.next_region_slot(cursor, country, occupancy.reserved_region_slots(user, country))
     x, y = slot if slot else (None, None)
     return {
         "available": slot is not None,
@@ -68,7 +69,7 @@ def host_preview_next(user: Any, region_id: Any) -> dict[str, Any]:
     region = Region.objects.filter(user=user, pk=region_id).first()
     if region is None:
         raise NotFound("Region not found.", code="region_not_found")
-    slots = allocation.next_host_slots(region, allocation.reserved_host_slots(user, region.x_octet, region.y_octet), 1)
+    slots = occupancy.next_host_slots(region, occupancy.reserved_host_slots(user, region.x_octet, region.y_octet), 1)
     z = slots[0] if slots else None
     return {
         "available": z is not None and region.status == "active",

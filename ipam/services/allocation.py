@@ -13,44 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Q
-from django.utils import timezone
-
-from enhancements.models import Reservation, ReservationStatus
-from ipam import exceptions
+from foundation import metrics
+from foundation.permissions import has_ipam_permission
+from ipam import bitmaps, exceptions
 from ipam.models import AllocationCursor, Country, Region
-from ipam.services import bitmaps
-from ipam_project import metrics
-from ipam_project.api import has_ipam_permission
-
-Z_FIRST, Z_LAST = 1, 254
-
-
-def region_slot(x: int, y: int) -> int:
-    return x * 256 + y
-
-
-def _active_reservations(user: Any, resource_type: str) -> Any:
-    now = timezone.now()
-    return Reservation.objects.filter(user=user, resource_type=resource_type, status=ReservationStatus.ACTIVE).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
-
-
-def reserved_region_slots(user: Any, country: Country, *, exclude_id: Any = None) -> dict[int, Any]:
-    """Slot → reservation id of the user's active region reservations in the country."""
-    rows = _active_reservations(user, Reservation.ResourceType.REGION).filter(x_octet__gte=country.x_start, x_octet__lte=country.x_end)
-    if exclude_id:
-        rows = rows.exclude(id=exclude_id)
-    return {region_slot(x, y): rid for rid, x, y in rows.values_list("id", "x_octet", "y_octet")}
-
-
-def reserved_host_slots(user: Any, x: int, y: int, *, exclude_id: Any = None) -> dict[int, Any]:
-    """Z → reservation id of the user's active host reservations in 10.x.y.0/24."""
-    rows = _active_reservations(user, Reservation.ResourceType.HOST).filter(x_octet=x, y_octet=y)
-    if exclude_id:
-        rows = rows.exclude(id=exclude_id)
-    return {z: rid for rid, z in rows.values_list("id", "z_octet")}
+from ipam.selectors.occupancy import Z_FIRST, Z_LAST, region_slot
 
 
 def ensure_may_use_country(actor: Any, country: Country) -> None:
@@ -75,12 +42,6 @@ def lock_region(user: Any, region_id: Any) -> Region:
     return region
 
 
-def next_region_slot(cursor: AllocationCursor, country: Country, reserved: dict[int, Any]) -> tuple[int, int] | None:
-    occupied = bitmaps.from_bytes(cursor.bitmap) | bitmaps.mask_of(reserved)
-    slot = bitmaps.lowest_free(occupied, region_slot(country.x_start, 0), region_slot(country.x_end, 255) + 1)
-    return None if slot is None else divmod(slot, 256)
-
-
 def check_region_slot_free(cursor: AllocationCursor, x: int, y: int, reserved: dict[int, Any]) -> None:
     slot = region_slot(x, y)
     if bitmaps.from_bytes(cursor.bitmap) >> slot & 1:
@@ -102,11 +63,6 @@ def cursor_free(cursor: AllocationCursor, x: int, y: int) -> None:
     cursor.bitmap = bitmaps.to_bytes(bitmaps.from_bytes(cursor.bitmap) & ~(1 << region_slot(x, y)))
     cursor.region_count = max(0, cursor.region_count - 1)
     cursor.save(update_fields=["bitmap", "region_count"])
-
-
-def next_host_slots(region: Region, reserved: dict[int, Any], count: int) -> list[int]:
-    occupied = bitmaps.from_bytes(region.host_bitmap) | bitmaps.mask_of(reserved)
-    return bitmaps.lowest_free_n(occupied, Z_FIRST, Z_LAST + 1, count)
 
 
 def check_host_slot_free(region: Region, z: int, reserved: dict[int, Any]) -> None:
@@ -138,7 +94,7 @@ def measured(resource: str) -> Iterator[None]:
     result = "success"
     try:
         yield
-    except exceptions.IPAMError as exc:
+    except exceptions.ServiceError as exc:
         result = exc.code
         raise
     except Exception:

@@ -11,9 +11,9 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from foundation import context
 from ipam import cache
 from ipam.models import ActorType, AuditLog
-from ipam_project import context
 
 
 def _actor_fields(actor: Any) -> dict[str, str]:

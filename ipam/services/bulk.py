@@ -23,13 +23,12 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from enhancements.models import BulkJob, BulkJobStatus
+from foundation import queue
 from ipam import exceptions
-from ipam.models import Host, Region
+from ipam.models import BulkJob, BulkJobStatus, Host, Region
 from ipam.services.audit import audit_save_many, host_audit, region_audit
-from ipam.services.snapshots import host_snapshot, region_snapshot
+from ipam.snapshots import host_snapshot, region_snapshot
 from ipam.validation import TAG_KEY_RE, clean_tags
-from ipam_project import queue
 from webhooks.services import event_publish
 
 logger = logging.getLogger("ipam.bulk")
@@ -213,9 +212,7 @@ def bulk_tags_update(*, actor: Any, resource_type: Any, resource_ids: Any, opera
         return BulkTagsOutcome(result=bulk_tags_apply(actor=actor, request=request))
     with transaction.atomic():
         job = BulkJob.objects.create(user=actor, operation=OPERATION_NAME, params=request.as_params(), total=len(request.resource_ids))
-        from ipam.tasks.bulk import bulk_tags_run
-
-        queue.enqueue(bulk_tags_run, str(job.pk))
+        queue.enqueue("bulk_tags_run", str(job.pk))
     logger.info("Bulk tag job %s accepted: %s ids", job.pk, job.total)
     return BulkTagsOutcome(job=job)
 
@@ -289,11 +286,9 @@ def bulk_jobs_resume(*, older_than_minutes: int = 10) -> int:
     Safe to call while a worker runs the same job: chunks are claimed under the job's row lock.
     """
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
-    from ipam.tasks.bulk import bulk_tags_run
-
     ids = list(BulkJob.objects.filter(status=BulkJobStatus.PENDING, created_at__lt=cutoff).values_list("pk", flat=True))
     for job_id in ids:
-        queue.enqueue(bulk_tags_run, str(job_id))
+        queue.enqueue("bulk_tags_run", str(job_id))
     return len(ids)
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from ipam import exceptions
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.services.hosts import hosts_retire_locked
-from ipam.services.snapshots import host_snapshot, region_snapshot
+from ipam.snapshots import host_snapshot, region_snapshot
 from ipam.validation import clean_reason, parse_private_ip
 
 RELEASE_MAX = 100
@@ -18,7 +18,7 @@ LOOKUP_STATUSES = ["not_allocated", "region_allocated", "fully_allocated"]
 LOOKUP_MAX = 1000
 
 
-def _failure(host_id: str, exc: exceptions.IPAMError) -> dict[str, Any]:
+def _failure(host_id: str, exc: exceptions.ServiceError) -> dict[str, Any]:
     return {"host_id": host_id, "status": "failed", "error": exc.code, "message": exc.message}
 
 
@@ -48,12 +48,12 @@ def hosts_bulk_release(*, actor: Any, host_ids: list[Any], reason: Any) -> dict[
             try:
                 with transaction.atomic():
                     released = {r["host_id"]: r for r in hosts_retire_locked(actor=actor, host_ids=todo, reason=reason)}
-            except exceptions.IPAMError:
+            except exceptions.ServiceError:
                 for host_id in todo:
                     try:
                         with transaction.atomic():
                             released.update({r["host_id"]: r for r in hosts_retire_locked(actor=actor, host_ids=[host_id], reason=reason)})
-                    except exceptions.IPAMError as exc:
+                    except exceptions.ServiceError as exc:
                         results[host_id] = _failure(host_id, exc)
         for host_id in todo:
             if host_id in released:

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from foundation import queue
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Region, UserQuota
-from ipam_project import queue
 from notifications import services as notify
 from notifications.models import AlertState, Channel, NotificationRule, Severity
 from webhooks.oncommit import collect_on_commit
@@ -187,10 +187,8 @@ def _rule_fire(user: Any, rule: NotificationRule, resource: Watched) -> None:
 
 
 def _emails_send(items: list[tuple[Any, str, str]]) -> None:
-    from notifications.tasks import notification_email_send
-
     for user_id, subject, body in items:
-        queue.send_now(notification_email_send, user_id, subject, body)
+        queue.send_now("notification_email_send", user_id, subject, body)
 
 
 # --- Quota warning -----------------------------------------------------------------------------------

@@ -16,9 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from enhancements.models import Reservation, ReservationStatus
 from ipam import exceptions
-from ipam.models import Continent, Country, Region
+from ipam.models import Continent, Country, Region, Reservation, ReservationStatus
 from ipam.services.audit import audit_record, diff
 
 COUNTRY_FIELDS = ("name", "code", "code3", "continent", "x_start", "x_end", "is_reserved")

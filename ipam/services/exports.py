@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from foundation import queue
 from ipam import exceptions
 from ipam.models import ExportJob, Host, HostStatus, JobStatus, Region, RegionStatus
 from ipam.selectors.audit import AUDIT_FIELDS, audit_filters_clean, audit_queryset, audit_row
@@ -83,9 +84,6 @@ def export_filters_clean(raw: Any) -> dict[str, str]:
 
 def export_job_create(*, actor: Any, kind: str, format: str, params: dict[str, Any]) -> ExportJob:
     """Record an export (or audit export) job and send the task that builds it after commit."""
-    from ipam.tasks.exports import export_build
-    from ipam_project.queue import enqueue
-
     if format not in FORMATS:
         raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
     if kind == ExportJob.Kind.AUDIT_EXPORT:
@@ -113,7 +111,7 @@ def export_job_create(*, actor: Any, kind: str, format: str, params: dict[str, A
             resource_id=job.pk,
             snapshot={"job_id": str(job.pk), "format": format, **params},
         )
-        enqueue(export_build, str(job.pk))
+        queue.enqueue("export_build", str(job.pk))
     return job
 
 

@@ -30,9 +30,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
 
-from enhancements.models import Reservation, ReservationStatus
 from ipam import cache, exceptions
-from ipam.models import Host, Region
+from ipam.models import Host, Region, Reservation, ReservationStatus
 from notifications.models import NotificationRule
 from webhooks.models import Webhook
 

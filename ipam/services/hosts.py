@@ -8,10 +8,11 @@ from django.db import transaction
 
 from ipam import exceptions
 from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam.selectors import occupancy
 from ipam.services import allocation, capacity, hostlock
 from ipam.services.audit import audit_save_many, diff, host_audit
 from ipam.services.quotas import quota_consume, quota_release
-from ipam.services.snapshots import host_snapshot
+from ipam.snapshots import host_snapshot
 from ipam.validation import clean_hostname, clean_reason, clean_tags
 from webhooks.services import event_publish
 
@@ -63,7 +64,7 @@ def _lock_for_new_hosts(actor: Any, region_id: Any, names: list[str], *, exclude
         _check_hostnames_free(region, names)
     reserved: dict[int, Any] = {}
     if getattr(region, "has_host_reservations", True):
-        reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet, exclude_id=exclude_reservation)
+        reserved = occupancy.reserved_host_slots(actor, region.x_octet, region.y_octet, exclude_id=exclude_reservation)
     return region, reserved
 
 
@@ -139,7 +140,7 @@ def host_allocate(
         # The lock serialises allocation in this region.
         region, reserved = _lock_for_new_hosts(actor, region_id, [name], exclude_reservation=reservation_id)
         if z_octet is None:
-            slots = allocation.next_host_slots(region, reserved, 1)
+            slots = occupancy.next_host_slots(region, reserved, 1)
             if not slots:
                 raise exceptions.RegionFull(
                     f"Region {region.region_name!r} ({region.cidr}) has no free address.", details={"region_id": str(region.id)}
@@ -159,7 +160,7 @@ def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_pre
     meta = clean_host_metadata(metadata)
     with allocation.measured("host_batch"), transaction.atomic():
         region, reserved = _lock_for_new_hosts(actor, region_id, names)
-        slots = allocation.next_host_slots(region, reserved, count)
+        slots = occupancy.next_host_slots(region, reserved, count)
         if len(slots) < count:
             raise exceptions.RegionFull(
                 f"Region {region.region_name!r} has {len(slots)} free addresses, {count} requested.",

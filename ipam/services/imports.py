@@ -26,10 +26,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from ipam import exceptions
+from ipam import bitmaps, exceptions
 from ipam.models import Country, Host, HostStatus, Region, RegionStatus
+from ipam.selectors import occupancy
 from ipam.selectors.search import parse_cidr
-from ipam.services import allocation, bitmaps
+from ipam.services import allocation
 from ipam.services.audit import audit_record
 from ipam.services.exports import CSV_HIERARCHY_COLUMNS, HOST_FIELDS
 from ipam.services.hosts import clean_host_metadata, host_row, hosts_insert
@@ -513,7 +514,7 @@ def _checked_size(content: Any) -> Any:
 
 
 # --- Running ---------------------------------------------------------------------------------------------
-def _fail(record: Record, exc: exceptions.IPAMError) -> None:
+def _fail(record: Record, exc: exceptions.ServiceError) -> None:
     record.result = {"status": "failed", "error": exc.code, "message": exc.message}
 
 
@@ -603,7 +604,7 @@ def _import_regions(actor: Any, records: list[Record], placement: str, index: _R
                     owner=record.values["owner"],
                     at=record.xy if placement == "manual" else None,
                 )
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             _fail(record, exc)
             continue
         record.region = region
@@ -622,7 +623,7 @@ def _import_host_group(
                 raise exceptions.RegionNotActive(details={"region_id": str(region.id), "status": region.status})
             names = [r.hostname for r in records]
             taken_names = set(Host.objects.filter(region=region, hostname__in=names).values_list("hostname", flat=True))
-            reserved = allocation.reserved_host_slots(actor, region.x_octet, region.y_octet)
+            reserved = occupancy.reserved_host_slots(actor, region.x_octet, region.y_octet)
             occupied = bitmaps.from_bytes(region.host_bitmap)
             accepted: list[Record] = []
             for record in records:
@@ -660,7 +661,7 @@ def _import_host_group(
             accepted = accepted[:room]
             if accepted:
                 _create_hosts(actor, region, accepted, countries[region.country_id], publish=publish)
-    except exceptions.IPAMError as exc:  # the whole group: region not found/active, or a quota race
+    except exceptions.ServiceError as exc:  # the whole group: region not found/active, or a quota race
         for record in records:
             if record.result.get("status") != "failed":
                 _fail(record, exc)
@@ -689,7 +690,7 @@ def _apply_region_statuses(actor: Any, records: list[Record]) -> None:
             try:
                 with transaction.atomic():
                     region_update(actor=actor, region_id=record.region.pk, data={"status": record.status})
-            except exceptions.IPAMError as exc:
+            except exceptions.ServiceError as exc:
                 _fail(record, exc)
 
 
@@ -714,7 +715,7 @@ def import_run(*, actor: Any, content: Any, format: str, mode: str, force: bool 
         for record in host_records:
             try:
                 region = _region_for_host(record, placement, index, file_regions)
-            except exceptions.IPAMError as exc:
+            except exceptions.ServiceError as exc:
                 _fail(record, exc)
                 continue
             groups.setdefault(region.pk, []).append(record)

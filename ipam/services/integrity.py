@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import Cast
 
+from ipam import bitmaps
 from ipam.models import AllocationCursor, Country, Host, Region, UserQuota
-from ipam.services import bitmaps
 from ipam.services.allocation import region_slot
 from ipam.services.audit import audit_entry, audit_save_many
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
-from enhancements.models import SavedFilter, UserPreference
 from ipam import exceptions
+from ipam.models import SavedFilter, UserPreference
 from ipam.selectors.countries import country_get
 from ipam.services.audit import audit_record
 

@@ -8,11 +8,13 @@ from django.db import transaction
 
 from ipam import exceptions
 from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
+from ipam.selectors import occupancy
 from ipam.selectors.countries import country_get
 from ipam.services import allocation, capacity
 from ipam.services.audit import audit_save_many, diff, host_audit, region_audit
 from ipam.services.quotas import quota_consume, quota_release
-from ipam.services.snapshots import host_snapshot, region_snapshot
+from ipam.services.reservations import reservations_cancel_for_retired_region
+from ipam.snapshots import host_snapshot, region_snapshot
 from ipam.validation import clean_reason, clean_region_name, clean_tags
 from webhooks.services import event_publish
 
@@ -53,9 +55,9 @@ def region_allocate(
     with allocation.measured("region"), transaction.atomic():
         cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)
         _check_name_free(actor, country, name)
-        reserved = allocation.reserved_region_slots(actor, country, exclude_id=reservation_id)
+        reserved = occupancy.reserved_region_slots(actor, country, exclude_id=reservation_id)
         if at is None:
-            slot = allocation.next_region_slot(cursor, country, reserved)
+            slot = occupancy.next_region_slot(cursor, country, reserved)
             if slot is None:
                 raise exceptions.CapacityExhausted(
                     f"No free /24 left in {country.name} (X {country.x_start}-{country.x_end}).",
@@ -190,9 +192,6 @@ def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = Fa
         region.delete()
         allocation.cursor_free(cursor, region.x_octet, region.y_octet)
         audit_save_many(entries)
-        # Imported here: the reservations service builds on this module (it converts into regions).
-        from ipam.services.reservations import reservations_cancel_for_retired_region
-
         reservations_cancel_for_retired_region(actor=actor, by=by, region=region, reason=reason)
         event_publish(user=actor, event_type="region.retired", data={**snapshot, "reason": reason, "hosts_retired": len(hosts)})
         capacity.utilization_changed(user=actor, country_id=region.country_id)

@@ -2,9 +2,9 @@
 
 Creating one locks the rows allocation locks — the (user, country) cursor for a region, the region row
 for a host — so a reservation and an allocation (or another reservation) of one address serialise; the
-partial unique constraints on active reservations are the database backstop. Converting allocates exactly
-the reserved address through `region_allocate` / `host_allocate` (which consume quota) and marks the
-reservation converted in the same transaction.
+partial unique constraints on active reservations are the database backstop. Converting one into the
+region or host it holds is `ipam.services.reservation_conversion` (it builds on the allocation services,
+which build on this module).
 
 Lock order everywhere: cursor or region row first, then reservation rows. The hourly job only locks
 reservation rows, so it never waits on a lock while holding one another transaction needs.
@@ -17,17 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from enhancements.models import Reservation, ReservationStatus
 from ipam import exceptions
-from ipam.models import AuditLog, Host, Region
+from ipam.models import AuditLog, Region, Reservation, ReservationStatus
+from ipam.selectors import occupancy
 from ipam.selectors.countries import country_for_x
 from ipam.services import allocation
 from ipam.services.audit import audit_entry, audit_save_many
-from ipam.services.hosts import host_allocate
-from ipam.services.regions import region_allocate
 from ipam.validation import clean_reason
 from notifications.services import notification_create
 from webhooks.services import event_publish
@@ -37,8 +34,6 @@ logger = logging.getLogger("ipam.reservations")
 EXPIRES_IN_DAYS_MAX = 90
 EXPIRY_WARNING_HOURS = 24
 JOB_BATCH_SIZE = 500
-REGION_CONVERT_FIELDS = ("region_name", "description", "tags", "owner")
-HOST_CONVERT_FIELDS = ("hostname", "device_type", "os_type", "application", "cost_center", "purpose", "notes", "tags")
 
 REGION = Reservation.ResourceType.REGION
 HOST = Reservation.ResourceType.HOST
@@ -78,7 +73,7 @@ def _cidr(reservation: Reservation) -> str:
     return f"10.{reservation.x_octet}.{reservation.y_octet}.0/24"
 
 
-def _reservation_audit(reservation: Reservation, *, actor: Any, action_type: str, snapshot: dict[str, Any], **extra: Any) -> AuditLog:
+def reservation_audit(reservation: Reservation, *, actor: Any, action_type: str, snapshot: dict[str, Any], **extra: Any) -> AuditLog:
     """An unsaved audit row about `reservation`, in its owner's namespace (`extra`: reason, region_id). The id
     comes from the snapshot: a deleted reservation no longer has its primary key."""
     return audit_entry(
@@ -97,11 +92,6 @@ def _reservation_audit(reservation: Reservation, *, actor: Any, action_type: str
 
 def _link(reservation: Reservation) -> str:
     return f"/ipam/reservations/{reservation.id}"
-
-
-def active_reservations(queryset: QuerySet[Reservation], now: datetime) -> QuerySet[Reservation]:
-    """Active and not past `expires_at` as of `now` (an expired-but-unswept row is not active)."""
-    return queryset.filter(status=ACTIVE).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 # --- Validation -------------------------------------------------------------------------------------
@@ -130,7 +120,7 @@ def _expire_locked(rows: list[Reservation], *, now: datetime) -> list[Reservatio
         reservation.status = ReservationStatus.EXPIRED
         reservation.updated_at = now
         snapshot = reservation_snapshot(reservation)
-        entries.append(_reservation_audit(reservation, actor=None, action_type="reservation_expired", snapshot=snapshot))
+        entries.append(reservation_audit(reservation, actor=None, action_type="reservation_expired", snapshot=snapshot))
         event_publish(user=reservation.user, event_type="reservation.expired", data=snapshot)
         notification_create(
             user=reservation.user,
@@ -196,7 +186,7 @@ def reservation_create(
             cursor = allocation.lock_cursor(actor, country)  # the lock region allocation in this country takes
             now = timezone.now()  # read after the lock: a row that lapsed while we waited is expired below
             _expire_due_at(actor, REGION, x, y, None, now)
-            allocation.check_region_slot_free(cursor, x, y, allocation.reserved_region_slots(actor, country))
+            allocation.check_region_slot_free(cursor, x, y, occupancy.reserved_region_slots(actor, country))
         else:
             region_pk = Region.objects.filter(user=actor, x_octet=x, y_octet=y).values_list("pk", flat=True).first()
             if region_pk is None:
@@ -210,7 +200,7 @@ def reservation_create(
             _expire_due_at(actor, HOST, x, y, z, now)
             _check_no_region_reservation(actor, x, y, now)
             assert z is not None
-            allocation.check_host_slot_free(region, z, allocation.reserved_host_slots(actor, x, y))
+            allocation.check_host_slot_free(region, z, occupancy.reserved_host_slots(actor, x, y))
         reservation = Reservation(
             user=actor,
             resource_type=resource_type,
@@ -233,7 +223,7 @@ def reservation_create(
         snapshot = reservation_snapshot(reservation)
         audit_save_many(
             [
-                _reservation_audit(
+                reservation_audit(
                     reservation,
                     actor=actor,
                     action_type="create",
@@ -249,88 +239,11 @@ def reservation_create(
 
 
 def _check_no_region_reservation(user: Any, x: int, y: int, now: datetime) -> None:
-    holder = active_reservations(Reservation.objects.filter(user=user, resource_type=REGION, x_octet=x, y_octet=y), now).first()
+    holder = Reservation.objects.active(now).filter(user=user, resource_type=REGION, x_octet=x, y_octet=y).first()
     if holder is not None:
         raise exceptions.AddressReserved(
             f"10.{x}.{y}.0/24 is held by reservation {holder.id}.",
             details={"cidr": f"10.{x}.{y}.0/24", "reservation_id": str(holder.id)},
-        )
-
-
-# --- Convert ----------------------------------------------------------------------------------------
-def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]) -> tuple[Reservation, Region | Host]:
-    """Allocate exactly the reserved address (quota consumed) and mark the reservation converted.
-
-    Region reservations take `region_name, description?, tags?, owner?`; host reservations take
-    `hostname` and the host metadata. Only an active, unexpired reservation converts (else 409).
-    """
-    with transaction.atomic():
-        reservation = _get_owned(actor, reservation_id)
-        _ensure_active(reservation)  # no status goes back to active: checked early, and again under the lock
-        allowed = REGION_CONVERT_FIELDS if reservation.resource_type == REGION else HOST_CONVERT_FIELDS
-        unknown = sorted(key for key, value in data.items() if key not in allowed and value is not None)
-        if unknown:
-            raise exceptions.ValidationFailed(
-                details={key: [f"Not accepted when converting a {reservation.resource_type} reservation."] for key in unknown}
-            )
-        fields = {key: value for key, value in data.items() if key in allowed and value is not None}
-        region_pk = None
-        if reservation.resource_type == REGION:
-            allocation.lock_cursor(actor, reservation.country)
-        else:
-            region_pk = (
-                Region.objects.filter(user=actor, x_octet=reservation.x_octet, y_octet=reservation.y_octet)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if region_pk is None:
-                raise exceptions.Conflict(
-                    f"The region 10.{reservation.x_octet}.{reservation.y_octet}.0/24 of this reservation no longer exists.",
-                    code="region_not_found",
-                    details={"reservation_id": str(reservation.id)},
-                )
-            allocation.lock_region(actor, region_pk)
-        locked = Reservation.objects.select_for_update(of=("self",)).select_related("country").filter(pk=reservation.pk).first()
-        if locked is None:
-            raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
-        reservation = locked
-        _ensure_active(reservation)
-        resource: Region | Host
-        if reservation.resource_type == REGION:
-            if "region_name" not in fields:
-                raise exceptions.ValidationFailed(details={"region_name": ["Required to convert a region reservation."]})
-            resource = region_allocate(
-                actor=actor,
-                country=reservation.country,
-                at=(reservation.x_octet, reservation.y_octet),
-                reservation_id=reservation.pk,
-                **fields,
-            )
-        else:
-            if "hostname" not in fields:
-                raise exceptions.ValidationFailed(details={"hostname": ["Required to convert a host reservation."]})
-            resource = host_allocate(actor=actor, region_id=region_pk, z_octet=reservation.z_octet, reservation_id=reservation.pk, **fields)
-        reservation.status = ReservationStatus.CONVERTED
-        reservation.converted_resource_id = resource.pk
-        reservation.save(update_fields=["status", "converted_resource_id", "updated_at"])
-        snapshot = reservation_snapshot(reservation)
-        region_id = resource.pk if isinstance(resource, Region) else resource.region_id
-        audit_save_many([_reservation_audit(reservation, actor=actor, action_type="convert", snapshot=snapshot, region_id=region_id)])
-        event_publish(
-            user=actor,
-            event_type="reservation.converted",
-            data={**snapshot, "converted_resource_type": reservation.resource_type, "converted_resource_id": str(resource.pk)},
-        )
-    logger.info("Converted reservation: %s into %s %s", reservation.id, reservation.resource_type, resource.pk)
-    return reservation, resource
-
-
-def _ensure_active(reservation: Reservation) -> None:
-    if reservation.current_status != ACTIVE:
-        raise exceptions.StateConflict(
-            f"Only active reservations can be converted; this one is {reservation.current_status}.",
-            code="reservation_not_active",
-            details={"reservation_id": str(reservation.id), "status": reservation.current_status},
         )
 
 
@@ -355,7 +268,7 @@ def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Regio
         reservation.status = ReservationStatus.CANCELLED
         reservation.updated_at = now
         entries.append(
-            _reservation_audit(
+            reservation_audit(
                 reservation, actor=by, action_type="reservation_cancelled", snapshot=reservation_snapshot(reservation), reason=reason
             )
         )
@@ -376,7 +289,7 @@ def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Regio
     return len(rows)
 
 
-def _get_owned(actor: Any, reservation_id: Any) -> Reservation:
+def reservation_get(actor: Any, reservation_id: Any) -> Reservation:
     reservation = Reservation.objects.select_related("country").filter(user=actor, pk=reservation_id).first()
     if reservation is None:
         raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
@@ -393,7 +306,7 @@ def reservation_delete(*, actor: Any, reservation_id: Any) -> None:
             raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
         snapshot = reservation_snapshot(found)
         found.delete()
-        audit_save_many([_reservation_audit(found, actor=actor, action_type="delete", snapshot=snapshot)])
+        audit_save_many([reservation_audit(found, actor=actor, action_type="delete", snapshot=snapshot)])
     logger.info("Deleted reservation: %s", snapshot["reservation_id"])
 
 

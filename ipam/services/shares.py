@@ -16,12 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
-from enhancements.models import Share
 from ipam import exceptions
-from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region
+from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, Share
 from ipam.selectors.countries import country_get
 from ipam.services.audit import audit_entry, audit_record, audit_save_many
 
@@ -65,10 +64,6 @@ def share_snapshot(share: Share) -> dict[str, Any]:
         "view_count": share.view_count,
         "created_at": _iso(share.created_at),
     }
-
-
-def active_shares(queryset: QuerySet[Share], now: datetime) -> QuerySet[Share]:
-    return queryset.filter(is_active=True, expires_at__gt=now)
 
 
 # --- Create / revoke ---------------------------------------------------------------------------------
@@ -133,7 +128,7 @@ def share_revoke(*, actor: Any, share_id: Any) -> None:
     except ValueError:
         raise exceptions.NotFound("Share not found.", code="share_not_found") from None
     with transaction.atomic():
-        share = active_shares(Share.objects.select_for_update().filter(user=actor, pk=pk), now).first()
+        share = Share.objects.active(now).select_for_update().filter(user=actor, pk=pk).first()
         if share is None:
             raise exceptions.NotFound("Share not found.", code="share_not_found")
         share.is_active = False
@@ -156,7 +151,7 @@ def share_access(*, token: str) -> dict[str, Any]:
     not_found = exceptions.NotFound("This link is unknown, revoked or expired.", code="share_not_found")
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise not_found
-    share = active_shares(Share.objects.select_related("user").filter(token_hash=token_hash(token)), now).first()
+    share = Share.objects.active(now).select_related("user").filter(token_hash=token_hash(token)).first()
     if share is None:
         raise not_found
     data = public_resource_data(share)

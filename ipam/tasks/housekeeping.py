@@ -12,10 +12,10 @@ logger = logging.getLogger("ipam.housekeeping")
 
 
 def _steps() -> list[tuple[str, Callable[[], int]]]:
+    from foundation.idempotency import idempotency_prune
     from ipam.services.audit import audit_prune
     from ipam.services.bulk import bulk_jobs_prune
     from ipam.services.exports import export_jobs_prune
-    from ipam.services.idempotency import idempotency_prune
     from webhooks.services import delivery_logs_prune
 
     return [

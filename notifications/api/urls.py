@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver
 
-from ipam_project.api import Router
+from foundation.routers import Router
 from notifications.api import views
 
 router = Router()

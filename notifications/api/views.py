@@ -13,12 +13,12 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ipam_project.api import IPAMPermission, owned
+from foundation.permissions import IPAMPermission, owned
+from foundation.routers import UUID_PATTERN
 from notifications import services
 from notifications.api import serializers as s
 from notifications.models import Notification, NotificationRule, Severity
 
-UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 RECENT_UNREAD = 10
 
 
@@ -49,7 +49,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     ordering_fields = ["created_at", "severity", "is_read"]
     ordering = ["-created_at"]
     lookup_url_kwarg = "notification_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     # Everyone reads and tidies their own inbox.
     ipam_permissions = {
@@ -116,7 +116,7 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     ordering = ["created_at"]
     filter_backends = [OrderingFilter]
     lookup_url_kwarg = "rule_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     ipam_permissions = {"list": "read", "retrieve": "read", "create": "update", "partial_update": "update", "destroy": "update"}
 

@@ -7,9 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from ipam import exceptions
+from ipam import bitmaps, exceptions
 from ipam.models import AllocationCursor, AuditLog, Country, Host, Region, UserQuota
-from ipam.services import bitmaps
 from tests.factories import UserFactory, make_host, make_region
 
 pytestmark = pytest.mark.django_db

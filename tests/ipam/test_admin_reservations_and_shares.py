@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enhancements.models import Reservation, SavedFilter, Share
-from ipam.models import AuditLog
+from ipam.models import AuditLog, Reservation, SavedFilter, Share
 from ipam.services.preferences import saved_filter_create
 from ipam.services.reservations import reservation_create
 from ipam.services.shares import share_create

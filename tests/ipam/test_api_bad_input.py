@@ -422,14 +422,14 @@ def test_country_list_uses_a_constant_number_of_queries(api, alice, django_asser
 def test_a_value_the_database_refuses_is_a_400_not_a_500():
     from django.db import DataError
 
-    from ipam_project.api import exception_handler
+    from foundation.errors import exception_handler
 
     response = exception_handler(DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"), {})
     assert response.status_code == 400 and response.data["error"] == "invalid_value"
 
 
 def test_unrouted_paths_and_crashes_use_the_standard_body(anon, api, rf, settings):
-    from ipam_project.api import json_server_error
+    from foundation.errors import json_server_error
 
     response = anon.get("/no/such/path")
     assert response.status_code == 404 and response.json()["error"] == "not_found"

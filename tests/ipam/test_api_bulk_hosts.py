@@ -12,8 +12,8 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
+from ipam import bitmaps
 from ipam.models import AuditLog, Host, Region, UserQuota
-from ipam.services import bitmaps
 from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db

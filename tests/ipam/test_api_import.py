@@ -9,9 +9,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from enhancements.models import Reservation
-from ipam.models import AuditLog, Country, Host, Region, UserQuota
-from ipam.services import bitmaps
+from ipam import bitmaps
+from ipam.models import AuditLog, Country, Host, Region, Reservation, UserQuota
 from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from enhancements.models import SavedFilter, UserPreference
-from ipam.models import AuditLog
+from ipam.models import AuditLog, SavedFilter, UserPreference
 from ipam.services.preferences import CRITERIA_MAX_BYTES, PREFERENCES_MAX_BYTES, SAVED_FILTERS_MAX
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enhancements.models import Reservation, ReservationStatus
-from ipam.models import AuditLog, Host, Region, UserQuota
+from ipam.models import AuditLog, Host, Region, Reservation, ReservationStatus, UserQuota
 from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db
@@ -36,16 +35,17 @@ RESERVATION_KEYS = {
 @pytest.fixture
 def events(monkeypatch):
     """Records the events the reservation services publish (and still publishes them)."""
-    from ipam.services import reservations as module
+    from ipam.services import reservation_conversion, reservations
 
     published: list[tuple[str, dict]] = []
-    original = module.event_publish
+    original = reservations.event_publish
 
     def record(*, user, event_type, data):
         published.append((event_type, data))
         return original(user=user, event_type=event_type, data=data)
 
-    monkeypatch.setattr(module, "event_publish", record)
+    for module in (reservations, reservation_conversion):
+        monkeypatch.setattr(module, "event_publish", record)
     return published
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enhancements.models import Reservation
-from ipam.models import Region
+from ipam.models import Region, Reservation
 
 pytestmark = pytest.mark.django_db
 

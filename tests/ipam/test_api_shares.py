@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enhancements.models import Share
-from ipam.models import AuditLog
+from ipam.models import AuditLog, Share
 from ipam.services.shares import shares_expire_due
 from ipam.tasks.reservations import share_expiration_checker
 from tests.factories import make_host, make_region

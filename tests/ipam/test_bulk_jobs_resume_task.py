@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enhancements.models import BulkJob
+from ipam.models import BulkJob
 from ipam.tasks.bulk import bulk_jobs_resume
 from ipam_project.schedule import JOBS
 from tests.factories import make_region

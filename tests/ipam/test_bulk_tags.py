@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enhancements.models import BulkJob, BulkJobStatus
-from ipam.models import AuditLog, Host, Region
+from ipam.models import AuditLog, BulkJob, BulkJobStatus, Host, Region
 from ipam.services import bulk
 from ipam.services.hosts import hosts_allocate_batch
 from tests.factories import make_region

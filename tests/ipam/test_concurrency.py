@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from ipam import bitmaps
 from ipam.models import AllocationCursor, Host, Region, UserQuota
-from ipam.services import bitmaps
 from tests.concurrency import run_parallel
 from tests.factories import make_region
 

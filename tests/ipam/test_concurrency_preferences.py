@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from enhancements.models import SavedFilter
+from ipam.models import SavedFilter
 from ipam.services.preferences import SAVED_FILTERS_MAX
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -16,8 +16,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from enhancements.models import Reservation
-from ipam.models import AuditLog, Region
+from ipam.models import AuditLog, Region, Reservation
 from ipam.services.reservations import reservation_create, reservations_expire_due
 from tests.concurrency import run_parallel
 from tests.factories import make_region

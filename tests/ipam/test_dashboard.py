@@ -10,9 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from enhancements.models import Reservation, ReservationStatus
 from ipam import cache
-from ipam.models import AuditLog, Country, Host
+from ipam.models import AuditLog, Country, Host, Reservation, ReservationStatus
 from ipam.selectors import dashboard
 from ipam.services.audit import audit_entry
 from ipam.services.bulk import bulk_tags_update

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ipam.models import AuditLog, Host, IdempotencyRecord, Region, UserQuota
+from foundation.models import IdempotencyRecord
+from ipam.models import AuditLog, Host, Region, UserQuota
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db

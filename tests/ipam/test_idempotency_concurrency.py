@@ -10,7 +10,8 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from ipam.models import Host, IdempotencyRecord, Region, UserQuota
+from foundation.models import IdempotencyRecord
+from ipam.models import Host, Region, UserQuota
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

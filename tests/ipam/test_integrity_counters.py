@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from ipam import bitmaps
 from ipam.models import AllocationCursor, AuditLog, Host, Region, UserQuota
-from ipam.services import bitmaps
 from ipam.services.hosts import hosts_allocate_batch
 from ipam.services.integrity import counters_check, counters_repair
 from ipam.services.regions import region_retire

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ipam import exceptions
+from ipam import bitmaps, exceptions
 from ipam.models import AllocationCursor, AuditLog, Country, Host, Region, UserQuota
-from ipam.services import bitmaps
 from ipam.services.hosts import host_allocate, host_retire, hosts_allocate_batch
 from ipam.services.regions import region_allocate, region_retire
 from tests.factories import make_host, make_region

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from enhancements.models import Reservation
 from ipam import exceptions
-from ipam.models import AuditLog
+from ipam.models import AuditLog, Reservation
 from ipam.services import reservations as services
 from ipam.services.hosts import host_allocate
 from ipam.services.regions import region_allocate
-from ipam.services.reservations import reservation_convert, reservation_create, reservations_expire_due
+from ipam.services.reservation_conversion import reservation_convert
+from ipam.services.reservations import reservation_create, reservations_expire_due
 from ipam.tasks.reservations import reservation_expiration_checker
 from tests.factories import make_host, make_region
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ipam.models import AuditLog, IdempotencyRecord
+from foundation.idempotency import idempotency_prune
+from foundation.models import IdempotencyRecord
+from ipam.models import AuditLog
 from ipam.services.audit import audit_prune
-from ipam.services.idempotency import idempotency_prune
 from tests.factories import make_region
 
 pytestmark = pytest.mark.django_db

@@ -10,13 +10,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from foundation import queue
 from ipam.models import UserQuota
 from ipam.services.capacity import utilization_changed
 from ipam.services.hosts import host_retire, hosts_allocate_batch
 from ipam.services.quotas import quota_consume
 from ipam.services.regions import region_retire
 from ipam.tasks.capacity import capacity_monitor
-from ipam_project import queue
 from notifications.models import AlertState, Notification
 from notifications.services import notification_rule_create
 from tests.factories import make_host, make_region
@@ -75,7 +75,7 @@ def test_severity_follows_utilization_unless_the_rule_sets_it_and_channels_reach
     monkeypatch.setattr(
         queue,
         "dispatch",
-        lambda task, args, kwargs: task.apply(args=args, kwargs=kwargs) if task.name == "notification_email_send" else None,
+        lambda name, args, kwargs: queue.task_named(name).apply(args=args, kwargs=kwargs) if name == "notification_email_send" else None,
     )
     settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["capacity.warning", "capacity.critical"])

@@ -11,8 +11,7 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from enhancements.models import Reservation
-from ipam.models import AuditLog, Host, UserQuota
+from ipam.models import AuditLog, Host, Reservation, UserQuota
 from ipam.services.hosts import host_allocate
 from notifications.models import AlertState
 from notifications.services import notification_rule_create

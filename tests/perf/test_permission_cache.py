@@ -1,4 +1,4 @@
-"""The cached IPAM permission set (ipam_project.permcache): fewer queries, never stale after a change."""
+"""The cached IPAM permission set (foundation.permcache): fewer queries, never stale after a change."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ipam_project.api import has_ipam_permission
-from ipam_project.permcache import ipam_permissions_of
+from foundation.permcache import ipam_permissions_of
+from foundation.permissions import has_ipam_permission
 
 
 def fresh(user: Any) -> Any:
@@ -74,7 +74,7 @@ def test_a_login_does_not_invalidate_the_cached_sets(alice: Any) -> None:
 
 
 def test_permissions_are_checked_from_the_database_when_the_cache_fails(alice: Any, monkeypatch: Any) -> None:
-    from ipam_project import permcache
+    from foundation import permcache
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("cache down")
@@ -108,7 +108,7 @@ def test_a_jwt_request_reads_its_user_and_permissions_without_a_query(alice: Any
 def test_the_cached_snapshot_never_holds_the_password_hash(alice: Any) -> None:
     from django.core.cache import cache
 
-    from ipam_project import permcache
+    from foundation import permcache
 
     permcache.request_user(alice.pk)
     stored = cache.get(f"ipam:auth:{alice.pk}")
@@ -118,7 +118,7 @@ def test_the_cached_snapshot_never_holds_the_password_hash(alice: Any) -> None:
 
 
 def test_saving_a_snapshot_user_keeps_the_password(alice: Any) -> None:
-    from ipam_project import permcache
+    from foundation import permcache
 
     permcache.request_user(alice.pk)
     snapshot = permcache.request_user(alice.pk)  # rebuilt from the cache, password deferred
@@ -158,7 +158,7 @@ def test_losing_a_group_is_seen_by_the_next_jwt_request(alice: Any) -> None:
 
 
 def test_a_jwt_request_is_served_from_the_database_when_the_cache_fails(alice: Any, monkeypatch: Any) -> None:
-    from ipam_project import permcache
+    from foundation import permcache
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("cache down")

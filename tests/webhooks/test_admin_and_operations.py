@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from ipam_project import queue
+from foundation import queue
 from notifications.models import AlertState, Notification, NotificationRule
 from notifications.services import notification_create, notification_rule_create
 from tests.factories import make_region

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ipam_project import queue
+from foundation import queue
 from tests.factories import make_region
 from webhooks import crypto, signing
 from webhooks.models import Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent

@@ -17,7 +17,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from ipam_project import queue
+from foundation import queue
 from notifications.models import Notification
 from tests.factories import make_host, make_region
 from webhooks import signing
@@ -264,7 +264,7 @@ def test_a_batch_allocation_sends_one_message_per_webhook_and_delivers_in_order(
 ):
     sent = []
     original = queue.dispatch
-    monkeypatch.setattr(queue, "dispatch", lambda task, args, kwargs: (sent.append(task.name), original(task, args, kwargs)))
+    monkeypatch.setattr(queue, "dispatch", lambda name, args, kwargs: (sent.append(name), original(name, args, kwargs)))
     subscribe(alice, receiver.url, ["host.allocated"])
     region = make_region(alice)
     from ipam.services.hosts import hosts_allocate_batch

@@ -13,7 +13,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from ipam_project import queue
+from foundation import queue
 from tests.factories import make_region
 from webhooks.delivery import STALE_CLAIM_SECONDS, deliveries_dispatch_due, delivery_attempt
 from webhooks.models import WebhookDelivery
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture
 def broker_down(monkeypatch):
-    def refuse(task, args, kwargs):
+    def refuse(name, args, kwargs):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(queue, "dispatch", refuse)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ipam_project import queue
+from foundation import queue
 from tests.factories import make_region
 from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
 from webhooks.services import delivery_logs_prune

@@ -12,13 +12,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ipam_project.api import IPAMPermission, owned
+from foundation.permissions import IPAMPermission, owned
+from foundation.routers import UUID_PATTERN
 from webhooks import services
 from webhooks.api import serializers as s
 from webhooks.events import EventType
 from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 
-UUID_RE = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 DELIVERY_FILTERS = [
     OpenApiParameter("status", str, enum=DeliveryStatus.values, description="pending, sending, delivered or failed"),
     OpenApiParameter("event_type", str, enum=EventType.values, description="one event type"),
@@ -45,7 +45,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     permission_classes = [IPAMPermission]
     filter_backends: list[Any] = []
     lookup_url_kwarg = "webhook_id"
-    lookup_value_regex = UUID_RE
+    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "webhook_create"}
     ipam_permissions = {
@@ -140,7 +140,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Send a finished delivery's event again (a new delivery, same event id)",
         tags=["webhooks"],
     )
-    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_RE})/redeliver")
+    @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/redeliver")
     def redeliver(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
         delivery = services.delivery_redeliver(actor=request.user, webhook_id=webhook_id, delivery_id=delivery_id)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework_simplejwt import views as jwt_views
 
-from ipam_project.throttling import LoginThrottle
+from foundation.throttling import LoginThrottle
 
 
 @extend_schema(tags=["auth"], summary="Exchange username and password for access and refresh tokens")

@@ -8,8 +8,8 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
-from ipam_project.api import ErrorSerializer
-from ipam_project.idempotency import IDEMPOTENCY_KEY_PARAMETER, is_idempotent
+from foundation.errors import ErrorSerializer
+from foundation.idempotency import IDEMPOTENCY_KEY_PARAMETER, is_idempotent
 
 _ERRORS_ALWAYS = {"400": "Invalid input", "429": "Rate limit or quota exceeded"}
 _ERRORS_AUTHENTICATED = {"401": "Not authenticated", "403": "Missing permission"}
@@ -24,7 +24,7 @@ _ERRORS_BY_METHOD = {
 
 class IPAMAutoSchema(AutoSchema):
     """Adds the `{"error", "message", "details"}` responses each operation can return, and the optional
-    `Idempotency-Key` header to handlers decorated with `ipam_project.idempotency.idempotent`."""
+    `Idempotency-Key` header to handlers decorated with `foundation.idempotency.idempotent`."""
 
     def get_override_parameters(self) -> list[Any]:
         parameters: list[Any] = list(super().get_override_parameters())
@@ -53,7 +53,7 @@ def strip_optional_slash(endpoints: list[tuple[str, str, str, Any]], **kwargs: A
 
 
 class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "ipam_project.auth.TrackedSessionAuthentication"
+    target_class = "foundation.auth.TrackedSessionAuthentication"
     name = "cookieAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
@@ -61,7 +61,7 @@ class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-
 
 
 class JWTScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "ipam_project.auth.TrackedJWTAuthentication"
+    target_class = "foundation.auth.TrackedJWTAuthentication"
     name = "jwtAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""Admin views of the enhancement stores (read-mostly). Writes go through the services, as actions, so
-they keep their locks and audit rows; nothing here edits a reservation or share row directly."""
+"""Admin views of the enhancement stores: reservations, shares, preferences, saved filters, bulk jobs
+(read-mostly). Writes go through the services, as actions, so they keep their locks and audit rows; nothing
+here edits a reservation or share row directly."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from enhancements.models import BulkJob, Reservation, SavedFilter, Share, UserPreference
 from ipam import exceptions
+from ipam.models import BulkJob, Reservation, SavedFilter, Share, UserPreference
+from ipam.services.reservations import reservation_delete
+from ipam.services.shares import share_revoke
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,14 +29,12 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.action(description="Delete selected reservations (frees their addresses; audited)")
 def delete_reservations(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
-    from ipam.services.reservations import reservation_delete
-
     done = 0
     for reservation in queryset.select_related("user"):
         try:
             reservation_delete(actor=reservation.user, reservation_id=reservation.pk)
             done += 1
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             modeladmin.message_user(request, f"{reservation}: {exc.message}", messages.ERROR)
     modeladmin.message_user(request, f"Deleted {done} reservation(s).")
 
@@ -53,14 +54,12 @@ class ReservationAdmin(_ReadOnlyAdmin):
 
 @admin.action(description="Revoke selected shares (audited)")
 def revoke_shares(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Share]) -> None:
-    from ipam.services.shares import share_revoke
-
     done = 0
     for share in queryset.select_related("user"):
         try:
             share_revoke(actor=share.user, share_id=share.pk)
             done += 1
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             modeladmin.message_user(request, f"{share}: {exc.message}", messages.ERROR)
     modeladmin.message_user(request, f"Revoked {done} share(s).")
 

@@ -9,7 +9,7 @@ from typing import IO, Any
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
-from ipam.exceptions import RequestTooLarge
+from foundation.errors import RequestTooLarge
 
 
 class JSONParser(parsers.JSONParser):

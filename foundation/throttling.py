@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
 
-from ipam_project.middleware import client_ip
+from foundation.middleware import client_ip
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -121,13 +121,13 @@ def _degraded(limit: int, reset: int, reason: str) -> tuple[bool, Usage]:
 
 
 def _count_degraded() -> None:
-    from ipam_project import metrics
+    from foundation import metrics
 
     metrics.RATE_LIMIT_DEGRADED.inc()
 
 
 def _count_limited(scope: str) -> None:
-    from ipam_project import metrics
+    from foundation import metrics
 
     metrics.RATE_LIMITED.labels(scope=scope).inc()
 

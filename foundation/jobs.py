@@ -2,7 +2,7 @@
 
 Celery task signals in the worker that runs a job write one `ops.JobRun` row per job name, in the
 database, so /health and /metrics show the same state from every web process on every host, and it
-survives restarts. Only the jobs of `ipam_project.schedule.JOBS` are recorded (two small UPDATEs per
+survives restarts. Only the jobs of `settings.IPAM_JOBS` (ipam_project/schedule.py) are recorded (two small UPDATEs per
 run); on-demand tasks (webhook sends, exports) are not. Recording never fails a job: a database error
 here is logged and the job's own outcome stands.
 """
@@ -21,9 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ipam_project import metrics
-from ipam_project.logging import redact
-from ipam_project.schedule import JOBS
+from foundation import metrics
+from foundation.logging import redact
 
 logger = logging.getLogger("ipam.tasks")
 
@@ -31,7 +30,7 @@ _started: dict[str, tuple[float, str]] = {}  # task id -> (perf_counter at start
 
 
 def _upsert(name: str, **fields: Any) -> None:
-    from ipam_project.models import JobRun
+    from foundation.models import JobRun
 
     if JobRun.objects.filter(name=name).update(**fields):
         return
@@ -80,11 +79,11 @@ def last_runs() -> dict[str, dict[str, Any]]:
     """Per scheduled job: schedule label, last_run (start), last_status, finish, duration, last success."""
     if not settings.IPAM_ENABLE_BACKGROUND_TASKS:
         return {}
-    from ipam_project.models import JobRun
+    from foundation.models import JobRun
 
-    rows = {row.name: row for row in JobRun.objects.filter(name__in=list(JOBS))}
+    rows = {row.name: row for row in JobRun.objects.filter(name__in=list(settings.IPAM_JOBS))}
     result: dict[str, dict[str, Any]] = {}
-    for name, job in JOBS.items():
+    for name, job in settings.IPAM_JOBS.items():
         row = rows.get(name)
         result[name] = {
             "schedule": job["label"],
@@ -99,14 +98,14 @@ def last_runs() -> dict[str, dict[str, Any]]:
 
 
 def _log_id(task_id: str) -> dict[str, str]:
-    from ipam_project.logging import current_request_id
+    from foundation.logging import current_request_id
 
     return {"request_id": current_request_id() or f"task-{task_id}"}
 
 
 def _job_name(task: Any) -> str | None:
     name = getattr(task, "name", None)
-    return name if name in JOBS else None
+    return name if name in settings.IPAM_JOBS else None
 
 
 @signals.task_prerun.connect

@@ -2,7 +2,7 @@
 
 healthy = everything works; degraded = the API serves but something optional is down (cache, broker);
 unhealthy (503) = the database is unreachable, migrations are pending or the countries are missing.
-`background_tasks` shows each scheduled job's last run (from `ipam_project.jobs`); a failed job is reported
+`background_tasks` shows each scheduled job's last run (from `foundation.jobs`); a failed job is reported
 there but does not change the overall status.
 """
 
@@ -27,8 +27,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 logger = logging.getLogger("ipam.health")
-
-CRITICAL = ("database", "migrations", "countries")
 
 
 def check_database() -> dict[str, Any]:
@@ -55,7 +53,7 @@ def check_cache() -> dict[str, Any]:
 
 
 def check_broker() -> dict[str, Any]:
-    from ipam_project.celery import app
+    from celery import current_app as app  # the project's Celery app (ipam_project/celery.py)
 
     url = str(app.conf.broker_url or "")
     transport = url.split(":", 1)[0]
@@ -78,20 +76,23 @@ def check_migrations() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-def check_countries() -> dict[str, Any]:
-    from ipam.models import Country
-
-    count = Country.objects.count()
-    return {"status": "ok" if count else "error", "count": count}
-
-
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "cache": check_cache,
     "broker": check_broker,
     "migrations": check_migrations,
-    "countries": check_countries,
 }
+CRITICAL = {"database", "migrations"}
+NEEDS_DATABASE = {"migrations"}
+
+
+def register_check(name: str, check: Callable[[], dict[str, Any]], *, critical: bool = False) -> None:
+    """Add an app's own check (called from its AppConfig.ready). A critical check failing makes the service
+    unhealthy (503); every registered check needs the database and is skipped when it is down."""
+    CHECKS[name] = check
+    NEEDS_DATABASE.add(name)
+    if critical:
+        CRITICAL.add(name)
 
 
 def run_checks() -> dict[str, Any]:
@@ -106,11 +107,11 @@ def run_checks() -> dict[str, Any]:
         result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         checks[name] = result
         if name == "database" and result["status"] != "ok":
-            for rest in ("migrations", "countries"):
+            for rest in [n for n in CHECKS if n in NEEDS_DATABASE]:
                 checks[rest] = {"status": "error", "error": "database unavailable"}
             break
     failed = {name for name, result in checks.items() if result["status"] != "ok"}
-    overall = "unhealthy" if failed & set(CRITICAL) else ("degraded" if failed else "healthy")
+    overall = "unhealthy" if failed & CRITICAL else ("degraded" if failed else "healthy")
     return {
         "status": overall,
         "checks": checks,
@@ -121,7 +122,7 @@ def run_checks() -> dict[str, Any]:
 
 def background_task_status() -> dict[str, Any]:
     try:
-        from ipam_project.jobs import last_runs
+        from foundation.jobs import last_runs
     except ImportError:
         return {}
     try:

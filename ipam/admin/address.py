@@ -17,9 +17,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from ipam import exceptions
-from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType, ExportJob, Host, IdempotencyRecord, Region, UserQuota
-from ipam.services import bitmaps
+from ipam import bitmaps, exceptions
+from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType, ExportJob, Host, Region, UserQuota
 from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
 from ipam.services.hosts import HOST_UPDATABLE, clean_host_metadata, host_retire, host_update
 from ipam.services.quota_admin import quota_limits_update
@@ -30,12 +29,12 @@ from ipam.validation import clean_hostname, clean_region_name, clean_tags
 class _ServiceRejected(Exception):
     """A service refused a save after the form validated (e.g. a name taken meanwhile)."""
 
-    def __init__(self, error: exceptions.IPAMError):
+    def __init__(self, error: exceptions.ServiceError):
         super().__init__(error.message)
         self.error = error
 
 
-def _form_errors(form: forms.BaseForm, error: exceptions.IPAMError) -> None:
+def _form_errors(form: forms.BaseForm, error: exceptions.ServiceError) -> None:
     """Put a service's ValidationFailed details on the form fields (unknown keys on the form)."""
     if not error.details:
         form.add_error(None, error.message)
@@ -65,7 +64,7 @@ class ServiceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
         try:
             self.save_with_service(request, obj, form, change)
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             raise _ServiceRejected(exc) from exc
 
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -134,7 +133,7 @@ def retire_regions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset:
             reason = f"retired in admin by {request.user}"
             region_retire(actor=region.user, region_id=region.pk, reason=reason, cascade=True, performed_by=request.user)
             done += 1
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             modeladmin.message_user(request, f"{region}: {exc.message}", messages.ERROR)
     modeladmin.message_user(request, f"Retired {done} region(s).")
 
@@ -195,7 +194,7 @@ def retire_hosts(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         try:
             host_retire(actor=host.user, host_id=host.pk, reason=f"retired in admin by {request.user}", performed_by=request.user)
             done += 1
-        except exceptions.IPAMError as exc:
+        except exceptions.ServiceError as exc:
             modeladmin.message_user(request, f"{host}: {exc.message}", messages.ERROR)
     modeladmin.message_user(request, f"Retired {done} host(s).")
 
@@ -282,17 +281,3 @@ class ExportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "kind", "format", "status", "row_count", "created_at", "expires_at"]
     exclude = ["content"]
     readonly_fields = ["user", "kind", "format", "params", "status", "row_count", "error", "completed_at", "expires_at"]
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
-    """Read-only; deleting a record frees its key before the 24 h window ends."""
-
-    list_display = ["user", "key", "method_path", "status_code", "created_at"]
-    search_fields = ["user__username", "key"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,7 +1,9 @@
-"""Operations records: the last run of every background job (SPEC §6), one row per job name."""
+"""The platform's rows: the last run of every scheduled job (one row per job name) and the Idempotency-Key
+records of allocating requests."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -16,7 +18,7 @@ class JobRunStatus(models.TextChoices):
 class JobRun(models.Model):
     """Start, finish, duration and outcome of the latest run of a scheduled job, plus running totals.
 
-    Written by Celery task signals in whichever worker ran the job (see `ipam_project.jobs`); kept in the
+    Written by Celery task signals in whichever worker ran the job (see `foundation.jobs`); kept in the
     database so that every web process, on every host, reports the same state in /health and /metrics.
     """
 
@@ -39,3 +41,23 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.last_status})"
+
+
+class IdempotencyRecord(models.Model):
+    """First response to an allocating POST with an `Idempotency-Key`, replayed for 24 h."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    method_path = models.CharField(max_length=300)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        # The table was created by the ipam app, where this model lived until 0.2 (migrations: ipam 0004, ops 0002).
+        db_table = "ipam_idempotencyrecord"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key")]
+
+    def __str__(self) -> str:
+        return f"idempotency {self.user_id}:{self.key}"

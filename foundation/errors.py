@@ -1,4 +1,9 @@
-"""Cross-cutting API plumbing: the one error shape, pagination, permissions and routing helpers."""
+"""The one error shape: domain errors, the DRF exception handler and Django's error views.
+
+Every error a client sees is `{"error": <snake_case code>, "message": <text>, "details": {...}}` with
+the status code that fits. Apps raise `ServiceError` subclasses (each with a stable `code`); this module
+maps them, DRF's own exceptions and database failures to that body. Nothing here imports an app of ours.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,70 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator as DjangoPaginator
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
-from django.utils.functional import cached_property
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
-from rest_framework.views import APIView
-
-from ipam.exceptions import IPAMError
-from ipam_project.permcache import ipam_permissions_of
 
 logger = logging.getLogger("ipam.api")
+
+
+class ServiceError(Exception):
+    """An error a service raises on purpose: a stable `code`, a human `message`, optional `details`."""
+
+    status_code = 400
+    code = "bad_request"
+    default_message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None, code: str | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+
+class ValidationFailed(ServiceError):
+    status_code = 400
+    code = "validation_error"
+    default_message = "The request is invalid."
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class StateConflict(Conflict):
+    code = "state_conflict"
+
+
+class InsufficientPermissions(ServiceError):
+    status_code = 403
+    code = "insufficient_permissions"
+    default_message = "You do not have the permission this action needs."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used for a different request."
+
+
+class RequestTooLarge(ServiceError):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE (IPAM_MAX_BODY_BYTES)."""
+
+    status_code = 413
+    code = "request_too_large"
+    default_message = "The request body is too large."
+
 
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.ValidationError: "validation_error",
@@ -54,7 +106,7 @@ def _flatten_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every error to `{"error", "message", "details"}` with the right status code."""
     headers: dict[str, str] = {}
-    if isinstance(exc, IPAMError):
+    if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -132,114 +184,3 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="snake_case error code")
     message = serializers.CharField()
     details = serializers.DictField(child=serializers.JSONField(), help_text="per-field messages or context")
-
-
-class CountHintPaginator(DjangoPaginator):
-    """Django's paginator, taking the total from the queryset's `count_hint` when a view knows it already.
-
-    Counting a million rows for a page's `count` costs more than the page itself; a view that keeps the
-    number in a counter (hosts: the regions' `allocated_hosts`, kept in the allocation transactions)
-    attaches it with `with_count_hint` and the paginator uses it instead of `COUNT(*)`.
-    """
-
-    @cached_property
-    def count(self) -> int:
-        hint = getattr(self.object_list, "count_hint", None)
-        return int(hint) if hint is not None else int(super().count)
-
-
-def with_count_hint(queryset: Any, count: int) -> Any:
-    """`queryset`, telling `StandardPagination` its total row count (see `CountHintPaginator`)."""
-    queryset.count_hint = count
-    return queryset
-
-
-class StandardPagination(PageNumberPagination):
-    django_paginator_class = CountHintPaginator
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-    def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            value = int(raw)
-        except ValueError:
-            raise exceptions.ValidationError({"page_size": ["Must be an integer between 1 and 1000."]}) from None
-        if not 1 <= value <= self.max_page_size:
-            raise exceptions.ValidationError({"page_size": ["Must be an integer between 1 and 1000."]})
-        return value
-
-    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
-        raw = request.query_params.get(self.page_query_param, "1")
-        if raw != "last" and (not raw.isdigit() or int(raw) < 1):
-            raise exceptions.ValidationError({"page": ["Must be a positive integer."]})
-        return super().paginate_queryset(queryset, request, view)
-
-
-# --- Permissions -----------------------------------------------------------------------------------
-IPAM_PERMISSIONS = ("read", "allocate", "update", "release", "admin")
-
-
-def has_ipam_permission(user: Any, perm: str) -> bool:
-    """`admin` implies the other four; superusers have everything."""
-    if not user or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    if not user.is_active:
-        return False
-    # The set is cached across requests (ipam_project.permcache): two queries fewer on every request.
-    perms = ipam_permissions_of(user)
-    return perm in perms or "admin" in perms
-
-
-class InsufficientPermission(exceptions.PermissionDenied):
-    def __init__(self, perm: str):
-        super().__init__(f"This action needs the '{perm}' permission.")
-        self.required_permission = perm
-
-
-class IPAMPermission(BasePermission):
-    """Checks the IPAM permission a view declares.
-
-    A view sets `ipam_permissions = {"list": "read", "create": "allocate", ...}` keyed by action (viewsets)
-    or by HTTP method (plain APIViews); anything unlisted falls back to read for safe methods and
-    `update` otherwise.
-    """
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise exceptions.NotAuthenticated()
-        perm = required_permission(request, view)
-        if not has_ipam_permission(request.user, perm):
-            raise InsufficientPermission(perm)
-        return True
-
-
-def required_permission(request: Request, view: APIView) -> str:
-    mapping: dict[str, str] = getattr(view, "ipam_permissions", {})
-    action = getattr(view, "action", None)
-    if action and action in mapping:
-        return mapping[action]
-    method = (request.method or "GET").upper()
-    if method in mapping:
-        return mapping[method]
-    return "read" if method in ("GET", "HEAD", "OPTIONS") else "update"
-
-
-class Router(SimpleRouter):
-    """Routes every path with and without a trailing slash (no redirects that drop POST bodies)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trailing_slash = "/?"
-
-
-def owned(view: Any, queryset: Any) -> Any:
-    """The caller's rows only (other users' objects answer 404); an empty queryset while the schema is built."""
-    if getattr(view, "swagger_fake_view", False):
-        return queryset.none()
-    return queryset.filter(user=view.request.user)

@@ -27,7 +27,7 @@ import glob
 import hmac
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import prometheus_client
@@ -56,8 +56,9 @@ BACKGROUND_TASK_DURATION = Histogram(
     ["task", "outcome"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0),
 )
-# Recorded by the webhooks app after every delivery attempt: record_webhook_delivery(outcome, seconds).
-WEBHOOK_OUTCOMES = ("success", "retry", "failed")
+# Recorded by the webhooks app after every delivery attempt: record_webhook_delivery(outcome, seconds). The
+# outcomes are those of webhooks.models.AttemptOutcome (a test keeps the two lists equal).
+WEBHOOK_OUTCOMES = ("delivered", "retrying", "failed")
 WEBHOOK_DELIVERIES = Counter("ipam_webhook_deliveries_total", "Webhook delivery attempts by outcome", ["outcome"])
 WEBHOOK_DELIVERY_SECONDS = Histogram(
     "ipam_webhook_delivery_seconds",
@@ -85,11 +86,13 @@ def record_webhook_delivery(outcome: str, seconds: float | None = None) -> None:
         WEBHOOK_DELIVERY_SECONDS.observe(seconds)
 
 
-def _webhook_pending_count() -> int:
-    """Pending webhook deliveries (one indexed COUNT, owned by the webhooks app)."""
-    from webhooks.services import delivery_pending_count
+# Gauges whose truth is in the database, registered by the app that owns the rows (AppConfig.ready):
+# name -> (help text, function returning the value). Read at every scrape.
+DATABASE_GAUGES: dict[str, tuple[str, Callable[[], float]]] = {}
 
-    return delivery_pending_count()
+
+def register_database_gauge(name: str, documentation: str, read: Callable[[], float]) -> None:
+    DATABASE_GAUGES[name] = (documentation, read)
 
 
 def _ts(value: Any) -> float:
@@ -104,14 +107,13 @@ class DatabaseCollector(Collector):
         info.add_metric([settings.IPAM_VERSION], 1)
         yield info
         yield from self._jobs()
-        yield from self._webhooks()
+        yield from self._gauges()
 
     def _jobs(self) -> Iterable[Metric]:
-        from ipam_project.models import JobRun
-        from ipam_project.schedule import JOBS
+        from foundation.models import JobRun
 
         try:
-            rows = {row.name: row for row in JobRun.objects.filter(name__in=list(JOBS))}
+            rows = {row.name: row for row in JobRun.objects.filter(name__in=list(settings.IPAM_JOBS))}
         except Exception as exc:  # database down or not migrated: the other series still export
             logger.warning("Could not read background job runs for /metrics: %s", exc.__class__.__name__)
             return []
@@ -126,7 +128,7 @@ class DatabaseCollector(Collector):
             "runs": CounterMetricFamily("ipam_background_task_runs", "Finished runs of a scheduled job", labels=["task"]),
             "failures": CounterMetricFamily("ipam_background_task_failures", "Failed runs of a scheduled job", labels=["task"]),
         }
-        for name in JOBS:
+        for name in settings.IPAM_JOBS:
             row = rows.get(name)
             families["success"].add_metric([name], _ts(row.last_success_at) if row else 0.0)
             families["run"].add_metric([name], _ts(row.last_started_at) if row else 0.0)
@@ -135,15 +137,18 @@ class DatabaseCollector(Collector):
             families["failures"].add_metric([name], row.failure_count if row else 0)
         return list(families.values())
 
-    def _webhooks(self) -> Iterable[Metric]:
-        try:
-            pending = _webhook_pending_count()
-        except Exception as exc:
-            logger.warning("Could not count pending webhook deliveries for /metrics: %s", exc.__class__.__name__)
-            return []
-        gauge = GaugeMetricFamily("ipam_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried")
-        gauge.add_metric([], pending or 0)
-        return [gauge]
+    def _gauges(self) -> Iterable[Metric]:
+        found: list[Metric] = []
+        for name, (documentation, read) in DATABASE_GAUGES.items():
+            try:
+                value = read()
+            except Exception as exc:  # database down: the other series still export
+                logger.warning("Could not read %s for /metrics: %s", name, exc.__class__.__name__)
+                continue
+            gauge = GaugeMetricFamily(name, documentation)
+            gauge.add_metric([], value or 0)
+            found.append(gauge)
+        return found
 
 
 class MultiDirectoryCollector(Collector):

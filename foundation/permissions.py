@@ -1,0 +1,71 @@
+"""The five IPAM permissions (read, allocate, update, release, admin) and the DRF permission class.
+
+A user's permission set comes from `foundation.permcache` (cached across requests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from foundation.permcache import ipam_permissions_of
+
+IPAM_PERMISSIONS = ("read", "allocate", "update", "release", "admin")
+
+
+def has_ipam_permission(user: Any, perm: str) -> bool:
+    """`admin` implies the other four; superusers have everything."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if not user.is_active:
+        return False
+    # The set is cached across requests (foundation.permcache): two queries fewer on every request.
+    perms = ipam_permissions_of(user)
+    return perm in perms or "admin" in perms
+
+
+class InsufficientPermission(exceptions.PermissionDenied):
+    def __init__(self, perm: str):
+        super().__init__(f"This action needs the '{perm}' permission.")
+        self.required_permission = perm
+
+
+class IPAMPermission(BasePermission):
+    """Checks the IPAM permission a view declares.
+
+    A view sets `ipam_permissions = {"list": "read", "create": "allocate", ...}` keyed by action (viewsets)
+    or by HTTP method (plain APIViews); anything unlisted falls back to read for safe methods and
+    `update` otherwise.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        perm = required_permission(request, view)
+        if not has_ipam_permission(request.user, perm):
+            raise InsufficientPermission(perm)
+        return True
+
+
+def required_permission(request: Request, view: APIView) -> str:
+    mapping: dict[str, str] = getattr(view, "ipam_permissions", {})
+    action = getattr(view, "action", None)
+    if action and action in mapping:
+        return mapping[action]
+    method = (request.method or "GET").upper()
+    if method in mapping:
+        return mapping[method]
+    return "read" if method in ("GET", "HEAD", "OPTIONS") else "update"
+
+
+def owned(view: Any, queryset: Any) -> Any:
+    """The caller's rows only (other users' objects answer 404); an empty queryset while the schema is built."""
+    if getattr(view, "swagger_fake_view", False):
+        return queryset.none()
+    return queryset.filter(user=view.request.user)

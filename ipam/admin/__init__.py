@@ -1,0 +1,6 @@
+"""The IPAM models in the Django admin: the address space (countries, regions, hosts, audit, quotas, jobs)
+and the enhancement stores (reservations, shares, preferences, bulk jobs)."""
+
+from . import address, stores
+
+__all__ = ["address", "stores"]
