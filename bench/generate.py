@@ -44,9 +44,8 @@ from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from enhancements.models import BulkJob, Reservation
 from ipam import cache
-from ipam.models import HOSTS_PER_REGION, AllocationCursor, AuditLog, Country, Host, Region, UserQuota, ip_to_int
+from ipam.models import HOSTS_PER_REGION, AllocationCursor, AuditLog, BulkJob, Country, Host, Region, Reservation, UserQuota, ip_to_int
 from ipam.services import bitmaps
 from ipam.services.allocation import region_slot
 
