@@ -10,7 +10,9 @@ Measures, for the user made by `bench/generate.py`:
   dashboard hit rate it gives, from the responses and from the server's `/metrics`.
 
 The driver needs the server's REDIS_URL (to bump the version as a write would) and Django settings.
+The workload itself is `bench/workloads/statistics.py` (shared with the `dash` workload of `bench/run.py`).
 
+    bench/serve.sh --stats &    # port 8106, Redis DB 6
     REDIS_URL=redis://127.0.0.1:6379/6 DATABASE_URL=postgres://postgres@127.0.0.1:5432/ipam_stats_bench \\
         .venv/bin/python bench/stats_driver.py --base-url http://127.0.0.1:8106 --requests 300
 """
@@ -20,79 +22,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipam_project.settings")
 
-import django
+from bench.measure import bootstrap_django
 
-django.setup()
+bootstrap_django()
 
-import requests  # noqa: E402
-
-from ipam import cache  # noqa: E402
+from bench.measure import Client, latency_stats  # noqa: E402
+from bench.workloads import statistics  # noqa: E402
 
 TARGETS_MS = {"dashboard uncached": 50.0, "dashboard cached": 5.0, "forecast country uncached": 100.0, "forecast region uncached": 100.0}
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
 def summarise(name: str, samples: list[float]) -> dict[str, Any]:
-    return {
-        "scenario": name,
-        "n": len(samples),
-        "p50_ms": round(percentile(samples, 50), 2),
-        "p95_ms": round(percentile(samples, 95), 2),
-        "p99_ms": round(percentile(samples, 99), 2),
-        "mean_ms": round(statistics.fmean(samples), 2),
-        "max_ms": round(max(samples), 2),
-        "target_p95_ms": TARGETS_MS.get(name),
-    }
-
-
-class Client:
-    def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.base = base_url.rstrip("/")
-        self.session = requests.Session()
-        token = self.session.post(f"{self.base}/auth/token", json={"username": username, "password": password}, timeout=10)
-        token.raise_for_status()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access']}"
-
-    def timed(self, method: str, path: str, **kwargs: Any) -> tuple[float, requests.Response]:
-        started = time.perf_counter()
-        response = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code >= 400:
-            raise SystemExit(f"{method} {path}: {response.status_code} {response.text[:300]}")
-        return elapsed, response
-
-
-def measure_in_process(compute: Callable[[], Any], requests_n: int, warmup: int = 3) -> list[float]:
-    samples = []
-    for index in range(warmup + requests_n):
-        started = time.perf_counter()
-        compute()
-        if index >= warmup:
-            samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def metric_value(client: Client, result: str) -> float:
-    text = requests.get(f"{client.base}/metrics", timeout=10).text
-    for line in text.splitlines():
-        if line.startswith("ipam_cache_requests_total{") and 'cache="dashboard"' in line and f'result="{result}"' in line:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return {"scenario": name, "n": len(samples), **latency_stats(samples), "target_p95_ms": TARGETS_MS.get(name)}
 
 
 def main() -> None:
@@ -115,66 +62,34 @@ def main() -> None:
     user_id = region["owner_id"]
     load_before = os.getloadavg()
 
-    def bump() -> None:
-        cache.bump_user_version(user_id)
-
-    dash = "/ipam/statistics/dashboard"
-    country_path = f"/ipam/statistics/forecast/country/{args.country}"
-    region_path = f"/ipam/statistics/forecast/region/{region['region_id']}"
-    # Scenarios are interleaved request by request, so a load spike on the shared machine hits all alike.
-    # Each cached read directly follows the uncached read of the same path (which filled the cache).
-    scenarios: list[tuple[str, str, str | None, Callable[[], None] | None]] = [
+    bump = statistics.bumper(user_id)
+    dash = statistics.DASHBOARD
+    country_path = statistics.country_forecast_path(args.country)
+    scenarios: list[statistics.Scenario] = [
         ("baseline GET /ipam/quotas/me", "/ipam/quotas/me", None, None),  # the floor of any authenticated read
         ("dashboard uncached", dash, "MISS", bump),
         ("dashboard cached", dash, "HIT", None),
         ("forecast country uncached", country_path, "MISS", bump),
         ("forecast cached", country_path, "HIT", None),
-        ("forecast region uncached", region_path, "MISS", bump),
+        ("forecast region uncached", statistics.region_forecast_path(region["region_id"]), "MISS", bump),
     ]
-    samples: dict[str, list[float]] = {name: [] for name, *_ in scenarios}
-    for index in range(args.warmup + args.requests):
-        for name, path, expect, before in scenarios:
-            if before:
-                before()
-            elapsed, response = client.timed("GET", path)
-            if expect and response.headers.get("X-Cache") != expect:
-                raise SystemExit(f"{name}: expected X-Cache {expect}, got {response.headers.get('X-Cache')}")
-            if index >= args.warmup:
-                samples[name].append(elapsed)
-    results = [summarise(name, samples[name]) for name, *_ in scenarios]
+    samples = statistics.cache_reads(client, scenarios, args.requests, warmup=args.warmup)
+    results = [summarise(name, values) for name, values in samples.items()]
 
     if os.environ.get("DATABASE_URL"):  # the selectors alone, in this process, against the same database
-        from django.contrib.auth import get_user_model
+        results += [summarise(name, values) for name, values in statistics.in_process(user_id, args.country).items()]
 
-        from ipam.selectors.dashboard import dashboard_stats_compute
-        from ipam.selectors.forecast import country_forecast
-
-        user = get_user_model().objects.get(pk=user_id)
-        results.append(summarise("in-process dashboard_stats_compute", measure_in_process(lambda: dashboard_stats_compute(user), 100)))
-        results.append(
-            summarise("in-process country_forecast", measure_in_process(lambda: country_forecast(user, args.country, days_ahead=90), 100))
-        )
-
-    hits_before, misses_before = metric_value(client, "hit"), metric_value(client, "miss")
-    header_hits = reads = 0
-    mix_reads: list[float] = []
-    for round_index in range(args.mix_rounds):
-        client.timed("PATCH", f"/ipam/regions/{region['region_id']}", json={"description": f"bench write {round_index}"})
-        for _ in range(19):
-            elapsed, response = client.timed("GET", dash)
-            mix_reads.append(elapsed)
-            reads += 1
-            header_hits += response.headers.get("X-Cache") == "HIT"
-    hits, misses = metric_value(client, "hit") - hits_before, metric_value(client, "miss") - misses_before
-    results.append(summarise("dashboard read-heavy mix (19 reads : 1 write)", mix_reads))
+    mix = statistics.read_heavy_mix(client, region["region_id"], args.mix_rounds)
+    results.append(summarise("dashboard read-heavy mix (19 reads : 1 write)", mix.samples))
     forecast_body = client.timed("GET", country_path)[1].json()
     dashboard_body = client.timed("GET", dash)[1].json()
+    hits, misses = mix.metric_hits, mix.metric_misses
     report = {
         "base_url": args.base_url,
         "dataset": {k: dashboard_body[k] for k in ("total_regions", "total_hosts", "total_countries", "recent_activity_count")},
         "forecast_sample": {k: forecast_body[k] for k in ("resource_id", "daily_allocation_rate", "confidence_level", "data_points")},
         "results": results,
-        "mix_hit_rate_from_headers": round(header_hits / reads, 4),
+        "mix_hit_rate_from_headers": round(mix.header_hits / mix.reads, 4),
         "mix_hit_rate_from_metrics": round(hits / (hits + misses), 4) if hits + misses else None,
         "mix_metrics_note": "one gunicorn worker's counters when several run (Prometheus counters are per process)",
         "loadavg_before": [round(x, 2) for x in load_before],
