@@ -35,11 +35,12 @@ run: migrate
 test: install
 	$(BIN)/pytest -q
 
-## lint: ruff, and the import contracts of .importlinter (dependencies run one way; a new cycle fails)
+## lint: ruff, the import contracts of .importlinter (dependencies run one way; a new cycle fails), doc links/fences
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(PY) docs/tools/check_docs.py
 
 format: install
 	$(BIN)/ruff format .

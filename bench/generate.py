@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from ipam import bitmaps, cache
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, AuditLog, BulkJob, Country, Host, Region, Reservation, UserQuota, ip_to_int
-from ipam.services.allocation import region_slot
+from ipam.selectors.occupancy import region_slot
 
 BATCH = 5000
 DEFAULT_PASSWORD = "bench-password-123"

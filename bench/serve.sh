@@ -23,8 +23,10 @@ esac
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ipam_stats_bench}"
 export DEBUG=false
-export SECRET_KEY="${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef}"
-export FERNET_KEY="${FERNET_KEY:-YmVuY2gtZmVybmV0LWtleS1ub3QtYS1zZWNyZXQtMzI=}"
+# Keys for this run only (nothing is published): the drivers log in with a password and use the JWTs it issues.
+PY="$(dirname "$0")/../.venv/bin/python"
+export SECRET_KEY="${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export FERNET_KEY="${FERNET_KEY:-$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}"
 export IPAM_RATE_LIMITS_ENABLED=false
 export IPAM_LOG_LEVEL="${IPAM_LOG_LEVEL:-WARNING}"
 export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-600}"

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for allocating POSTs (SPEC §3), as a decorator for any APIView/ViewSet handler.
+"""`Idempotency-Key` for allocating POSTs (contract §3), as a decorator for any APIView/ViewSet handler.
 
     class ThingViewSet(viewsets.GenericViewSet):
         @extend_schema(request=ThingCreateSerializer, responses={201: ThingSerializer})

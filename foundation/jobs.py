@@ -1,4 +1,4 @@
-"""Run records of the scheduled jobs (SPEC §6): last start, finish, duration and outcome.
+"""Run records of the scheduled jobs (contract §6): last start, finish, duration and outcome.
 
 Celery task signals in the worker that runs a job write one `ops.JobRun` row per job name, in the
 database, so /health and /metrics show the same state from every web process on every host, and it

@@ -1,4 +1,4 @@
-"""Rate limits (SPEC §3): per user per hour by operation class, per client IP for public endpoints.
+"""Rate limits (contract §3): per user per hour by operation class, per client IP for public endpoints.
 
 Fixed one-hour windows counted in the cache (Redis in production, so all web workers share them).
 Every throttled response carries `X-RateLimit-Limit/-Remaining/-Reset`; a 429 also `Retry-After`.

@@ -39,7 +39,7 @@ def _use_django_logging(**kwargs: Any) -> None:
 
 @signals.worker_ready.connect
 def _log_registrations(sender: Any = None, **kwargs: Any) -> None:
-    """SPEC §6: at worker start, one `[BackgroundTasks] Registered: <name> (<schedule>)` line per job."""
+    """contract §6: at worker start, one `[BackgroundTasks] Registered: <name> (<schedule>)` line per job."""
     from django.conf import settings
 
     from ipam_project.schedule import label_of

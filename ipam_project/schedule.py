@@ -1,4 +1,4 @@
-"""The beat schedule as data (SPEC §6). Task names are the registered Celery task names.
+"""The beat schedule as data (contract §6). Task names are the registered Celery task names.
 
 `label` is what the worker logs at start: `[BackgroundTasks] Registered: <name> (<label>)`.
 `expires` (seconds): a run still queued after this long is dropped, the next one replaces it, so a
@@ -18,7 +18,7 @@ JOBS: dict[str, dict[str, Any]] = {
     "capacity_monitor": {"schedule": crontab(minute="*/15"), "label": "every 15 minutes", "expires": 900},
     "webhook_dispatch_due": {"schedule": 60.0, "label": "every minute", "expires": 60},
     "housekeeping": {"schedule": crontab(minute=40, hour=3), "label": "daily", "expires": 86400},
-    # Not in the SPEC table: re-sends bulk tag jobs whose broker message was lost (they are rows, never lost).
+    # Not in the contract §6 table: re-sends bulk tag jobs whose broker message was lost (they are rows, never lost).
     "bulk_jobs_resume": {"schedule": crontab(minute="*/10"), "label": "every 10 minutes", "expires": 600},
 }
 

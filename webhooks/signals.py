@@ -1,7 +1,7 @@
 """`webhook_changed`: every configuration write of a webhook, announced for the audit trail.
 
 `webhooks` may not import `ipam`, yet each write must be audited in its own
-transaction (SPEC §4). So the services send this signal *inside* the write's transaction and
+transaction (contract §4). So the services send this signal *inside* the write's transaction and
 `ipam.receivers` writes the audit row (ADR 0005). It is sent with `send`, not `send_robust`: a receiver
 that fails raises into the service and rolls the write back with it.
 

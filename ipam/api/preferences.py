@@ -1,4 +1,4 @@
-"""Preferences and saved filters over HTTP (SPEC §5.3)."""
+"""Preferences and saved filters over HTTP (contract §5.3)."""
 
 from __future__ import annotations
 

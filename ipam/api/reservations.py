@@ -1,4 +1,4 @@
-"""Reservations over HTTP: create, list, detail, convert, delete (SPEC §5.1). Rules live in
+"""Reservations over HTTP: create, list, detail, convert, delete (contract §5.1). Rules live in
 `ipam.services.reservations`; this module parses and shapes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shareable links over HTTP (SPEC §5.2): create, list, revoke, and the public view.
+"""Shareable links over HTTP (contract §5.2): create, list, revoke, and the public view.
 
 `/ipam/shares/{share_key}` carries two operations: GET is the **public** view (no authentication,
 rate-limited per client IP; the key is the share token) and DELETE revokes (authenticated; the key is

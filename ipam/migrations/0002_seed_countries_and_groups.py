@@ -1,4 +1,4 @@
-"""Seed data: the 18 countries of SPEC §1 and the three IPAM permission groups."""
+"""Seed data: the 18 countries of contract §1 and the three IPAM permission groups."""
 
 from django.db import migrations
 

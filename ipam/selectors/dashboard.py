@@ -1,4 +1,4 @@
-"""Dashboard statistics (SPEC §5.5) from the counters kept by allocation, aggregated in the database.
+"""Dashboard statistics (contract §5.5) from the counters kept by allocation, aggregated in the database.
 
 Cost: three queries whatever the size of the namespace — one GROUP BY over the user's regions (reading
 the `allocated_hosts` counter, never the host rows), one indexed count of recent audit rows (only the

@@ -1,4 +1,4 @@
-"""Capacity forecast (SPEC §5.5): when will a country or a region run out of space at the current pace?
+"""Capacity forecast (contract §5.5): when will a country or a region run out of space at the current pace?
 
 Method, for one resource:
 - history: the audit log's allocation events of the last 90 days (UTC days, today included), counted

@@ -1,4 +1,4 @@
-"""Allocation trends (SPEC §5.5): allocations, releases and net growth per day, week or month.
+"""Allocation trends (contract §5.5): allocations, releases and net growth per day, week or month.
 
 Counted from the audit log in one GROUP BY per UTC day (indexed on user + time); days are folded into
 ISO weeks (Monday first) or calendar months here. Allocations are `create` events; releases are `retire`

@@ -1,4 +1,4 @@
-"""Race-free first-fit allocation primitives (see ARCHITECTURE.md, "Allocation design").
+"""Race-free first-fit allocation primitives (see docs/architecture.md, "Allocation").
 
 Regions: lock the (user, country) cursor row, read its bitmap of taken X*256+Y, OR in the active
 reservations, take the lowest clear bit. Hosts: lock the region row, same with its 256-bit Z bitmap.

@@ -1,4 +1,4 @@
-"""Bulk operations (tags) and their jobs (SPEC §5.7).
+"""Bulk operations (tags) and their jobs (contract §5.7).
 
 `bulk_tags_update` is the one entry point of the API: up to BULK_SYNC_MAX ids are changed at once and
 answered with per-item results; more (up to BULK_MAX) become a `BulkJob` run by a Celery task in chunks,

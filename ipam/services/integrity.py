@@ -1,6 +1,6 @@
 """Counter drift: recompute allocation bitmaps and counters from the rows, report and repair.
 
-Allocation keeps derived state next to the rows (ARCHITECTURE.md, "Allocation design"):
+Allocation keeps derived state next to the rows (docs/architecture.md, "Allocation"):
 - allocation cursor (user, country): `bitmap` (bit X*256+Y per region) and `region_count`;
 - region: `host_bitmap` (bit Z per host) and `allocated_hosts`;
 - quota (user): `regions_used` and `hosts_used`.

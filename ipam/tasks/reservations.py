@@ -1,4 +1,4 @@
-"""Hourly jobs for reservations and shares (SPEC §6). Each calls one service; both are idempotent and
+"""Hourly jobs for reservations and shares (contract §6). Each calls one service; both are idempotent and
 safe on several workers at once (rows are claimed with locks and conditional updates)."""
 
 from __future__ import annotations

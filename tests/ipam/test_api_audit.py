@@ -1,4 +1,4 @@
-"""Audit trail API: every SPEC field, every filter, the history of one address, the audit export job,
+"""Audit trail API: every field of contract §4, every filter, the history of one address, the audit export job,
 isolation and a constant number of queries."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db
 
-SPEC_FIELDS = {
+CONTRACT_FIELDS = {
     "audit_id",
     "action_type",
     "resource_type",
@@ -57,7 +57,7 @@ def test_audit_history_lists_the_callers_rows_newest_first_with_every_field(api,
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 8  # 2 regions + 3 hosts created, 2 updates, 1 retire
-    assert set(body["results"][0]) >= SPEC_FIELDS
+    assert set(body["results"][0]) >= CONTRACT_FIELDS
     latest = body["results"][0]
     assert latest["action_type"] == "retire" and latest["reason"] == "broken disk" and latest["ip_address"] == "10.0.0.2"
     assert latest["snapshot"]["hostname"] == "db" and latest["actor"] == "alice" and latest["actor_type"] == "user"
@@ -179,7 +179,7 @@ def test_audit_export_csv_contains_the_filtered_rows(api, history, django_captur
     assert download["Content-Disposition"].startswith("attachment;") and ".csv" in download["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(text)))
     assert status["row_count"] == len(rows) == 5  # 3 creates, 1 update, 1 retire
-    assert set(rows[0]) >= SPEC_FIELDS
+    assert set(rows[0]) >= CONTRACT_FIELDS
     assert {r["resource_type"] for r in rows} == {"host"}
     retire = next(r for r in rows if r["action_type"] == "retire")
     assert json.loads(retire["snapshot"])["hostname"] == "db" and retire["reason"] == "broken disk"

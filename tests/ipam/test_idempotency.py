@@ -1,4 +1,4 @@
-"""Idempotency-Key on the allocating POSTs (SPEC §3): replay, conflicts, expiry, errors not stored."""
+"""Idempotency-Key on the allocating POSTs (contract §3): replay, conflicts, expiry, errors not stored."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Allocation rules (SPEC §1): first-fit lowest address, reuse of gaps, exhaustion, isolation."""
+"""Allocation rules (contract §1): first-fit lowest address, reuse of gaps, exhaustion, isolation."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Every configuration write of a notification rule lands in its owner's audit trail, in the write's
-transaction (SPEC §4): create, update (nested conditions included), delete. Firing a rule is evaluation,
+transaction (contract §4): create, update (nested conditions included), delete. Firing a rule is evaluation,
 not configuration: it writes no rule row."""
 
 from __future__ import annotations

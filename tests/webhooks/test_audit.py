@@ -1,5 +1,5 @@
 """Every configuration write of a webhook lands in its owner's audit trail, in the write's transaction
-(SPEC §4): create, update (enable/disable included), delete, secret rotation and the automatic disable
+(contract §4): create, update (enable/disable included), delete, secret rotation and the automatic disable
 (a system row). Deliveries (test sends, redeliveries, attempts) are not audited. The secret never is."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Remove the enhancement stores after writing a backup of their rows (guide §8.2, SPEC §7).
+"""Remove the enhancement stores after writing a backup of their rows (guide §8.2, contract §7).
 
     python manage.py rollback --dry-run                 # what would be dropped, nothing changed
     python manage.py rollback [--backup PATH] [--yes]   # backup, confirm, drop

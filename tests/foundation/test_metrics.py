@@ -163,3 +163,12 @@ def test_gunicorn_with_several_workers_reports_every_request_and_reloads_gracefu
         assert health_count() >= start + 31  # counts survive the reload
         # TERM: graceful stop (workers still booting after the reload finish booting first; slow machines).
         assert server.stop(timeout=120) == 0
+
+
+def test_the_webhook_outcome_series_created_up_front_are_the_outcomes_recorded():
+    # The series are created at import so rates work before the first delivery; they must be the very labels
+    # `webhooks.delivery` records (they were success/retry while deliveries recorded delivered/retrying).
+    from foundation import metrics
+    from webhooks.models import AttemptOutcome
+
+    assert set(metrics.WEBHOOK_OUTCOMES) == set(AttemptOutcome.values)

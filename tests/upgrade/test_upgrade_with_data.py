@@ -3,7 +3,7 @@
 The scenario of an operator upgrading a live installation, done on the test database with Django's
 `MigrationExecutor` (the technique of django-test-migrations, without the dependency):
 
-1. migrate back to the nodes of the last release (`tests/migrations/last_release.py`); Django's own apps stay
+1. migrate back to the nodes of the last release (`tests/upgrade/last_release.py`); Django's own apps stay
    at their leaf migrations;
 2. with the HISTORICAL models of that state (`loader.project_state(nodes).apps`, never the current models),
    write at least one row in every model's table, every column filled (nullable ones too), foreign keys to
@@ -21,7 +21,7 @@ The test database is left fully migrated whatever happens (`finally`).
 
 PostgreSQL: marked `postgres` because that is the backend that matters for upgrades and CI runs the whole
 suite on it (`.ci/run`, "tests on PostgreSQL + Redis"); it also runs, unchanged, on SQLite. To run it alone
-on PostgreSQL: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/ipam_upgrade_test pytest tests/migrations`.
+on PostgreSQL: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/ipam_upgrade_test pytest tests/upgrade`.
 
 When this test fails:
 - "table ... has no row": a table was added; if the generic filler could not write a row, add an entry to
@@ -47,7 +47,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from tests.migrations.last_release import LAST_RELEASE
+from tests.upgrade.last_release import LAST_RELEASE
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -90,7 +90,7 @@ def _our_apps(executor: MigrationExecutor) -> set[str]:
 def _last_release_targets(executor: MigrationExecutor) -> list[tuple[str, str | None]]:
     graph = executor.loader.graph
     unlisted = _our_apps(executor) - set(LAST_RELEASE)
-    assert not unlisted, f"apps {sorted(unlisted)} are missing from tests/migrations/last_release.py (new app: list it with None)"
+    assert not unlisted, f"apps {sorted(unlisted)} are missing from tests/upgrade/last_release.py (new app: list it with None)"
     for app, name in LAST_RELEASE.items():
         assert name is None or (app, name) in graph.nodes, f"last_release.py: migration {app}.{name} does not exist"
     return [*LAST_RELEASE.items(), *(node for node in graph.leaf_nodes() if node[0] not in LAST_RELEASE)]

@@ -13,7 +13,7 @@ from tests.ops_support import BASE_DIR, BIN, Background, run_django, subprocess_
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
 
-SPEC_JOBS = {
+CONTRACT_JOBS = {
     "reservation_expiration_checker": "hourly",
     "share_expiration_checker": "hourly",
     "notification_cleanup": "daily",
@@ -54,7 +54,7 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
     assert "filesystem://" in output and (tmp_path / "var" / "celery-broker" / "in").is_dir()
     assert (tmp_path / "var" / "celery-broker" / "control" / "celery.exchange").is_file()  # nothing written to the cwd
     assert not (BASE_DIR / "control").exists()
-    for name, label in SPEC_JOBS.items():
+    for name, label in CONTRACT_JOBS.items():
         assert f"[BackgroundTasks] Registered: {name} ({label})" in output
     assert f"Task housekeeping[{task_id}] succeeded" in output
     app_log = (tmp_path / "logs" / "app.log").read_text()

@@ -1,4 +1,4 @@
-"""Background jobs (SPEC §6): the beat schedule holds every job, each name is a registered task, runs are
+"""Background jobs (contract §6): the beat schedule holds every job, each name is a registered task, runs are
 recorded (start, finish, duration, outcome) where /health and /metrics read them, and the flag
 IPAM_ENABLE_BACKGROUND_TASKS=false registers none."""
 
@@ -20,14 +20,14 @@ from ipam_project.celery import app as celery_app
 from tests.factories import make_region
 from tests.ops_support import run_django, subprocess_env
 
-SPEC_JOBS = {
+CONTRACT_JOBS = {
     "reservation_expiration_checker": "hourly",
     "share_expiration_checker": "hourly",
     "notification_cleanup": "daily",
     "capacity_monitor": "every 15 minutes",
     "webhook_dispatch_due": "every minute",
     "housekeeping": "daily",
-    "bulk_jobs_resume": "every 10 minutes",  # ours, beyond the SPEC table: lost bulk job messages
+    "bulk_jobs_resume": "every 10 minutes",  # ours, beyond the contract §6 table: lost bulk job messages
 }
 
 
@@ -38,7 +38,7 @@ def _registered_task_names() -> set[str]:
 
 def test_beat_schedule_contains_every_spec_job_with_its_interval():
     schedule = celery_app.conf.beat_schedule
-    assert set(schedule) == set(SPEC_JOBS)
+    assert set(schedule) == set(CONTRACT_JOBS)
     for name, entry in schedule.items():
         assert entry["task"] == name
         assert entry["options"]["expires"] > 0
@@ -73,7 +73,7 @@ def test_worker_start_logs_one_registration_line_per_job(caplog, settings):
     with caplog.at_level(logging.INFO, logger="ipam.tasks"):
         celery_module._log_registrations()
     lines = [r.getMessage() for r in caplog.records if "Registered:" in r.getMessage()]
-    assert lines == [f"[BackgroundTasks] Registered: {name} ({label})" for name, label in SPEC_JOBS.items()]
+    assert lines == [f"[BackgroundTasks] Registered: {name} ({label})" for name, label in CONTRACT_JOBS.items()]
 
 
 def test_worker_start_logs_that_jobs_are_disabled(caplog, settings):
@@ -151,7 +151,7 @@ def test_health_shows_each_jobs_last_run_and_status(anon):
     housekeeping.apply(throw=True)
     body = anon.get("/health").json()
     tasks = body["background_tasks"]
-    assert set(tasks) == set(SPEC_JOBS)
+    assert set(tasks) == set(CONTRACT_JOBS)
     assert tasks["housekeeping"]["last_status"] == "success"
     assert tasks["housekeeping"]["last_run"] is not None and tasks["housekeeping"]["last_success"] is not None
     assert tasks["housekeeping"]["schedule"] == "daily"

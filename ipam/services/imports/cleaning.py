@@ -1,0 +1,233 @@
+"""Checking the fields of parsed records (octets, names, tags, countries, placement) the way the API
+would, and `import_parse`: the whole file parsed and cleaned, or `ValidationFailed` listing every problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ipam import exceptions
+from ipam.models import Country, HostStatus, RegionStatus
+from ipam.selectors.search import parse_cidr
+from ipam.services.exports import HOST_FIELDS
+from ipam.services.hosts import clean_host_metadata
+from ipam.services.imports.parsing import (
+    HOST_ONLY,
+    REGION_ONLY,
+    Errors,
+    Record,
+    decode,
+    max_bytes,
+    parse_csv,
+    parse_json,
+    present,
+    too_large,
+)
+from ipam.validation import clean_hostname, clean_region_name, clean_tags, parse_private_ip
+
+
+# --- Field cleaning ------------------------------------------------------------------------------------
+def _int(record: Record, key: str, lo: int, hi: int, errors: Errors) -> int | None:
+    value = record.raw.get(key)
+    if not present(value):
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        errors.add(record, key, f"Must be a whole number {lo}-{hi}.")
+        return None
+    number = int(value)
+    if not lo <= number <= hi:
+        errors.add(record, key, f"Must be {lo}-{hi}.")
+        return None
+    return number
+
+
+def _text(record: Record, key: str, limit: int, errors: Errors) -> str | None:
+    value = record.raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(record, key, "Must be a string.")
+        return None
+    if len(value) > limit:
+        errors.add(record, key, f"At most {limit} characters.")
+        return None
+    return value
+
+
+def _first_message(exc: exceptions.ValidationFailed, default_field: str) -> tuple[str, str]:
+    for key, messages in exc.details.items():
+        if isinstance(messages, list) and messages:
+            return key, str(messages[0])
+        return key, str(messages)
+    return default_field, exc.message
+
+
+def _tags(record: Record, errors: Errors) -> dict[str, str] | None:
+    value = record.raw.get("tags")
+    if not present(value):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            errors.add(record, "tags", 'Must be a JSON object, e.g. {"env": "prod"}.')
+            return None
+    try:
+        return clean_tags(value)
+    except exceptions.ValidationFailed as exc:
+        errors.add(record, *_first_message(exc, "tags"))
+        return None
+
+
+class _Countries:
+    def __init__(self) -> None:
+        self.rows = list(Country.objects.order_by("x_start"))
+        self.by_key: dict[str, Country] = {}
+        for country in self.rows:
+            for key in (country.name, country.code, country.code3):
+                self.by_key[key.lower()] = country
+        self.by_id = {c.pk: c for c in self.rows}
+
+    def lookup(self, value: Any) -> Country | None:
+        return self.by_key.get(str(value).strip().lower()) if present(value) else None
+
+    def for_x(self, x: int) -> Country | None:
+        return next((c for c in self.rows if c.x_start <= x <= c.x_end), None)
+
+
+def _clean_common(record: Record, countries: _Countries, errors: Errors) -> None:
+    raw = record.raw
+    if present(raw.get("country")):
+        record.country = countries.lookup(raw["country"])
+        if record.country is None:
+            errors.add(record, "country", f"Unknown country {raw['country']!r}: use a name, ISO alpha-2 or alpha-3 code.")
+    if present(raw.get("region_name")):
+        try:
+            record.region_name = clean_region_name(raw["region_name"])
+        except exceptions.ValidationFailed as exc:
+            errors.add(record, *_first_message(exc, "region_name"))
+    cidr_xy: tuple[int, int] | None = None
+    if present(raw.get("cidr")):
+        try:
+            rng = parse_cidr(raw["cidr"], "cidr")
+            if rng.size != 256:
+                raise exceptions.ValidationFailed(details={"cidr": ["A region is a /24: 10.X.Y.0/24."]})
+            cidr_xy = ((rng.lo >> 16) & 0xFF, (rng.lo >> 8) & 0xFF)
+        except exceptions.ValidationFailed as exc:
+            errors.add(record, *_first_message(exc, "cidr"))
+    record.x = _int(record, "x_octet", 0, 255, errors)
+    record.y = _int(record, "y_octet", 0, 255, errors)
+    if cidr_xy is not None:
+        if record.xy is not None and record.xy != cidr_xy:
+            errors.add(record, "cidr", f"Does not match x_octet/y_octet {record.x}.{record.y}.")
+        record.x, record.y = cidr_xy
+
+
+def _clean_region(record: Record, countries: _Countries, placement: str, errors: Errors) -> None:
+    raw = record.raw
+    _clean_common(record, countries, errors)
+    for key in HOST_ONLY:
+        if present(raw.get(key)):
+            errors.add(record, key, "Not a region field (leave it empty on region rows).")
+    if not record.region_name and "region_name" not in {e["field"] for e in errors.items if e["line"] == record.line}:
+        errors.add(record, "region_name", "Required.")
+    status = str(raw.get("status") or "active").strip()
+    if status not in RegionStatus.values:
+        errors.add(record, "status", f"Must be one of {', '.join(RegionStatus.values)}.")
+    record.status = status
+    description = _text(record, "description", 2000, errors)
+    owner = _text(record, "owner", 150, errors)
+    record.values = {"description": description or "", "owner": owner or None, "tags": _tags(record, errors)}
+    if placement == "manual":
+        if record.xy is None:
+            if not present(raw.get("cidr")):  # a malformed one is reported already
+                errors.add(record, "cidr", "Manual placement needs the region's cidr (or x_octet and y_octet).")
+        else:
+            at_x = countries.for_x(record.x or 0)
+            if record.country is None and not present(raw.get("country")):
+                record.country = at_x
+            elif record.country is not None and record.country != at_x:
+                errors.add(record, "cidr", f"10.{record.x}.{record.y}.0/24 is not in {record.country.name}.")
+    elif record.country is None and not present(raw.get("country")):
+        errors.add(record, "country", "Required.")
+
+
+def _clean_host(record: Record, countries: _Countries, placement: str, errors: Errors) -> None:
+    raw = record.raw
+    _clean_common(record, countries, errors)
+    for key in REGION_ONLY:
+        if present(raw.get(key)):
+            errors.add(record, key, "Not a host field (leave it empty on host rows).")
+    try:
+        record.hostname = clean_hostname(raw.get("hostname") if present(raw.get("hostname")) else "")
+    except exceptions.ValidationFailed as exc:
+        errors.add(record, *_first_message(exc, "hostname"))
+    region_xy = record.xy
+    z = _int(record, "z_octet", 1, 254, errors)
+    if present(raw.get("ip_address")):
+        try:
+            x, y, ip_z = parse_private_ip(raw["ip_address"])
+            if not 1 <= ip_z <= 254:
+                raise exceptions.ValidationFailed(details={"ip_address": ["The last octet must be 1-254."]})
+            if region_xy is not None and region_xy != (x, y):
+                errors.add(record, "ip_address", f"Not inside the region 10.{region_xy[0]}.{region_xy[1]}.0/24.")
+            if z is not None and z != ip_z:
+                errors.add(record, "z_octet", f"Does not match ip_address {raw['ip_address']}.")
+            record.x, record.y, z = x, y, ip_z
+        except exceptions.ValidationFailed as exc:
+            errors.add(record, *_first_message(exc, "ip_address"))
+    record.z = z
+    status = str(raw.get("status") or "active").strip()
+    if status not in HostStatus.values:
+        errors.add(record, "status", f"Must be one of {', '.join(HostStatus.values)}.")
+    record.status = status
+    metadata = {key: raw[key] for key in HOST_FIELDS if key in raw and raw[key] is not None}
+    try:
+        record.values = clean_host_metadata(metadata)
+    except exceptions.ValidationFailed as exc:
+        for key, messages in exc.details.items():
+            errors.add(record, key, str(messages[0] if isinstance(messages, list) and messages else messages))
+    tags = _tags(record, errors)
+    if tags is not None:
+        record.values["tags"] = tags
+    if placement == "manual" and not present(raw.get("ip_address")) and (record.xy is None or record.z is None):
+        errors.add(record, "ip_address", "Manual placement needs the host's ip_address (or x_octet, y_octet and z_octet).")
+    if placement == "auto" and record.parent is None and not record.region_name and record.xy is None:
+        errors.add(record, "region_name", "Say which region: region_name (and country), or the region's cidr.")
+
+
+def _placement(records: list[Record]) -> str:
+    """Preview without an explicit placement: manual when every row carries its address."""
+
+    def placed(record: Record) -> bool:
+        keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
+        own = "cidr" if record.kind == "region" else "ip_address"
+        return present(record.raw.get(own)) or all(present(record.raw.get(k)) for k in keys)
+
+    return "manual" if records and all(placed(r) for r in records) else "auto"
+
+
+def import_parse(*, content: Any, format: str, placement: str) -> tuple[list[Record], str]:
+    """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
+    if format == "csv":
+        records = parse_csv(decode(content))
+    elif format == "json":
+        records = parse_json(decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content))
+    else:
+        raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
+    if not records:
+        raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
+    placement = placement or _placement(records)
+    countries = _Countries()
+    errors = Errors()
+    for record in records:
+        (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
+    errors.raise_if_any()
+    return records, placement
+
+
+def _checked_size(content: Any) -> Any:
+    size = len(json.dumps(content).encode())
+    if size > max_bytes():
+        raise too_large(size)
+    return content

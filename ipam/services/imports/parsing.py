@@ -1,0 +1,282 @@
+"""Reading an import file: formats, size limits, decoding, CSV and JSON into `Record`s with every problem
+collected by line and field (nothing is written here)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from ipam import exceptions
+from ipam.models import Country, Region
+from ipam.services.exports import CSV_HIERARCHY_COLUMNS, HOST_FIELDS
+
+MODES = ("preview", "auto", "manual")
+PLACEMENTS = ("auto", "manual")
+ROW_STATUSES = ["created", "would_create", "failed", "rolled_back"]
+RECORD_KINDS = ["region", "host"]
+MAX_REPORTED_ERRORS = 200
+INFORMATIVE = {
+    "continent",
+    "country_code",
+    "created_at",
+    "updated_at",
+    "region_id",
+    "host_id",
+    "allocated_hosts",
+    "utilization_percentage",
+    "owner_id",
+    "created_by",
+    "updated_by",
+}
+CSV_COLUMNS = set(CSV_HIERARCHY_COLUMNS) | INFORMATIVE
+JSON_KEYS = CSV_COLUMNS | {"hosts"}
+REGION_ONLY = ("description", "owner")
+HOST_ONLY = ("hostname", "ip_address", "z_octet", *HOST_FIELDS)
+JSON_TOP_KEYS = {"regions", "hosts", "continents", "exported_at", "filters", "layout", "format", "version", "count"}
+
+
+def max_bytes() -> int:
+    return int(settings.IPAM_IMPORT_MAX_BYTES)
+
+
+def too_large(size: int) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The file is {size} bytes; the limit is {max_bytes()}.",
+        code="file_too_large",
+        details={"file": [f"At most {max_bytes()} bytes."], "max_bytes": max_bytes(), "size": size},
+    )
+
+
+def format_from_name(name: str, content_type: str = "") -> str:
+    lowered = name.lower()
+    if lowered.endswith(".csv") or "csv" in content_type:
+        return "csv"
+    if lowered.endswith(".json") or "json" in content_type:
+        return "json"
+    return ""
+
+
+# --- Records -------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Record:
+    line: int
+    kind: str
+    raw: dict[str, Any]
+    path: str = ""
+    parent: Record | None = None
+    # cleaned values
+    country: Country | None = None
+    region_name: str = ""
+    x: int | None = None
+    y: int | None = None
+    z: int | None = None
+    hostname: str = ""
+    status: str = "active"
+    values: dict[str, Any] = field(default_factory=dict)
+    # outcome
+    region: Region | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def xy(self) -> tuple[int, int] | None:
+        return (self.x, self.y) if self.x is not None and self.y is not None else None
+
+
+class Errors:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, record: Record | None, field_name: str, message: str, *, line: int | None = None) -> None:
+        item: dict[str, Any] = {"line": record.line if record else line, "field": field_name, "message": message}
+        if record is not None and record.path:
+            item["path"] = record.path
+        self.items.append(item)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            count = len(self.items)
+            raise exceptions.ValidationFailed(
+                f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported.",
+                details={"rows": self.items[:MAX_REPORTED_ERRORS], "error_count": count},
+            )
+
+
+def decode(content: Any) -> str:
+    if isinstance(content, str):
+        size = len(content.encode("utf-8", "surrogatepass"))
+        if size > max_bytes():
+            raise too_large(size)
+        return content.removeprefix("\ufeff")
+    if not isinstance(content, bytes | bytearray):
+        raise exceptions.ValidationFailed(details={"content": ["Must be the file's text."]})
+    if len(content) > max_bytes():
+        raise too_large(len(content))
+    try:
+        return bytes(content).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise exceptions.ValidationFailed(
+            f"The file is not UTF-8 (invalid byte at offset {exc.start}, line {line}).",
+            code="invalid_encoding",
+            details={"file": [f"Not UTF-8: invalid byte at offset {exc.start} (line {line}). Save the file as UTF-8."], "line": line},
+        ) from None
+
+
+def _kind(raw: dict[str, Any], errors: Errors, record_line: int) -> str:
+    given = str(raw.get("resource_type") or "").strip().lower()
+    if given in ("region", "host"):
+        return given
+    if given:
+        errors.add(None, "resource_type", "Must be region or host.", line=record_line)
+        return "region"
+    return "host" if any(present(raw.get(key)) for key in ("hostname", "z_octet")) else "region"
+
+
+def present(value: Any) -> bool:
+    return value is not None and value != "" and value != {}
+
+
+def parse_csv(text: str) -> list[Record]:
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise exceptions.ValidationFailed(
+            f"The file contains a NUL character (line {line}).", details={"file": ["NUL characters are not allowed."], "line": line}
+        )
+    errors = Errors()
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[Record] = []
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+        if header is None:
+            raise exceptions.ValidationFailed("The file is empty.", details={"file": ["Expected a header row and data rows."]})
+        columns = [cell.strip().lower() for cell in header]
+        unknown = [c for c in columns if c not in CSV_COLUMNS]
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if unknown or duplicated or "" in columns:
+            details: dict[str, Any] = {"line": reader.line_num}
+            if unknown:
+                details["columns"] = [f"Unknown column {c!r}." for c in unknown] + [f"Allowed: {', '.join(sorted(CSV_COLUMNS))}."]
+            if duplicated:
+                details["duplicate_columns"] = duplicated
+            if "" in columns:
+                details["empty_columns"] = ["A header cell is empty."]
+            raise exceptions.ValidationFailed("The CSV header is invalid.", details=details)
+        last_line = reader.line_num
+        for cells in reader:
+            line = last_line + 1
+            last_line = reader.line_num
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(columns):
+                errors.add(None, "row", f"{len(cells)} values for {len(columns)} columns.", line=line)
+                continue
+            raw = {col: cell.strip() for col, cell in zip(columns, cells, strict=True)}
+            records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
+    except csv.Error as exc:
+        raise exceptions.ValidationFailed(
+            f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
+        ) from None
+    errors.raise_if_any()
+    return records
+
+
+def parse_json(content: Any) -> list[Record]:
+    if isinstance(content, str):
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise exceptions.ValidationFailed(
+                f"The JSON is malformed at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+                details={"file": [exc.msg], "line": exc.lineno, "column": exc.colno},
+            ) from None
+    else:
+        data = content
+    _check_strings(data)
+    errors = Errors()
+    records: list[Record] = []
+
+    def add(item: Any, path: str, inherited: dict[str, Any], parent: Record | None, kind: str | None) -> Record | None:
+        line = len(records) + 1
+        if not isinstance(item, dict):
+            errors.add(None, path, "Each record must be an object.", line=line)
+            return None
+        unknown = sorted(set(item) - JSON_KEYS)
+        if unknown:
+            errors.add(None, path, f"Unknown keys: {', '.join(unknown)}.", line=line)
+            return None
+        raw = {key: value for key, value in item.items() if key != "hosts"}
+        for key, value in inherited.items():
+            if not present(raw.get(key)):
+                raw[key] = value
+        record = Record(line=line, kind=kind or _kind(raw, errors, line), raw=raw, path=path, parent=parent)
+        records.append(record)
+        nested = item.get("hosts")
+        if nested is not None:
+            if record.kind != "region" or not isinstance(nested, list):
+                errors.add(record, "hosts", "Only a region can hold a list of hosts.")
+            else:
+                keep = {k: raw[k] for k in ("country", "region_name", "cidr") if present(raw.get(k))}
+                for index, host in enumerate(nested):
+                    add(host, f"{path}.hosts[{index}]", keep, record, "host")
+        return record
+
+    def add_list(items: Any, path: str, inherited: dict[str, Any], kind: str | None) -> None:
+        if not isinstance(items, list):
+            errors.add(None, path, "Must be a list.", line=len(records) + 1)
+            return
+        for index, item in enumerate(items):
+            add(item, f"{path}[{index}]", inherited, None, kind)
+
+    if isinstance(data, list):
+        add_list(data, "", {}, None)
+    elif isinstance(data, dict):
+        unknown = sorted(set(data) - JSON_TOP_KEYS)
+        if unknown:
+            raise exceptions.ValidationFailed(
+                "Unknown top-level keys.", details={"keys": unknown, "allowed": sorted(JSON_TOP_KEYS - {"exported_at", "filters"})}
+            )
+        for c_index, continent in enumerate(data.get("continents") or []):
+            if not isinstance(continent, dict) or not isinstance(continent.get("countries", []), list):
+                errors.add(None, f"continents[{c_index}]", "Expected {continent, countries: [...]}.", line=len(records) + 1)
+                continue
+            for k_index, country in enumerate(continent.get("countries", [])):
+                path = f"continents[{c_index}].countries[{k_index}]"
+                if not isinstance(country, dict) or set(country) - {"country", "country_code", "code", "code3", "regions"}:
+                    errors.add(None, path, "Expected {country, regions: [...]}.", line=len(records) + 1)
+                    continue
+                name = country.get("country") or country.get("country_code") or country.get("code") or ""
+                add_list(country.get("regions", []), f"{path}.regions", {"country": name}, "region")
+        if "regions" in data:
+            add_list(data["regions"], "regions", {}, "region")
+        if "hosts" in data:
+            add_list(data["hosts"], "hosts", {}, "host")
+    else:
+        raise exceptions.ValidationFailed(details={"file": ["Expected a list of records or an object with regions/hosts/continents."]})
+    errors.raise_if_any()
+    return records
+
+
+def _check_strings(data: Any) -> None:
+    """Refuse text the database cannot store (NUL, lone surrogates from `\\ud800` escapes): 400, not a 500."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise exceptions.ValidationFailed(details={"file": ["Strings must be valid Unicode (a lone surrogate escape)."]}) from None
+            if "\x00" in item:
+                raise exceptions.ValidationFailed(details={"file": ["Strings cannot contain NUL (\\u0000)."]})
