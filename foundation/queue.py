@@ -24,7 +24,10 @@ logger = logging.getLogger("ipam.tasks")
 
 
 def task_named(name: str) -> Any:
-    """The registered Celery task `name` (KeyError if no app registered it)."""
+    """The registered Celery task `name`. The apps' task modules are imported on first use (a worker imports
+    them at start; a web process only when it sends), so a name no app registers raises NotRegistered."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()  # autodiscovery of every installed app's tasks module
     return current_app.tasks[name]
 
 

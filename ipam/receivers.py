@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from foundation.types import Actor
 from ipam.services.audit import audit_record
 
 # Never stored in an audit row, whatever a sender puts in (the senders' snapshots are allow-lists already).
@@ -25,7 +26,7 @@ def _audit_receiver(resource_type: str) -> Callable[..., None]:
         sender: Any,
         *,
         action_type: str,
-        actor: Any,
+        actor: Actor,
         user_id: Any,
         resource_id: str,
         changes: list[dict[str, Any]],

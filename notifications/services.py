@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from foundation.types import Actor
 from notifications.models import AlertState, Channel, Notification, NotificationRule, RuleResourceType, Severity
 from notifications.signals import notification_rule_changed_send, rule_snapshot, snapshot_changes
 
@@ -74,7 +75,7 @@ def notification_create(
     return notification
 
 
-def notification_mark_read(*, actor: Any, notification_id: Any, is_read: bool) -> Notification:
+def notification_mark_read(*, actor: Actor, notification_id: Any, is_read: bool) -> Notification:
     notification = get_object_or_404(Notification, user=actor, pk=notification_id)
     if notification.is_read != is_read:
         notification.is_read = is_read
@@ -83,12 +84,12 @@ def notification_mark_read(*, actor: Any, notification_id: Any, is_read: bool) -
     return notification
 
 
-def notifications_mark_all_read(*, actor: Any) -> int:
+def notifications_mark_all_read(*, actor: Actor) -> int:
     """Mark every unread notification of `actor` read; returns how many changed."""
     return Notification.objects.filter(user=actor, is_read=False).update(is_read=True, read_at=timezone.now())
 
 
-def notification_delete(*, actor: Any, notification_id: Any) -> None:
+def notification_delete(*, actor: Actor, notification_id: Any) -> None:
     get_object_or_404(Notification, user=actor, pk=notification_id).delete()
 
 
@@ -190,7 +191,7 @@ def _rule_data(rule: NotificationRule) -> dict[str, Any]:
 
 def notification_rule_create(
     *,
-    actor: Any,
+    actor: Actor,
     rule_name: str,
     utilization_threshold: float,
     notification_channels: list[str],
@@ -217,7 +218,7 @@ def notification_rule_create(
     return rule
 
 
-def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any], performed_by: Any = None) -> NotificationRule:
+def notification_rule_update(*, actor: Actor, rule_id: Any, data: dict[str, Any], performed_by: Any = None) -> NotificationRule:
     """Update any rule field; `data` may hold a partial `conditions` object (merged into the current one).
 
     `performed_by`: a staff user acting on the actor's rule (the admin), recorded as the audit actor.
@@ -254,7 +255,7 @@ def notification_rule_update(*, actor: Any, rule_id: Any, data: dict[str, Any], 
     return rule
 
 
-def notification_rule_delete(*, actor: Any, rule_id: Any) -> None:
+def notification_rule_delete(*, actor: Actor, rule_id: Any) -> None:
     """Delete the rule with its alert states (the audit row keeps its snapshot)."""
     with transaction.atomic():
         rule = get_object_or_404(NotificationRule.objects.select_for_update(), user=actor, pk=rule_id)

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from foundation.types import Actor
 from notifications.models import NotificationRule
 
 notification_rule_changed = Signal()
@@ -67,7 +68,7 @@ def snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict
 
 
 def notification_rule_changed_send(
-    *, action_type: str, actor: Any, user_id: Any, snapshot: dict[str, Any], changes: list[dict[str, Any]] | None = None
+    *, action_type: str, actor: Actor, user_id: Any, snapshot: dict[str, Any], changes: list[dict[str, Any]] | None = None
 ) -> None:
     """Announce one configuration write; call it inside the write's transaction."""
     notification_rule_changed.send(

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from foundation import errors, queue
+from foundation.types import Actor
 from webhooks import crypto, ssrf
 from webhooks.delivery import cancel_pending
 from webhooks.events import EVENT_TYPES, EventType, payload_body
@@ -113,7 +114,7 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or "?"  # logs name the host only: paths and query strings may hold tokens
 
 
-def _get(actor: Any, webhook_id: Any, *, lock: bool = False) -> Webhook:
+def _get(actor: Actor, webhook_id: Any, *, lock: bool = False) -> Webhook:
     rows = Webhook.objects.select_for_update() if lock else Webhook.objects.all()
     webhook = rows.filter(user=actor, pk=webhook_id).first()
     if webhook is None:
@@ -121,7 +122,7 @@ def _get(actor: Any, webhook_id: Any, *, lock: bool = False) -> Webhook:
     return webhook
 
 
-def webhook_create(*, actor: Any, webhook_url: str, events: list[str], description: str = "") -> tuple[Webhook, str]:
+def webhook_create(*, actor: Actor, webhook_url: str, events: list[str], description: str = "") -> tuple[Webhook, str]:
     """Subscribe `webhook_url` to `events`; returns the webhook and its secret (shown this once)."""
     url = _clean_url(webhook_url)
     events = _clean_events(events)
@@ -136,7 +137,9 @@ def webhook_create(*, actor: Any, webhook_url: str, events: list[str], descripti
     return webhook, secret
 
 
-def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: datetime | None = None, performed_by: Any = None) -> Webhook:
+def webhook_update(
+    *, actor: Actor, webhook_id: Any, data: dict[str, Any], now: datetime | None = None, performed_by: Any = None
+) -> Webhook:
     """Change `webhook_url, events, description, is_active`. Re-enabling resets the failure count;
     disabling cancels the deliveries not yet sent.
 
@@ -176,7 +179,7 @@ def webhook_update(*, actor: Any, webhook_id: Any, data: dict[str, Any], now: da
     return webhook
 
 
-def webhook_delete(*, actor: Any, webhook_id: Any) -> None:
+def webhook_delete(*, actor: Actor, webhook_id: Any) -> None:
     """Delete the subscription with its deliveries and their logs (the audit row keeps its snapshot)."""
     with transaction.atomic():
         webhook = _get(actor, webhook_id, lock=True)
@@ -187,7 +190,7 @@ def webhook_delete(*, actor: Any, webhook_id: Any) -> None:
     logger.info("Deleted webhook %s of user %s", webhook_id, actor.pk)
 
 
-def webhook_secret_rotate(*, actor: Any, webhook_id: Any) -> tuple[Webhook, str]:
+def webhook_secret_rotate(*, actor: Actor, webhook_id: Any) -> tuple[Webhook, str]:
     """Replace the signing secret; the new one is returned this once and signs every later attempt.
 
     The audit row records that (and when) the secret changed, never the secret."""
@@ -217,7 +220,7 @@ def _ensure_can_send(webhook: Webhook) -> None:
         )
 
 
-def webhook_test(*, actor: Any, webhook_id: Any) -> WebhookDelivery:
+def webhook_test(*, actor: Actor, webhook_id: Any) -> WebhookDelivery:
     """Send a `webhook.test` event to this webhook (whatever it subscribes to)."""
     with transaction.atomic():
         webhook = _get(actor, webhook_id)
@@ -227,7 +230,7 @@ def webhook_test(*, actor: Any, webhook_id: Any) -> WebhookDelivery:
     return WebhookDelivery.objects.select_related("event").get(pk=delivery.pk)
 
 
-def delivery_redeliver(*, actor: Any, webhook_id: Any, delivery_id: Any) -> WebhookDelivery:
+def delivery_redeliver(*, actor: Actor, webhook_id: Any, delivery_id: Any) -> WebhookDelivery:
     """Send a finished delivery's event again as a new delivery (same event id and body)."""
     with transaction.atomic():
         webhook = _get(actor, webhook_id)

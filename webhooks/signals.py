@@ -24,6 +24,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from foundation.types import Actor
 from webhooks.models import Webhook
 
 webhook_changed = Signal()
@@ -65,7 +66,7 @@ def snapshot_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict
 def webhook_changed_send(
     *,
     action_type: str,
-    actor: Any,
+    actor: Actor | None,
     user_id: Any,
     snapshot: dict[str, Any],
     changes: list[dict[str, Any]] | None = None,

@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from foundation.types import actor_of
 from ipam import bitmaps, exceptions
 from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType, ExportJob, Host, Region, UserQuota
 from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
@@ -104,9 +105,9 @@ class CountryAdmin(ServiceAdmin):
     def save_with_service(self, request: HttpRequest, obj: Country, form: forms.ModelForm, change: bool) -> None:
         data = {name: form.cleaned_data[name] for name in COUNTRY_FIELDS}
         if change:
-            saved = country_update(actor=request.user, country_id=obj.pk, data=data)
+            saved = country_update(actor=actor_of(request), country_id=obj.pk, data=data)
         else:
-            saved = country_create(actor=request.user, data=data)
+            saved = country_create(actor=actor_of(request), data=data)
         obj.pk = saved.pk  # the admin's log entry and redirect use it
 
 
@@ -267,7 +268,7 @@ class UserQuotaAdmin(ServiceAdmin):
 
     def save_with_service(self, request: HttpRequest, obj: UserQuota, form: forms.ModelForm, change: bool) -> None:
         data = {key: form.cleaned_data.get(key) for key in ("region_limit", "host_limit")}
-        saved = quota_limits_update(actor=request.user, user_id=obj.user_id, data=data)
+        saved = quota_limits_update(actor=actor_of(request), user_id=obj.user_id, data=data)
         obj.pk = saved.pk
 
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission
+from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
 from ipam.api.records_common import str_path, valid_body
 from ipam.models import AuditLog, ExportJob
@@ -118,7 +119,7 @@ class AuditExportView(APIView):
     def post(self, request: Request) -> Response:
         data = valid_body(AuditExportRequestSerializer, request)
         job = export_job_create(
-            actor=request.user,
+            actor=actor_of(request),
             kind=ExportJob.Kind.AUDIT_EXPORT,
             format=data["format"],
             params={"filters": request.data.get("filters") or {}},

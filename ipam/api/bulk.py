@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission, owned
+from foundation.types import actor_of
 from ipam.exceptions import NotFound
 from ipam.models import BulkJob, JobStatus
 from ipam.services import bulk as bulk_services
@@ -92,7 +93,7 @@ class BulkTagsView(APIView):
     def post(self, request: Request) -> Response:
         serializer = BulkTagsRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        outcome = bulk_services.bulk_tags_update(actor=request.user, **serializer.validated_data)
+        outcome = bulk_services.bulk_tags_update(actor=actor_of(request), **serializer.validated_data)
         if outcome.job is None:
             return Response(BulkTagsResultSerializer(outcome.result).data)
         job = outcome.job

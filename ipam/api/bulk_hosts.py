@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission
+from foundation.types import actor_of
 from ipam.api.records_common import valid_body
 from ipam.services.bulk_hosts import LOOKUP_MAX, LOOKUP_STATUSES, RELEASE_ITEM_STATUSES, RELEASE_MAX, hosts_bulk_lookup, hosts_bulk_release
 
@@ -79,4 +80,4 @@ class HostBulkReleaseView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = valid_body(HostBulkReleaseRequestSerializer, request)
-        return Response(hosts_bulk_release(actor=request.user, host_ids=data["host_ids"], reason=data["reason"]))
+        return Response(hosts_bulk_release(actor=actor_of(request), host_ids=data["host_ids"], reason=data["reason"]))

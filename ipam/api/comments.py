@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from foundation.permissions import IPAMPermission
+from foundation.types import actor_of
 from ipam.api.records_common import uuid_path, valid_body
 from ipam.models import Comment
 from ipam.services.comments import COMMENT_MAX, comment_create, comment_target
@@ -47,7 +48,7 @@ class _CommentListCreateView(generics.ListCreateAPIView):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = valid_body(CommentCreateSerializer, request)
         comment = comment_create(
-            actor=request.user, resource_type=self.resource_type, resource_id=kwargs[self.url_kwarg], text=data["text"]
+            actor=actor_of(request), resource_type=self.resource_type, resource_id=kwargs[self.url_kwarg], text=data["text"]
         )
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 

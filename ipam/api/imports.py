@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from foundation.idempotency import idempotent
 from foundation.parsers import JSONParser
 from foundation.permissions import IPAMPermission
+from foundation.types import actor_of
 from ipam.exceptions import ValidationFailed
 from ipam.services import imports
 
@@ -99,7 +100,7 @@ class ImportView(APIView):
         raw = _import_input(request)
         mode = "preview" if self.preview_only else raw["mode"]
         result = imports.import_run(
-            actor=request.user, content=raw["content"], format=raw["format"], mode=mode, force=raw["force"], placement=raw["placement"]
+            actor=actor_of(request), content=raw["content"], format=raw["format"], mode=mode, force=raw["force"], placement=raw["placement"]
         )
         partial_or_preview = result["dry_run"] or result["failed"]
         return Response(result, status=status.HTTP_200_OK if partial_or_preview else status.HTTP_201_CREATED)

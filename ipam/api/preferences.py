@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.types import actor_of
 from ipam import exceptions
 from ipam.models import SavedFilter, UserPreference
 from ipam.services import preferences as preference_services
@@ -72,7 +73,7 @@ class PreferencesView(APIView):
 
     @extend_schema(responses=PreferencesSerializer, summary="The caller's preferences (defaults on first use)", tags=["preferences"])
     def get(self, request: Request) -> Response:
-        return Response(preferences_body(preference_services.preference_get(actor=request.user)))
+        return Response(preferences_body(preference_services.preference_get(actor=actor_of(request))))
 
     @extend_schema(
         request=PreferencesUpdateSerializer,
@@ -88,7 +89,7 @@ class PreferencesView(APIView):
                 code="payload_too_large",
                 details={"body": [f"At most {preference_services.PREFERENCES_MAX_BYTES} bytes."]},
             )
-        preference = preference_services.preference_update(actor=request.user, data=request.data)
+        preference = preference_services.preference_update(actor=actor_of(request), data=request.data)
         return Response(preferences_body(preference))
 
 
@@ -113,10 +114,10 @@ class SavedFilterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = SavedFilterCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        saved = preference_services.saved_filter_create(actor=request.user, **serializer.validated_data)
+        saved = preference_services.saved_filter_create(actor=actor_of(request), **serializer.validated_data)
         return Response(SavedFilterSerializer(saved).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted")}, summary="Delete a saved filter", tags=["preferences"])
     def destroy(self, request: Request, filter_id: str) -> Response:
-        preference_services.saved_filter_delete(actor=request.user, filter_id=filter_id)
+        preference_services.saved_filter_delete(actor=actor_of(request), filter_id=filter_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

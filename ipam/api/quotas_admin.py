@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission
+from foundation.types import actor_of
 from ipam.api.records_common import valid_body
 from ipam.api.serializers import QuotaUsageSerializer
 from ipam.exceptions import NotFound
@@ -125,5 +126,5 @@ class QuotaAdminDetailView(APIView):
     )
     def patch(self, request: Request, user_id: str) -> Response:
         valid_body(QuotaAdminUpdateSerializer, request)
-        quota_limits_update(actor=request.user, user_id=int(user_id), data=dict(request.data))
+        quota_limits_update(actor=actor_of(request), user_id=int(user_id), data=dict(request.data))
         return Response(QuotaAdminSerializer(self._user(user_id)).data)

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from foundation.idempotency import idempotent
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.types import actor_of
 from ipam.api import serializers as core
 from ipam.models import Host, Region, Reservation, ReservationStatus
 from ipam.selectors.filters import country_q
@@ -164,7 +165,7 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ReservationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reservation = reservation_services.reservation_create(actor=request.user, **serializer.validated_data)
+        reservation = reservation_services.reservation_create(actor=actor_of(request), **serializer.validated_data)
         return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -179,7 +180,11 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def convert(self, request: Request, reservation_id: str) -> Response:
         serializer = ReservationConvertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reservation, resource = reservation_convert(actor=request.user, reservation_id=reservation_id, data=dict(serializer.validated_data))
+        reservation, resource = reservation_convert(
+            actor=actor_of(request),
+            reservation_id=reservation_id,
+            data=dict(serializer.validated_data),
+        )
         if isinstance(resource, Region):
             shown: dict[str, Any] = core.RegionSerializer(Region.objects.select_related("country").get(pk=resource.pk)).data
         else:
@@ -194,5 +199,5 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted")}, summary="Delete a reservation", tags=["reservations"])
     def destroy(self, request: Request, reservation_id: str) -> Response:
-        reservation_services.reservation_delete(actor=request.user, reservation_id=reservation_id)
+        reservation_services.reservation_delete(actor=actor_of(request), reservation_id=reservation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

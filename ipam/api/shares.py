@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from foundation.permissions import IPAMPermission, owned
 from foundation.throttling import PublicShareThrottle
+from foundation.types import actor_of
 from ipam.models import Share
 from ipam.services import shares as share_services
 
@@ -102,7 +103,7 @@ class ShareViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ShareCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        share, token = share_services.share_create(actor=request.user, **serializer.validated_data)
+        share, token = share_services.share_create(actor=actor_of(request), **serializer.validated_data)
         shown = dict(ShareSerializer(share).data)
         body = {
             "share_id": shown.pop("share_id"),
@@ -157,5 +158,5 @@ class ShareDetailView(APIView):
         tags=["shares"],
     )
     def delete(self, request: Request, share_key: str) -> Response:
-        share_services.share_revoke(actor=request.user, share_id=share_key)
+        share_services.share_revoke(actor=actor_of(request), share_id=share_key)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,6 +19,7 @@ from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
 from ipam.exceptions import NotFound, ValidationFailed
@@ -107,13 +108,13 @@ class RegionViewSet(
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.RegionCreateSerializer, request)
-        region = region_services.region_allocate(actor=request.user, **data)
+        region = region_services.region_allocate(actor=actor_of(request), **data)
         return Response(s.represent(s.RegionSerializer, region), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.RegionUpdateSerializer, responses=s.RegionSerializer, summary="Update a region", tags=["regions"])
     def partial_update(self, request: Request, region_id: str) -> Response:
         data = _valid_patch(s.RegionUpdateSerializer, request)
-        region = region_services.region_update(actor=request.user, region_id=region_id, data=data)
+        region = region_services.region_update(actor=actor_of(request), region_id=region_id, data=data)
         return Response(s.represent(s.RegionSerializer, region))
 
     @extend_schema(
@@ -124,7 +125,12 @@ class RegionViewSet(
     )
     def destroy(self, request: Request, region_id: str) -> Response:
         query = _valid_query(s.RegionRetireQuerySerializer, request)
-        result = region_services.region_retire(actor=request.user, region_id=region_id, reason=query["reason"], cascade=query["cascade"])
+        result = region_services.region_retire(
+            actor=actor_of(request),
+            region_id=region_id,
+            reason=query["reason"],
+            cascade=query["cascade"],
+        )
         return Response(result)
 
     @extend_schema(
@@ -187,7 +193,7 @@ class HostViewSet(
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(s.HostCreateSerializer, request)
-        host = host_services.host_allocate(actor=request.user, **data)
+        host = host_services.host_allocate(actor=actor_of(request), **data)
         return Response(s.represent(s.HostSerializer, _with_country(host)), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -200,7 +206,7 @@ class HostViewSet(
     @idempotent
     def batch(self, request: Request) -> Response:
         data = _valid(s.HostBatchSerializer, request)
-        hosts = host_services.hosts_allocate_batch(actor=request.user, **data)
+        hosts = host_services.hosts_allocate_batch(actor=actor_of(request), **data)
         fresh = list(Host.objects.filter(pk__in=[h.pk for h in hosts]).select_related("region__country").order_by("ip_int"))
         body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": [s.represent(s.HostSerializer, host) for host in fresh]}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -208,7 +214,7 @@ class HostViewSet(
     @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])
     def partial_update(self, request: Request, host_id: str) -> Response:
         data = _valid_patch(s.HostUpdateSerializer, request)
-        host = host_services.host_update(actor=request.user, host_id=host_id, data=data)
+        host = host_services.host_update(actor=actor_of(request), host_id=host_id, data=data)
         return Response(s.represent(s.HostSerializer, _reload_host(host)))
 
     @extend_schema(
@@ -219,7 +225,7 @@ class HostViewSet(
     )
     def destroy(self, request: Request, host_id: str) -> Response:
         query = _valid_query(s.HostRetireQuerySerializer, request)
-        return Response(host_services.host_retire(actor=request.user, host_id=host_id, reason=query["reason"]))
+        return Response(host_services.host_retire(actor=actor_of(request), host_id=host_id, reason=query["reason"]))
 
     @extend_schema(
         parameters=[OpenApiParameter("region_id", str, required=True)],

@@ -15,12 +15,13 @@ from typing import Any
 
 from foundation import metrics
 from foundation.permissions import has_ipam_permission
+from foundation.types import Actor
 from ipam import bitmaps, exceptions
 from ipam.models import AllocationCursor, Country, Region
 from ipam.selectors.occupancy import Z_FIRST, Z_LAST, region_slot
 
 
-def ensure_may_use_country(actor: Any, country: Country) -> None:
+def ensure_may_use_country(actor: Actor, country: Country) -> None:
     if country.is_reserved and not has_ipam_permission(actor, "admin"):
         raise exceptions.ReservedRange(details={"country": country.name, "x_range": [country.x_start, country.x_end]})
 

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from foundation import context
+from foundation.types import Actor
 from ipam import cache
 from ipam.models import ActorType, AuditLog
 
 
-def _actor_fields(actor: Any) -> dict[str, str]:
+def _actor_fields(actor: Actor | None) -> dict[str, str]:
     ctx = context.current()
     if actor is None:
         return {"actor": "system", "actor_type": ActorType.SYSTEM, "request_id": ctx.request_id, "source_ip": "", "auth_method": "system"}
@@ -31,7 +32,7 @@ def _actor_fields(actor: Any) -> dict[str, str]:
 
 def audit_entry(
     *,
-    actor: Any,
+    actor: Actor | None,
     user_id: int | None,
     action_type: str,
     resource_type: str,
@@ -62,7 +63,7 @@ def audit_entry(
     )
 
 
-def region_audit(*, actor: Any, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
+def region_audit(*, actor: Actor, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
     """An unsaved audit row about `region`, in its owner's namespace (`extra`: reason, changes, snapshot)."""
     return audit_entry(
         actor=actor,
@@ -77,7 +78,7 @@ def region_audit(*, actor: Any, region: Any, action_type: str, country_code: str
     )
 
 
-def host_audit(*, actor: Any, host: Any, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
+def host_audit(*, actor: Actor, host: Any, region: Any, action_type: str, country_code: str, **extra: Any) -> AuditLog:
     """An unsaved audit row about `host` of `region`, in its owner's namespace."""
     return audit_entry(
         actor=actor,

@@ -24,6 +24,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from foundation import queue
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import BulkJob, BulkJobStatus, Host, Region
 from ipam.services.audit import audit_save_many, host_audit, region_audit
@@ -119,7 +120,7 @@ def _item_error(resource_id: str, code: str, message: str) -> dict[str, Any]:
     return {"resource_id": resource_id, "status": "failed", "error": message, "error_code": code}
 
 
-def _apply_chunk(*, actor: Any, request: BulkTagsRequest, ids: list[str]) -> list[dict[str, Any]]:
+def _apply_chunk(*, actor: Actor, request: BulkTagsRequest, ids: list[str]) -> list[dict[str, Any]]:
     """Change the tags of `ids` (must run inside a transaction); per-item results in the order of `ids`."""
     model: type[Model] = Region if request.resource_type == "region" else Host
     valid = []
@@ -195,13 +196,13 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total_requested": len(results), "successful": successful, "failed": len(results) - successful, "results": results}
 
 
-def bulk_tags_apply(*, actor: Any, request: BulkTagsRequest) -> dict[str, Any]:
+def bulk_tags_apply(*, actor: Actor, request: BulkTagsRequest) -> dict[str, Any]:
     """Apply a (validated) request now, in one transaction: `{total_requested, successful, failed, results}`."""
     with transaction.atomic():
         return _summary(_apply_chunk(actor=actor, request=request, ids=request.resource_ids))
 
 
-def bulk_tags_update(*, actor: Any, resource_type: Any, resource_ids: Any, operation: Any, tags: Any) -> BulkTagsOutcome:
+def bulk_tags_update(*, actor: Actor, resource_type: Any, resource_ids: Any, operation: Any, tags: Any) -> BulkTagsOutcome:
     """Add, remove or replace tags on many regions or hosts of `actor`.
 
     Up to BULK_SYNC_MAX ids: done now (`outcome.result`). Up to BULK_MAX: a job is created and sent to the

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.services.hosts import hosts_retire_locked
@@ -22,7 +23,7 @@ def _failure(host_id: str, exc: exceptions.ServiceError) -> dict[str, Any]:
     return {"host_id": host_id, "status": "failed", "error": exc.code, "message": exc.message}
 
 
-def hosts_bulk_release(*, actor: Any, host_ids: list[Any], reason: Any) -> dict[str, Any]:
+def hosts_bulk_release(*, actor: Actor, host_ids: list[Any], reason: Any) -> dict[str, Any]:
     """Retire each host; the successful ones commit together, failures are reported per item.
 
     All found hosts are retired in one savepoint (one region lock per region, one audit insert); only if

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Comment, Host, Region
 from ipam.services.audit import audit_record
@@ -38,7 +39,7 @@ def comment_target(*, user: Any, resource_type: str, resource_id: Any) -> Region
     raise exceptions.ValidationFailed(details={"resource_type": ["Must be region or host."]})
 
 
-def comment_create(*, actor: Any, resource_type: str, resource_id: Any, text: Any) -> Comment:
+def comment_create(*, actor: Actor, resource_type: str, resource_id: Any, text: Any) -> Comment:
     """Append a comment to the caller's region or host."""
     text = clean_comment_text(text)
     with transaction.atomic():

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Continent, Country, Region, Reservation, ReservationStatus
 from ipam.services.audit import audit_record, diff
@@ -81,7 +82,7 @@ def country_clean(data: dict[str, Any], *, country_id: int | None = None) -> dic
     return cleaned
 
 
-def country_create(*, actor: Any, data: dict[str, Any]) -> Country:
+def country_create(*, actor: Actor, data: dict[str, Any]) -> Country:
     with transaction.atomic():
         country = Country.objects.create(**country_clean(data))
         audit_record(
@@ -96,7 +97,7 @@ def country_create(*, actor: Any, data: dict[str, Any]) -> Country:
     return country
 
 
-def country_update(*, actor: Any, country_id: int, data: dict[str, Any]) -> Country:
+def country_update(*, actor: Actor, country_id: int, data: dict[str, Any]) -> Country:
     """Change some fields of a country (absent keys are left alone); the full result is validated."""
     unknown = set(data) - set(COUNTRY_FIELDS)
     if unknown:

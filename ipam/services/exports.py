@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from foundation import queue
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import ExportJob, Host, HostStatus, JobStatus, Region, RegionStatus
 from ipam.selectors.audit import AUDIT_FIELDS, audit_filters_clean, audit_queryset, audit_row
@@ -82,7 +83,7 @@ def export_filters_clean(raw: Any) -> dict[str, str]:
     return cleaned
 
 
-def export_job_create(*, actor: Any, kind: str, format: str, params: dict[str, Any]) -> ExportJob:
+def export_job_create(*, actor: Actor, kind: str, format: str, params: dict[str, Any]) -> ExportJob:
     """Record an export (or audit export) job and send the task that builds it after commit."""
     if format not in FORMATS:
         raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.selectors import occupancy
@@ -51,7 +52,9 @@ def clean_host_metadata(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _lock_for_new_hosts(actor: Any, region_id: Any, names: list[str], *, exclude_reservation: Any = None) -> tuple[Region, dict[int, Any]]:
+def _lock_for_new_hosts(
+    actor: Actor, region_id: Any, names: list[str], *, exclude_reservation: Any = None
+) -> tuple[Region, dict[int, Any]]:
     """Lock the active region that receives hosts named `names`: (region, Z → id of active host reservations).
 
     One statement in the common case (no name taken, no reservation in the region): the lock probes both, and
@@ -76,7 +79,7 @@ def _check_hostnames_free(region: Region, names: list[str]) -> None:
         )
 
 
-def host_row(actor: Any, region: Region, z: int, hostname: str, **fields: Any) -> Host:
+def host_row(actor: Actor, region: Region, z: int, hostname: str, **fields: Any) -> Host:
     """An unsaved host at 10.X.Y.z of `region` (denormalised octets and integer address filled in)."""
     return Host(
         user=actor,
@@ -94,7 +97,7 @@ def host_row(actor: Any, region: Region, z: int, hostname: str, **fields: Any) -
 
 
 def hosts_insert(
-    *, actor: Any, region: Region, hosts: list[Host], country_code: str, reason: str = "", publish: bool = True
+    *, actor: Actor, region: Region, hosts: list[Host], country_code: str, reason: str = "", publish: bool = True
 ) -> list[dict[str, Any]]:
     """Insert prepared rows into a region the caller has locked (in its transaction): bitmap and counter,
     one audit row and one `host.allocated` event per host, the capacity hook, then quota (last, so the
@@ -118,7 +121,7 @@ def hosts_insert(
     return snapshots
 
 
-def _create_hosts(actor: Any, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
+def _create_hosts(actor: Actor, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
     hosts = [host_row(actor, region, z, name, **metadata) for z, name in rows]
     hosts_insert(actor=actor, region=region, hosts=hosts, country_code=_country_code(region))
     return hosts
@@ -131,7 +134,7 @@ def _country_code(region: Region) -> str:
 
 
 def host_allocate(
-    *, actor: Any, region_id: Any, hostname: str, z_octet: int | None = None, reservation_id: Any = None, **metadata: Any
+    *, actor: Actor, region_id: Any, hostname: str, z_octet: int | None = None, reservation_id: Any = None, **metadata: Any
 ) -> Host:
     """Allocate the lowest free Z in the region (or exactly `z_octet`) for a new host."""
     name = clean_hostname(hostname)
@@ -152,7 +155,7 @@ def host_allocate(
         return _create_hosts(actor, region, [(z, name)], meta)[0]
 
 
-def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_prefix: str, **metadata: Any) -> list[Host]:
+def hosts_allocate_batch(*, actor: Actor, region_id: Any, count: int, hostname_prefix: str, **metadata: Any) -> list[Host]:
     """Allocate `count` hosts named `{prefix}-001`… at the lowest free addresses; all or nothing."""
     if not isinstance(count, int) or not 1 <= count <= BATCH_MAX:
         raise exceptions.ValidationFailed(details={"count": [f"Must be between 1 and {BATCH_MAX}."]})
@@ -169,7 +172,7 @@ def hosts_allocate_batch(*, actor: Any, region_id: Any, count: int, hostname_pre
         return _create_hosts(actor, region, list(zip(slots, names, strict=True)), meta)
 
 
-def host_update(*, actor: Any, host_id: Any, data: dict[str, Any], performed_by: Any = None) -> Host:
+def host_update(*, actor: Actor, host_id: Any, data: dict[str, Any], performed_by: Any = None) -> Host:
     """Update a host's metadata, hostname, status or tags (absent keys are left alone).
 
     `actor` owns the host; `performed_by` is a staff user acting for them (the admin), recorded as the
@@ -219,7 +222,7 @@ def host_update(*, actor: Any, host_id: Any, data: dict[str, Any], performed_by:
     return host
 
 
-def host_retire(*, actor: Any, host_id: Any, reason: Any = "", performed_by: Any = None) -> dict[str, Any]:
+def host_retire(*, actor: Actor, host_id: Any, reason: Any = "", performed_by: Any = None) -> dict[str, Any]:
     """Hard-delete a host, free its address at once; snapshot kept in the audit row.
 
     `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor.
@@ -229,7 +232,7 @@ def host_retire(*, actor: Any, host_id: Any, reason: Any = "", performed_by: Any
         return hosts_retire_locked(actor=actor, host_ids=[host_id], reason=reason, performed_by=performed_by)[0]
 
 
-def hosts_retire_locked(*, actor: Any, host_ids: list[Any], reason: str, performed_by: Any = None) -> list[dict[str, Any]]:
+def hosts_retire_locked(*, actor: Actor, host_ids: list[Any], reason: str, performed_by: Any = None) -> list[dict[str, Any]]:
     """Retire hosts (must run inside a transaction). Locks regions in a fixed order to avoid deadlocks."""
     by = performed_by or actor
     hosts = list(Host.objects.filter(user=actor, pk__in=host_ids))

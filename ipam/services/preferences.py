@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import SavedFilter, UserPreference
 from ipam.selectors.countries import country_get
@@ -48,13 +49,13 @@ def preference_values(preference: UserPreference) -> dict[str, Any]:
     }
 
 
-def preference_get(*, actor: Any) -> UserPreference:
+def preference_get(*, actor: Actor) -> UserPreference:
     """The caller's preferences, created with the defaults on first use."""
     preference, _ = UserPreference.objects.get_or_create(user=actor)
     return preference
 
 
-def _lock_preference(actor: Any) -> UserPreference:
+def _lock_preference(actor: Actor) -> UserPreference:
     preference_get(actor=actor)
     return UserPreference.objects.select_for_update().get(user=actor)
 
@@ -102,7 +103,7 @@ def _clean_changes(data: Any) -> dict[str, Any]:
     return cleaned
 
 
-def preference_update(*, actor: Any, data: Any) -> UserPreference:
+def preference_update(*, actor: Actor, data: Any) -> UserPreference:
     """Shallow-merge `data` into the caller's preferences (absent keys are left alone)."""
     changes = _clean_changes(data)
     with transaction.atomic():
@@ -142,7 +143,7 @@ def preference_update(*, actor: Any, data: Any) -> UserPreference:
     return preference
 
 
-def saved_filter_create(*, actor: Any, name: Any, criteria: Any) -> SavedFilter:
+def saved_filter_create(*, actor: Actor, name: Any, criteria: Any) -> SavedFilter:
     """Save a named filter; at most 50 per user (the preference row lock makes the count race-free)."""
     errors: dict[str, list[str]] = {}
     clean_name = name.strip() if isinstance(name, str) else ""
@@ -175,7 +176,7 @@ def saved_filter_create(*, actor: Any, name: Any, criteria: Any) -> SavedFilter:
     return saved
 
 
-def saved_filter_delete(*, actor: Any, filter_id: Any) -> None:
+def saved_filter_delete(*, actor: Actor, filter_id: Any) -> None:
     try:
         pk = uuid.UUID(str(filter_id))
     except ValueError:

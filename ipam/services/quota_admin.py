@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import UserQuota
 from ipam.services import capacity
@@ -20,7 +21,7 @@ QUOTA_LIMIT_FIELDS = ("region_limit", "host_limit")
 QUOTA_LIMIT_MAX = 2_147_483_647
 
 
-def quota_limits_update(*, actor: Any, user_id: int, data: dict[str, Any]) -> UserQuota:
+def quota_limits_update(*, actor: Actor, user_id: int, data: dict[str, Any]) -> UserQuota:
     """Set `region_limit` and/or `host_limit` of a user (absent keys unchanged; null = default)."""
     unknown = sorted(set(data) - set(QUOTA_LIMIT_FIELDS))
     if unknown:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
 from ipam.selectors import occupancy
@@ -34,7 +35,7 @@ def _check_name_free(user: Any, country: Country, name: str, *, exclude_id: Any 
 
 def region_allocate(
     *,
-    actor: Any,
+    actor: Actor,
     country: Country | str,
     region_name: str,
     description: str = "",
@@ -94,7 +95,7 @@ def region_allocate(
     return region
 
 
-def region_update(*, actor: Any, region_id: Any, data: dict[str, Any], performed_by: Any = None) -> Region:
+def region_update(*, actor: Actor, region_id: Any, data: dict[str, Any], performed_by: Any = None) -> Region:
     """Update `region_name, description, status, tags, owner` (absent keys are left alone).
 
     `actor` owns the region (its namespace); `performed_by` is a staff user acting for them (the admin),
@@ -142,7 +143,7 @@ def region_update(*, actor: Any, region_id: Any, data: dict[str, Any], performed
     return region
 
 
-def region_retire(*, actor: Any, region_id: Any, reason: Any, cascade: bool = False, performed_by: Any = None) -> dict[str, Any]:
+def region_retire(*, actor: Actor, region_id: Any, reason: Any, cascade: bool = False, performed_by: Any = None) -> dict[str, Any]:
     """Hard-delete a region (snapshot kept in the audit row); with `cascade`, its hosts too.
 
     `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor.

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Host, Region, Reservation, ReservationStatus
 from ipam.services import allocation
@@ -29,7 +30,7 @@ REGION_CONVERT_FIELDS = ("region_name", "description", "tags", "owner")
 HOST_CONVERT_FIELDS = ("hostname", "device_type", "os_type", "application", "cost_center", "purpose", "notes", "tags")
 
 
-def reservation_convert(*, actor: Any, reservation_id: Any, data: dict[str, Any]) -> tuple[Reservation, Region | Host]:
+def reservation_convert(*, actor: Actor, reservation_id: Any, data: dict[str, Any]) -> tuple[Reservation, Region | Host]:
     """Allocate exactly the reserved address (quota consumed) and mark the reservation converted.
 
     Region reservations take `region_name, description?, tags?, owner?`; host reservations take

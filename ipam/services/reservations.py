@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import AuditLog, Region, Reservation, ReservationStatus
 from ipam.selectors import occupancy
@@ -73,7 +74,9 @@ def _cidr(reservation: Reservation) -> str:
     return f"10.{reservation.x_octet}.{reservation.y_octet}.0/24"
 
 
-def reservation_audit(reservation: Reservation, *, actor: Any, action_type: str, snapshot: dict[str, Any], **extra: Any) -> AuditLog:
+def reservation_audit(
+    reservation: Reservation, *, actor: Actor | None, action_type: str, snapshot: dict[str, Any], **extra: Any
+) -> AuditLog:
     """An unsaved audit row about `reservation`, in its owner's namespace (`extra`: reason, region_id). The id
     comes from the snapshot: a deleted reservation no longer has its primary key."""
     return audit_entry(
@@ -148,7 +151,7 @@ def _expire_due_at(user: Any, resource_type: str, x: int, y: int, z: int | None,
 # --- Create -----------------------------------------------------------------------------------------
 def reservation_create(
     *,
-    actor: Any,
+    actor: Actor,
     resource_type: str,
     x_octet: Any,
     y_octet: Any,
@@ -248,7 +251,7 @@ def _check_no_region_reservation(user: Any, x: int, y: int, now: datetime) -> No
 
 
 # --- Cancel (the region of host reservations is retired) ---------------------------------------------------
-def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Region, reason: str) -> int:
+def reservations_cancel_for_retired_region(*, actor: Actor, by: Any, region: Region, reason: str) -> int:
     """Cancel `actor`'s active host reservations inside `region`, which is being retired (call inside the
     retirement's transaction, under its region lock). A host reservation needs its region — it could never be
     converted again — so it ends with it: status `cancelled`, one audit row each (`reservation_cancelled`, with
@@ -289,7 +292,7 @@ def reservations_cancel_for_retired_region(*, actor: Any, by: Any, region: Regio
     return len(rows)
 
 
-def reservation_get(actor: Any, reservation_id: Any) -> Reservation:
+def reservation_get(actor: Actor, reservation_id: Any) -> Reservation:
     reservation = Reservation.objects.select_related("country").filter(user=actor, pk=reservation_id).first()
     if reservation is None:
         raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
@@ -297,7 +300,7 @@ def reservation_get(actor: Any, reservation_id: Any) -> Reservation:
 
 
 # --- Delete -----------------------------------------------------------------------------------------
-def reservation_delete(*, actor: Any, reservation_id: Any) -> None:
+def reservation_delete(*, actor: Actor, reservation_id: Any) -> None:
     """Delete a reservation (whatever its status); an active one frees its address at once."""
     with transaction.atomic():
         rows = Reservation.objects.select_for_update(of=("self",)).select_related("country")

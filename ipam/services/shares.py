@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, Share
 from ipam.selectors.countries import country_get
@@ -67,7 +68,7 @@ def share_snapshot(share: Share) -> dict[str, Any]:
 
 
 # --- Create / revoke ---------------------------------------------------------------------------------
-def _resolve_resource(actor: Any, resource_type: str, resource_id: Any) -> str:
+def _resolve_resource(actor: Actor, resource_type: str, resource_id: Any) -> str:
     """The canonical id to store; 404 when the caller has no such resource."""
     if not isinstance(resource_id, str) or not resource_id.strip():
         raise exceptions.ValidationFailed(details={"resource_id": ["Must be a non-empty string."]})
@@ -85,7 +86,7 @@ def _resolve_resource(actor: Any, resource_type: str, resource_id: Any) -> str:
 
 
 def share_create(
-    *, actor: Any, resource_type: str, resource_id: Any, expires_in_days: Any = None, description: Any = ""
+    *, actor: Actor, resource_type: str, resource_id: Any, expires_in_days: Any = None, description: Any = ""
 ) -> tuple[Share, str]:
     """Create a link to one of the caller's resources; returns the share and its token (shown only now)."""
     if resource_type not in Share.ResourceType.values:
@@ -120,7 +121,7 @@ def share_create(
     return share, token
 
 
-def share_revoke(*, actor: Any, share_id: Any) -> None:
+def share_revoke(*, actor: Actor, share_id: Any) -> None:
     """Deactivate one of the caller's active shares at once (404 if unknown, revoked or expired)."""
     now = timezone.now()
     try:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.types import actor_of
 from notifications import services
 from notifications.api import serializers as s
 from notifications.models import Notification, NotificationRule, Severity
@@ -89,12 +90,12 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     def partial_update(self, request: Request, notification_id: str) -> Response:
         data = _valid(s.NotificationUpdateSerializer, request)
-        notification = services.notification_mark_read(actor=request.user, notification_id=notification_id, is_read=data["is_read"])
+        notification = services.notification_mark_read(actor=actor_of(request), notification_id=notification_id, is_read=data["is_read"])
         return Response(s.NotificationSerializer(notification).data)
 
     @extend_schema(responses={204: None}, summary="Delete a notification", tags=["notifications"])
     def destroy(self, request: Request, notification_id: str) -> Response:
-        services.notification_delete(actor=request.user, notification_id=notification_id)
+        services.notification_delete(actor=actor_of(request), notification_id=notification_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -102,7 +103,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     @action(detail=False, methods=["post"], url_path="mark-all-read")
     def mark_all_read(self, request: Request) -> Response:
-        return Response({"updated": services.notifications_mark_all_read(actor=request.user)})
+        return Response({"updated": services.notifications_mark_all_read(actor=actor_of(request))})
 
 
 @extend_schema_view(
@@ -131,7 +132,7 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     )
     def create(self, request: Request) -> Response:
         data = s.rule_input(_valid(s.NotificationRuleCreateSerializer, request))
-        rule = services.notification_rule_create(actor=request.user, **data)
+        rule = services.notification_rule_create(actor=actor_of(request), **data)
         return Response(s.NotificationRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -144,10 +145,10 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         data = _valid(s.NotificationRuleUpdateSerializer, request)
         if "conditions" in data:
             data["conditions"] = dict(data["conditions"])
-        rule = services.notification_rule_update(actor=request.user, rule_id=rule_id, data=data)
+        rule = services.notification_rule_update(actor=actor_of(request), rule_id=rule_id, data=data)
         return Response(s.NotificationRuleSerializer(rule).data)
 
     @extend_schema(responses={204: None}, summary="Delete a rule", tags=["notification rules"])
     def destroy(self, request: Request, rule_id: str) -> Response:
-        services.notification_rule_delete(actor=request.user, rule_id=rule_id)
+        services.notification_rule_delete(actor=actor_of(request), rule_id=rule_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.types import actor_of
 from webhooks import services
 from webhooks.api import serializers as s
 from webhooks.events import EventType
@@ -71,7 +72,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     def create(self, request: Request) -> Response:
         data = _valid(s.WebhookCreateSerializer, request)
-        webhook, secret = services.webhook_create(actor=request.user, **data)
+        webhook, secret = services.webhook_create(actor=actor_of(request), **data)
         return Response(_with_secret(webhook, secret), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -82,12 +83,12 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     def partial_update(self, request: Request, webhook_id: str) -> Response:
         data = _valid(s.WebhookUpdateSerializer, request)
-        webhook = services.webhook_update(actor=request.user, webhook_id=webhook_id, data=data)
+        webhook = services.webhook_update(actor=actor_of(request), webhook_id=webhook_id, data=data)
         return Response(s.WebhookSerializer(webhook).data)
 
     @extend_schema(responses={204: None}, summary="Delete a webhook with its delivery logs", tags=["webhooks"])
     def destroy(self, request: Request, webhook_id: str) -> Response:
-        services.webhook_delete(actor=request.user, webhook_id=webhook_id)
+        services.webhook_delete(actor=actor_of(request), webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -119,7 +120,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, webhook_id: str) -> Response:
-        delivery = services.webhook_test(actor=request.user, webhook_id=webhook_id)
+        delivery = services.webhook_test(actor=actor_of(request), webhook_id=webhook_id)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -130,7 +131,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, webhook_id: str) -> Response:
-        webhook, secret = services.webhook_secret_rotate(actor=request.user, webhook_id=webhook_id)
+        webhook, secret = services.webhook_secret_rotate(actor=actor_of(request), webhook_id=webhook_id)
         return Response(_with_secret(webhook, secret))
 
     @extend_schema(
@@ -142,5 +143,5 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{UUID_PATTERN})/redeliver")
     def redeliver(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
-        delivery = services.delivery_redeliver(actor=request.user, webhook_id=webhook_id, delivery_id=delivery_id)
+        delivery = services.delivery_redeliver(actor=actor_of(request), webhook_id=webhook_id, delivery_id=delivery_id)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

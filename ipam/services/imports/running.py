@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from foundation.types import Actor
 from ipam import bitmaps, exceptions
 from ipam.models import Country, Host, Region, RegionStatus
 from ipam.selectors import occupancy
@@ -107,7 +108,7 @@ def _region_for_host(record: Record, placement: str, index: _RegionIndex, file_r
     return region
 
 
-def _import_regions(actor: Any, records: list[Record], placement: str, index: _RegionIndex, file_regions: dict[Any, Record]) -> None:
+def _import_regions(actor: Actor, records: list[Record], placement: str, index: _RegionIndex, file_regions: dict[Any, Record]) -> None:
     for record in records:
         assert record.country is not None
         file_regions[("record", id(record))] = record
@@ -135,7 +136,7 @@ def _import_regions(actor: Any, records: list[Record], placement: str, index: _R
 
 
 def _import_host_group(
-    actor: Any, region_id: Any, records: list[Record], placement: str, countries: dict[int, Country], *, publish: bool
+    actor: Actor, region_id: Any, records: list[Record], placement: str, countries: dict[int, Country], *, publish: bool
 ) -> None:
     """Create the hosts of one region, checking each row as `host_allocate` would; one savepoint."""
     try:
@@ -189,7 +190,7 @@ def _import_host_group(
                 _fail(record, exc)
 
 
-def _publishes(actor: Any, event_type: str) -> bool:
+def _publishes(actor: Actor, event_type: str) -> bool:
     """Whether `event_publish` would record anything for `actor`. It costs a query per call, so an import
     asks once instead of once per host (a webhook created while the import runs misses its events)."""
     if not settings.IPAM_ENABLE_WEBHOOKS:
@@ -198,14 +199,14 @@ def _publishes(actor: Any, event_type: str) -> bool:
     return any(event_type in (events or []) for events in subscriptions)
 
 
-def _create_hosts(actor: Any, region: Region, records: list[Record], country: Country, *, publish: bool) -> None:
+def _create_hosts(actor: Actor, region: Region, records: list[Record], country: Country, *, publish: bool) -> None:
     hosts = [host_row(actor, region, record.z or 0, record.hostname, status=record.status, **record.values) for record in records]
     hosts_insert(actor=actor, region=region, hosts=hosts, country_code=country.code, reason="import", publish=publish)
     for record, host in zip(records, hosts, strict=True):
         _ok(record, host_id=str(host.id), ip_address=host.ip_address, name=host.hostname, region_id=str(region.id))
 
 
-def _apply_region_statuses(actor: Any, records: list[Record]) -> None:
+def _apply_region_statuses(actor: Actor, records: list[Record]) -> None:
     """Regions imported as reserved/retired: set after their hosts are in (only active regions take hosts)."""
     for record in records:
         if record.region is not None and record.status != RegionStatus.ACTIVE:
@@ -216,7 +217,7 @@ def _apply_region_statuses(actor: Any, records: list[Record]) -> None:
                 _fail(record, exc)
 
 
-def import_run(*, actor: Any, content: Any, format: str, mode: str, force: bool = False, placement: str = "") -> dict[str, Any]:
+def import_run(*, actor: Actor, content: Any, format: str, mode: str, force: bool = False, placement: str = "") -> dict[str, Any]:
     """Import (or, with mode=preview, dry-run) a file for `actor`. See the module docstring."""
     if mode not in MODES:
         raise exceptions.ValidationFailed(details={"mode": [f"Must be one of {', '.join(MODES)}."]})
