@@ -1,10 +1,10 @@
-"""JSON-safe pictures of regions and hosts for audit snapshots and event payloads."""
+"""Snapshots: regions, hosts and countries as plain dicts, in the one shape audit rows, events, interpretation and statistics share."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ipam.models import HOSTS_PER_REGION, Host, Region
+from ipam.models import HOSTS_PER_REGION, Country, Host, Region
 
 
 def _iso(value: Any) -> str | None:
@@ -56,4 +56,31 @@ def host_snapshot(host: Host) -> dict[str, Any]:
         "updated_at": _iso(host.updated_at),
         "created_by": host.created_by,
         "updated_by": host.updated_by,
+    }
+
+
+def country_snapshot(country: Country | None) -> dict[str, Any] | None:
+    """A country as it appears in an address's hierarchy (interpretation, bulk lookup)."""
+    if country is None:
+        return None
+    return {
+        "name": country.name,
+        "code": country.code,
+        "code3": country.code3,
+        "x_start": country.x_start,
+        "x_end": country.x_end,
+        "is_reserved": country.is_reserved,
+    }
+
+
+def country_summary(country: Country) -> dict[str, Any]:
+    """The fields every per-country statistic starts with (statistics, shared country views)."""
+    return {
+        "country": country.name,
+        "code": country.code,
+        "code3": country.code3,
+        "continent": country.continent,
+        "x_start": country.x_start,
+        "x_end": country.x_end,
+        "total_capacity": country.total_capacity,
     }

@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import str_path, valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
-from ipam.api.records_common import str_path, valid_body
 from ipam.models import AuditLog, ExportJob
 from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
 from ipam.services.exports import export_job_create

@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
-from ipam.api.records_common import valid_body
 from ipam.services.bulk_hosts import LOOKUP_MAX, LOOKUP_STATUSES, RELEASE_ITEM_STATUSES, RELEASE_MAX, hosts_bulk_lookup, hosts_bulk_release
 
 

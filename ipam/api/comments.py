@@ -10,9 +10,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.http import uuid_path, valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
-from ipam.api.records_common import uuid_path, valid_body
 from ipam.models import Comment
 from ipam.services.comments import COMMENT_MAX, comment_create, comment_target
 

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.errors import ErrorSerializer
+from foundation.http import uuid_path, valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
-from ipam.api.records_common import uuid_path, valid_body
 from ipam.models import ExportJob, JobStatus
 from ipam.services.exports import export_job_content, export_job_create, export_job_get
 

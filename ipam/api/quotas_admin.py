@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
-from ipam.api.records_common import valid_body
 from ipam.api.serializers import QuotaUsageSerializer
 from ipam.exceptions import NotFound
 from ipam.models import UserQuota

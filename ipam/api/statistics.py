@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import str_path, valid_query
 from foundation.permissions import IPAMPermission
-from ipam.api.records_common import str_path, valid_query
 from ipam.selectors import statistics
 
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import valid_body, valid_patch, valid_query
 from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
 from foundation.permissions import IPAMPermission, owned
@@ -22,7 +23,7 @@ from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
-from ipam.exceptions import NotFound, ValidationFailed
+from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
 from ipam.selectors.countries import country_get
@@ -49,7 +50,7 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Country]:
         queryset = Country.objects.all()
-        continent = _valid_query(s.CountryListQuerySerializer, self.request).get("continent")
+        continent = valid_query(s.CountryListQuerySerializer, self.request).get("continent")
         if continent:
             queryset = queryset.filter(continent__iexact=continent)
         return queryset
@@ -107,13 +108,13 @@ class RegionViewSet(
     @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _valid(s.RegionCreateSerializer, request)
+        data = valid_body(s.RegionCreateSerializer, request)
         region = region_services.region_allocate(actor=actor_of(request), **data)
         return Response(s.represent(s.RegionSerializer, region), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.RegionUpdateSerializer, responses=s.RegionSerializer, summary="Update a region", tags=["regions"])
     def partial_update(self, request: Request, region_id: str) -> Response:
-        data = _valid_patch(s.RegionUpdateSerializer, request)
+        data = valid_patch(s.RegionUpdateSerializer, request)
         region = region_services.region_update(actor=actor_of(request), region_id=region_id, data=data)
         return Response(s.represent(s.RegionSerializer, region))
 
@@ -124,7 +125,7 @@ class RegionViewSet(
         tags=["regions"],
     )
     def destroy(self, request: Request, region_id: str) -> Response:
-        query = _valid_query(s.RegionRetireQuerySerializer, request)
+        query = valid_query(s.RegionRetireQuerySerializer, request)
         result = region_services.region_retire(
             actor=actor_of(request),
             region_id=region_id,
@@ -141,7 +142,7 @@ class RegionViewSet(
     )
     @action(detail=False, methods=["get"], url_path="preview-next")
     def preview_next(self, request: Request) -> Response:
-        query = _valid_query(s.RegionPreviewQuerySerializer, request)
+        query = valid_query(s.RegionPreviewQuerySerializer, request)
         return Response(utilization.region_preview_next(request.user, country_get(query["country"])))
 
     @extend_schema(responses=s.UtilizationSerializer, summary="Region utilization", tags=["regions"])
@@ -192,7 +193,7 @@ class HostViewSet(
     @extend_schema(request=s.HostCreateSerializer, responses={201: s.HostSerializer}, summary="Allocate a host", tags=["hosts"])
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _valid(s.HostCreateSerializer, request)
+        data = valid_body(s.HostCreateSerializer, request)
         host = host_services.host_allocate(actor=actor_of(request), **data)
         return Response(s.represent(s.HostSerializer, _with_country(host)), status=status.HTTP_201_CREATED)
 
@@ -205,7 +206,7 @@ class HostViewSet(
     @action(detail=False, methods=["post"])
     @idempotent
     def batch(self, request: Request) -> Response:
-        data = _valid(s.HostBatchSerializer, request)
+        data = valid_body(s.HostBatchSerializer, request)
         hosts = host_services.hosts_allocate_batch(actor=actor_of(request), **data)
         fresh = list(Host.objects.filter(pk__in=[h.pk for h in hosts]).select_related("region__country").order_by("ip_int"))
         body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": [s.represent(s.HostSerializer, host) for host in fresh]}
@@ -213,7 +214,7 @@ class HostViewSet(
 
     @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])
     def partial_update(self, request: Request, host_id: str) -> Response:
-        data = _valid_patch(s.HostUpdateSerializer, request)
+        data = valid_patch(s.HostUpdateSerializer, request)
         host = host_services.host_update(actor=actor_of(request), host_id=host_id, data=data)
         return Response(s.represent(s.HostSerializer, _reload_host(host)))
 
@@ -224,7 +225,7 @@ class HostViewSet(
         tags=["hosts"],
     )
     def destroy(self, request: Request, host_id: str) -> Response:
-        query = _valid_query(s.HostRetireQuerySerializer, request)
+        query = valid_query(s.HostRetireQuerySerializer, request)
         return Response(host_services.host_retire(actor=actor_of(request), host_id=host_id, reason=query["reason"]))
 
     @extend_schema(
@@ -235,7 +236,7 @@ class HostViewSet(
     )
     @action(detail=False, methods=["get"], url_path="preview-next")
     def preview_next(self, request: Request) -> Response:
-        query = _valid_query(_RegionIdQuery, request)
+        query = valid_query(_RegionIdQuery, request)
         return Response(utilization.host_preview_next(request.user, query["region_id"]))
 
     @extend_schema(responses=s.HostSerializer, summary="The caller's host at an address", tags=["hosts"])
@@ -263,7 +264,7 @@ class InterpretView(APIView):
         tags=["interpret"],
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.InterpretRequestSerializer, request)
+        data = valid_body(s.InterpretRequestSerializer, request)
         x, y, z = parse_private_ip(data["ip_address"])
         return Response(utilization.interpret(request.user, x, y, z))
 
@@ -274,30 +275,6 @@ class QuotaMeView(APIView):
     @extend_schema(responses=s.QuotaSerializer, summary="The caller's quotas and usage", tags=["quotas"])
     def get(self, request: Request) -> Response:
         return Response(utilization.quota_usage(request.user))
-
-
-def _valid(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _valid_patch(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The validated fields of a PATCH (only those sent); a field that cannot be changed is a 400."""
-    if not isinstance(request.data, dict):  # a JSON array, string or null
-        raise ValidationFailed(details={"non_field_errors": ["Expected an object of fields to change."]})
-    serializer = serializer_class(data=request.data, partial=True)
-    unknown = sorted(set(request.data) - set(serializer.fields) - {"csrfmiddlewaretoken"})
-    if unknown:
-        raise ValidationFailed(details={key: ["This field cannot be changed."] for key in unknown})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _valid_query(serializer_class: type[s.serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _reload_host(host: Host) -> Host:

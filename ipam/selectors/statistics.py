@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ipam.exceptions import NotFound, ValidationFailed
 from ipam.models import HOSTS_PER_REGION, AuditLog, Continent, Country, Region
+from ipam.snapshots import country_summary
 
 
 def _percent(part: int, whole: int) -> float:
@@ -45,13 +46,7 @@ def _usage_by_country(user: Any, **filters: Any) -> dict[int, dict[str, int]]:
 def _country_row(country: Country, usage: dict[str, int]) -> dict[str, Any]:
     regions, hosts = usage.get("regions", 0), usage.get("hosts", 0)
     return {
-        "country": country.name,
-        "code": country.code,
-        "code3": country.code3,
-        "continent": country.continent,
-        "x_start": country.x_start,
-        "x_end": country.x_end,
-        "total_capacity": country.total_capacity,
+        **country_summary(country),
         "allocated_regions": regions,
         "available_regions": country.total_capacity - regions,
         "utilization_percent": _percent(regions, country.total_capacity),

@@ -9,7 +9,7 @@ from ipam.exceptions import NotFound
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, UserQuota
 from ipam.selectors import occupancy
 from ipam.selectors.countries import country_for_x
-from ipam.snapshots import host_snapshot, region_snapshot
+from ipam.snapshots import country_snapshot, host_snapshot, region_snapshot
 
 
 def _percent(part: int, whole: int) -> float:
@@ -95,18 +95,7 @@ def interpret(user: Any, x: int, y: int, z: int) -> dict[str, Any]:
         "hierarchy": {
             "global_root": "10.0.0.0/8",
             "continent": country.continent if country else None,
-            "country": (
-                {
-                    "name": country.name,
-                    "code": country.code,
-                    "code3": country.code3,
-                    "x_start": country.x_start,
-                    "x_end": country.x_end,
-                    "is_reserved": country.is_reserved,
-                }
-                if country
-                else None
-            ),
+            "country": country_snapshot(country),
             "region": region_snapshot(region) if region else None,
             "host": host_snapshot(host) if host else None,
         },

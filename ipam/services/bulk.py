@@ -251,7 +251,7 @@ def bulk_job_step(*, job_id: Any, chunk_size: int = BULK_CHUNK_SIZE) -> bool:
     return done
 
 
-def bulk_job_run(*, job_id: Any, chunk_size: int = BULK_CHUNK_SIZE) -> None:
+def bulk_tags_run(*, job_id: Any, chunk_size: int = BULK_CHUNK_SIZE) -> None:
     """Run a job to completion, chunk by chunk; an unexpected error marks it failed (with the error)."""
     try:
         while not bulk_job_step(job_id=job_id, chunk_size=chunk_size):

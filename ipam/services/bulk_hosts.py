@@ -10,7 +10,7 @@ from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.services.hosts import hosts_retire_locked
-from ipam.snapshots import host_snapshot, region_snapshot
+from ipam.snapshots import country_snapshot, host_snapshot, region_snapshot
 from ipam.validation import clean_reason, parse_private_ip
 
 RELEASE_MAX = 100
@@ -66,19 +66,6 @@ def hosts_bulk_release(*, actor: Actor, host_ids: list[Any], reason: Any) -> dic
     return {"released": done, "failed": len(ordered) - done, "results": ordered}
 
 
-def _country_dict(country: Country | None) -> dict[str, Any] | None:
-    if country is None:
-        return None
-    return {
-        "name": country.name,
-        "code": country.code,
-        "code3": country.code3,
-        "x_start": country.x_start,
-        "x_end": country.x_end,
-        "is_reserved": country.is_reserved,
-    }
-
-
 def hosts_bulk_lookup(*, user: Any, ip_addresses: list[Any]) -> dict[str, Any]:
     """Interpret each address for the caller (same shape as `POST /ipam/interpret`), in three queries."""
     if not 1 <= len(ip_addresses) <= LOOKUP_MAX:
@@ -112,7 +99,7 @@ def hosts_bulk_lookup(*, user: Any, ip_addresses: list[Any]) -> dict[str, Any]:
                 "hierarchy": {
                     "global_root": "10.0.0.0/8",
                     "continent": country.continent if country else None,
-                    "country": _country_dict(country),
+                    "country": country_snapshot(country),
                     "region": region_snapshot(region) if region else None,
                     "host": host_snapshot(host) if host else None,
                 },

@@ -360,7 +360,7 @@ def reservations_warn_expiring(*, now: datetime | None = None, batch_size: int =
             return total
 
 
-def reservation_expiration_run(*, now: datetime | None = None) -> dict[str, int]:
+def reservation_expiration_check(*, now: datetime | None = None) -> dict[str, int]:
     """The hourly job: warn about reservations expiring within 24 h, then expire the due ones."""
     now = now or timezone.now()
     warned = reservations_warn_expiring(now=now)

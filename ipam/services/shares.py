@@ -24,6 +24,7 @@ from ipam import exceptions
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, Share
 from ipam.selectors.countries import country_get
 from ipam.services.audit import audit_entry, audit_record, audit_save_many
+from ipam.snapshots import country_summary
 
 logger = logging.getLogger("ipam.shares")
 
@@ -224,13 +225,7 @@ def public_resource_data(share: Share) -> dict[str, Any] | None:
             return None
         used = AllocationCursor.objects.filter(user_id=share.user_id, country=country).values_list("region_count", flat=True).first() or 0
         data: dict[str, Any] = {
-            "country": country.name,
-            "code": country.code,
-            "code3": country.code3,
-            "continent": country.continent,
-            "x_start": country.x_start,
-            "x_end": country.x_end,
-            "total_capacity": country.total_capacity,
+            **country_summary(country),
             "allocated_regions": used,
             "utilization_percentage": _percent(used, country.total_capacity),
         }
@@ -276,7 +271,7 @@ def public_resource_data(share: Share) -> dict[str, Any] | None:
 
 
 # --- Hourly job ------------------------------------------------------------------------------------
-def shares_expire_due(*, now: datetime | None = None, batch_size: int = JOB_BATCH_SIZE) -> int:
+def share_expiration_check(*, now: datetime | None = None, batch_size: int = JOB_BATCH_SIZE) -> int:
     """Deactivate active shares past `expires_at`, one audit row (`share_expired`) each. Batches lock their
     rows (`SKIP LOCKED` on PostgreSQL) and flip them conditionally, so several workers never double-count."""
     now = now or timezone.now()

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ipam.services.reservations import reservation_expiration_run
-from ipam.services.shares import shares_expire_due
+from ipam.services.reservations import reservation_expiration_check
+from ipam.services.shares import share_expiration_check
 
 
 @shared_task(name="reservation_expiration_checker")
 def reservation_expiration_checker() -> dict[str, int]:
     """Warn owners 24 h before expiry, then expire due reservations (audit, event, notification)."""
-    return reservation_expiration_run()
+    return reservation_expiration_check()
 
 
 @shared_task(name="share_expiration_checker")
 def share_expiration_checker() -> dict[str, int]:
     """Deactivate shares past their expiry (audit `share_expired`)."""
-    return {"expired": shares_expire_due()}
+    return {"expired": share_expiration_check()}

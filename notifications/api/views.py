@@ -13,6 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.http import valid_body
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
@@ -34,12 +35,6 @@ class NotificationFilter(django_filters.FilterSet):
     class Meta:
         model = Notification
         fields = ["is_read", "severity", "notification_type", "resource_type"]
-
-
-def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 @extend_schema_view(retrieve=extend_schema(summary="One notification", tags=["notifications"]))
@@ -89,7 +84,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         tags=["notifications"],
     )
     def partial_update(self, request: Request, notification_id: str) -> Response:
-        data = _valid(s.NotificationUpdateSerializer, request)
+        data = valid_body(s.NotificationUpdateSerializer, request)
         notification = services.notification_mark_read(actor=actor_of(request), notification_id=notification_id, is_read=data["is_read"])
         return Response(s.NotificationSerializer(notification).data)
 
@@ -131,7 +126,7 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         tags=["notification rules"],
     )
     def create(self, request: Request) -> Response:
-        data = s.rule_input(_valid(s.NotificationRuleCreateSerializer, request))
+        data = s.rule_input(valid_body(s.NotificationRuleCreateSerializer, request))
         rule = services.notification_rule_create(actor=actor_of(request), **data)
         return Response(s.NotificationRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
@@ -142,7 +137,7 @@ class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         tags=["notification rules"],
     )
     def partial_update(self, request: Request, rule_id: str) -> Response:
-        data = _valid(s.NotificationRuleUpdateSerializer, request)
+        data = valid_body(s.NotificationRuleUpdateSerializer, request)
         if "conditions" in data:
             data["conditions"] = dict(data["conditions"])
         rule = services.notification_rule_update(actor=actor_of(request), rule_id=rule_id, data=data)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from ipam.models import AuditLog, Share
-from ipam.services.shares import shares_expire_due
+from ipam.services.shares import share_expiration_check
 from ipam.tasks.reservations import share_expiration_checker
 from tests.factories import make_host, make_region
 
@@ -299,5 +299,5 @@ def test_expiration_job_works_in_batches(api, alice):
     for _ in range(5):
         share(api, "region", region.pk)
     Share.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
-    assert shares_expire_due(batch_size=2) == 5
+    assert share_expiration_check(batch_size=2) == 5
     assert not Share.objects.filter(is_active=True).exists()

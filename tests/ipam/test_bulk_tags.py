@@ -219,7 +219,7 @@ def test_job_progress_moves_chunk_by_chunk(api, alice):
     assert halfway["progress"] == {"total": 120, "processed": 50, "successful": 50, "failed": 0}
     assert halfway["progress_percent"] == 41.67 and halfway["completed_at"] is None
     assert Host.objects.filter(user=alice, tags={"p": "1"}).count() == 50
-    bulk.bulk_job_run(job_id=job.pk, chunk_size=50)
+    bulk.bulk_tags_run(job_id=job.pk, chunk_size=50)
     done = api.get(f"/ipam/bulk/jobs/{job.pk}").json()
     assert done["status"] == "completed" and done["progress"]["processed"] == 120
     assert Host.objects.filter(user=alice, tags={"p": "1"}).count() == 120
@@ -229,7 +229,7 @@ def test_job_progress_moves_chunk_by_chunk(api, alice):
 
 def test_a_job_that_breaks_is_marked_failed_with_the_error(alice):
     job = BulkJob.objects.create(user=alice, operation="tags", params={"resource_type": "region"}, total=101)
-    bulk.bulk_job_run(job_id=job.pk)
+    bulk.bulk_tags_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == BulkJobStatus.FAILED and "KeyError" in job.error and job.completed_at is not None
 

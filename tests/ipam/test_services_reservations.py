@@ -168,15 +168,15 @@ def test_expiration_job_warns_24_hours_ahead_exactly_once(alice, outbox):
     region_reservation(alice, 0, 2)  # never expires
     now = timezone.now()
 
-    assert services.reservation_expiration_run(now=now) == {"expired": 0, "warned": 1}
+    assert services.reservation_expiration_check(now=now) == {"expired": 0, "warned": 1}
     warning = outbox["notifications"][0]
     assert (warning["notification_type"], warning["severity"], warning["resource_id"]) == ("reservation_expiring", "warning", str(soon.pk))
     assert "10.0.0.0/24" in warning["message"]
     assert Reservation.objects.get(pk=soon.pk).expiry_warning_sent_at is not None
 
-    assert services.reservation_expiration_run(now=now + timedelta(minutes=30)) == {"expired": 0, "warned": 0}
+    assert services.reservation_expiration_check(now=now + timedelta(minutes=30)) == {"expired": 0, "warned": 0}
     # A day later the second one is inside its last 24 h; the first has expired.
-    assert services.reservation_expiration_run(now=now + timedelta(days=1, minutes=1)) == {"expired": 1, "warned": 1}
+    assert services.reservation_expiration_check(now=now + timedelta(days=1, minutes=1)) == {"expired": 1, "warned": 1}
     assert [(n["notification_type"], n["resource_id"]) for n in outbox["notifications"][1:]] == [
         ("reservation_expiring", str(later.pk)),
         ("reservation_expired", str(soon.pk)),

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.http import valid_body
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
@@ -24,12 +25,6 @@ DELIVERY_FILTERS = [
     OpenApiParameter("status", str, enum=DeliveryStatus.values, description="pending, sending, delivered or failed"),
     OpenApiParameter("event_type", str, enum=EventType.values, description="one event type"),
 ]
-
-
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
@@ -71,7 +66,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         tags=["webhooks"],
     )
     def create(self, request: Request) -> Response:
-        data = _valid(s.WebhookCreateSerializer, request)
+        data = valid_body(s.WebhookCreateSerializer, request)
         webhook, secret = services.webhook_create(actor=actor_of(request), **data)
         return Response(_with_secret(webhook, secret), status=status.HTTP_201_CREATED)
 
@@ -82,7 +77,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         tags=["webhooks"],
     )
     def partial_update(self, request: Request, webhook_id: str) -> Response:
-        data = _valid(s.WebhookUpdateSerializer, request)
+        data = valid_body(s.WebhookUpdateSerializer, request)
         webhook = services.webhook_update(actor=actor_of(request), webhook_id=webhook_id, data=data)
         return Response(s.WebhookSerializer(webhook).data)
 
