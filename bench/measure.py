@@ -120,3 +120,4 @@ class Run:
     user_id: int
     rng: random.Random
     created: list[str] = field(default_factory=list)
+    floor_samples: list[float] = field(default_factory=list)  # GET /ipam/quotas/me at the start and the end

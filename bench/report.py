@@ -25,6 +25,53 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
+# Issue 19: targets as multiples of the floor (GET /ipam/quotas/me) measured in the same run, on the p50.
+# scenario (or prefix) -> the largest allowed p50 / floor p50.
+FLOOR_TARGETS: dict[str, float] = {
+    "GET region": 1.5,
+    "GET host": 1.5,
+    "GET country": 1.5,
+    "GET preferences": 1.5,
+    "GET reservation": 1.5,
+    "GET share (public link)": 1.5,
+    "GET saved filter": 1.5,
+    "GET notification rule": 1.5,
+    "by-ip lookup": 1.5,
+    "GET /health": 1.5,
+    "region list page": 2.0,
+    "host list page": 2.0,
+    "audit list page": 2.0,
+    "notification list page": 2.0,
+    "reservation list page": 2.0,
+    "delivery list page": 2.0,
+    "host allocation sequential": 2.0,
+    "region allocation, empty country": 2.5,
+    "batch of 100 hosts": 15.0,
+}
+# Throughput targets with 2 workers (allocations per second, 0 errors, 0 duplicates).
+THROUGHPUT_TARGETS: dict[str, float] = {
+    "host allocation 8 clients, 1 region": 250.0,
+    "host allocation 8 clients, 8 regions": 300.0,
+}
+
+
+def with_floor_ratios(rows: list[dict[str, Any]], floor: dict[str, Any]) -> None:
+    """Each row's p50 and p95 as multiples of the floor's (same run), and the issue-19 verdict."""
+    for row in rows:
+        if "p50_ms" in row and floor.get("p50_ms"):
+            row["x_floor_p50"] = round(row["p50_ms"] / floor["p50_ms"], 2)
+            row["x_floor_p95"] = round(row["p95_ms"] / floor["p95_ms"], 2)
+        limit = FLOOR_TARGETS.get(row["scenario"])
+        if limit is not None and "x_floor_p50" in row:
+            row["floor_target"] = f"p50 ≤ {limit}× floor"
+            row["meets_floor_target"] = "✔" if row["x_floor_p50"] <= limit else "✘"
+        wanted = THROUGHPUT_TARGETS.get(row["scenario"])
+        if wanted is not None and "throughput_per_s" in row:
+            ok = row["throughput_per_s"] >= wanted and row.get("duplicates") == 0 and row.get("server_errors") == 0
+            row["floor_target"] = f"≥ {wanted:g} alloc/s, 0 dup, 0 5xx"
+            row["meets_floor_target"] = "✔" if ok else "✘"
+
+
 def summarise(name: str, samples: list[float], **extra: Any) -> dict[str, Any]:
     """A result row: scenario, n, the latency percentiles, the target, then the workload's own fields."""
     row: dict[str, Any] = {"scenario": name, "n": len(samples)}

@@ -8,6 +8,7 @@ there but does not change the overall status.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -18,7 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -68,11 +70,25 @@ def check_broker() -> dict[str, Any]:
     return {"status": "ok", "transport": transport}
 
 
+@functools.lru_cache(maxsize=1)
+def _migrations_on_disk() -> tuple[tuple[str, str], ...]:
+    """Every migration of the installed apps, in plan order: read from disk once per process (the files do not
+    change under a running process; a deploy restarts it)."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan: list[tuple[str, str]] = []
+    for leaf in loader.graph.leaf_nodes():
+        for node in loader.graph.forwards_plan(leaf):
+            if node not in plan:
+                plan.append(node)
+    return tuple(plan)
+
+
 def check_migrations() -> dict[str, Any]:
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    """Live: which migrations the database has recorded (one query), against the ones on disk."""
+    applied = MigrationRecorder(connections[DEFAULT_DB_ALIAS]).applied_migrations()
+    pending = [node for node in _migrations_on_disk() if node not in applied]
     if pending:
-        return {"status": "error", "pending": [f"{m.app_label}.{m.name}" for m, _ in pending][:20]}
+        return {"status": "error", "pending": [f"{app}.{name}" for app, name in pending][:20]}
     return {"status": "ok"}
 
 
@@ -84,6 +100,11 @@ CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 CRITICAL = {"database", "migrations"}
 NEEDS_DATABASE = {"migrations"}
+# Checks whose answer is reused for IPAM_HEALTH_CACHE_SECONDS (per process): the broker connection, the cache
+# round trips and the apps' checks cost more than the rest of the probe. The database is asked every time,
+# and a reused answer — good or bad — is never older than those seconds.
+LIVE = {"database"}
+_recent: dict[str, tuple[float, Any]] = {}
 
 
 def register_check(name: str, check: Callable[[], dict[str, Any]], *, critical: bool = False) -> None:
@@ -95,16 +116,35 @@ def register_check(name: str, check: Callable[[], dict[str, Any]], *, critical: 
         CRITICAL.add(name)
 
 
+def _reused(name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()`, or its answer from less than IPAM_HEALTH_CACHE_SECONDS ago (never for LIVE checks)."""
+    ttl = float(getattr(settings, "IPAM_HEALTH_CACHE_SECONDS", 2))
+    now = time.monotonic()
+    if name in LIVE or ttl <= 0:
+        return compute()
+    seen = _recent.get(name)
+    if seen is not None and now - seen[0] < ttl:
+        return seen[1]
+    value = compute()
+    _recent[name] = (now, value)
+    return value
+
+
+def _timed(name: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = check()
+    except Exception as exc:  # a failing dependency is reported, never raised
+        logger.warning("Health check %s failed: %s", name, exc.__class__.__name__)
+        result = {"status": "error", "error": exc.__class__.__name__}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
 def run_checks() -> dict[str, Any]:
     checks: dict[str, Any] = {}
     for name, check in CHECKS.items():
-        started = time.perf_counter()
-        try:
-            result = check()
-        except Exception as exc:  # a failing dependency is reported, never raised
-            logger.warning("Health check %s failed: %s", name, exc.__class__.__name__)
-            result = {"status": "error", "error": exc.__class__.__name__}
-        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        result = dict(_reused(name, lambda name=name, check=check: _timed(name, check)))
         checks[name] = result
         if name == "database" and result["status"] != "ok":
             for rest in [n for n in CHECKS if n in NEEDS_DATABASE]:
@@ -115,7 +155,7 @@ def run_checks() -> dict[str, Any]:
     return {
         "status": overall,
         "checks": checks,
-        "background_tasks": background_task_status(),
+        "background_tasks": _reused("background_tasks", background_task_status),
         "version": settings.IPAM_VERSION,
     }
 

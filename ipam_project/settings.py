@@ -481,6 +481,9 @@ LOGGING = {
 # /metrics: optional bearer token (empty = open, restrict it at the proxy); extra Prometheus multiprocess
 # directories merged into the web's /metrics (e.g. the Celery worker's on the same host).
 IPAM_METRICS_TOKEN = env_str("IPAM_METRICS_TOKEN")
+# /health reuses the answers of its slower checks (broker, cache, migrations, countries, job runs) for this many
+# seconds per process; the database is asked on every probe (0 = ask everything every time; tests use 0).
+IPAM_HEALTH_CACHE_SECONDS = env_int("IPAM_HEALTH_CACHE_SECONDS", 0 if TESTING else 2)
 IPAM_METRICS_EXTRA_DIRS = env_list("IPAM_METRICS_EXTRA_DIRS")
 
 # --- E-mail ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def run(ctx: Run) -> list[dict[str, Any]]:
     counts = query_counts(ctx.user_id)
     rows = reads(ctx.client, ctx.args.requests, ctx.rng, ctx.user_id)
     for row in rows:
-        row["queries_small_large"] = counts[row["scenario"]]
+        if row["scenario"] in counts:
+            row["queries_small_large"] = counts[row["scenario"]]
     return rows
 
 
@@ -34,6 +35,7 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
     """`n` measured rounds (after the warm-up ones), the four endpoints interleaved request by request."""
     regions = list(Region.objects.filter(user_id=user_id, allocated_hosts__gt=0).values_list("x_octet", "y_octet", "allocated_hosts"))
     pages = max(1, len(regions) // PAGE_SIZE)
+    host_pages = max(1, sum(hosts for _, _, hosts in regions) // PAGE_SIZE)
 
     def by_ip() -> str:
         x, y, hosts = rng.choice(regions)
@@ -47,8 +49,12 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
         "by-ip lookup": by_ip,
         "search by CIDR": search,
         "region list page": lambda: f"/ipam/regions?page={rng.randint(1, pages)}",
-        "host list page": lambda: f"/ipam/hosts?page={rng.randint(1, pages)}",
+        "host list page": lambda: f"/ipam/hosts?page={rng.randint(1, host_pages)}",
     }
+    # The other large lists (issue 19), at random pages of whatever the dataset holds for the user.
+    for name, path, count in _other_lists(user_id):
+        last = max(1, -(-count // PAGE_SIZE))
+        scenarios[name] = (lambda path, last: lambda: f"{path}?page={rng.randint(1, last)}")(path, last)
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
     for index in range(n + WARM_UP_ROUNDS):
         for name, make in scenarios.items():
@@ -56,6 +62,23 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
             if index >= WARM_UP_ROUNDS:
                 samples[name].append(elapsed)
     return [summarise(name, values) for name, values in samples.items()]
+
+
+def _other_lists(user_id: int) -> list[tuple[str, str, int]]:
+    from ipam.models import AuditLog, Reservation
+    from notifications.models import Notification
+    from webhooks.models import Webhook, WebhookDelivery
+
+    found = [
+        ("audit list page", "/ipam/audit", AuditLog.objects.filter(user_id=user_id).count()),
+        ("notification list page", "/ipam/notifications", Notification.objects.filter(user_id=user_id).count()),
+        ("reservation list page", "/ipam/reservations", Reservation.objects.filter(user_id=user_id).count()),
+    ]
+    webhook = Webhook.objects.filter(user_id=user_id).first()
+    if webhook is not None:
+        count = WebhookDelivery.objects.filter(webhook=webhook).count()
+        found.append(("delivery list page", f"/ipam/webhooks/{webhook.pk}/deliveries", count))
+    return found
 
 
 def query_counts(user_id: int) -> dict[str, list[int]]:
