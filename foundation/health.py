@@ -144,7 +144,7 @@ def _timed(name: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 def run_checks() -> dict[str, Any]:
     checks: dict[str, Any] = {}
     for name, check in CHECKS.items():
-        result = dict(_reused(name, lambda name=name, check=check: _timed(name, check)))
+        result = dict(_reused(name, functools.partial(_timed, name, check)))
         checks[name] = result
         if name == "database" and result["status"] != "ok":
             for rest in [n for n in CHECKS if n in NEEDS_DATABASE]:
