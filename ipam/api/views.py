@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
 from foundation.permissions import IPAMPermission, owned
@@ -39,7 +40,7 @@ UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
     list=extend_schema(summary="List countries with the caller's utilization", tags=["countries"]),
     retrieve=extend_schema(summary="One country by name, ISO alpha-2 or alpha-3", tags=["countries"]),
 )
-class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+class CountryViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CountrySerializer
     permission_classes = [IPAMPermission]
     pagination_class = None
@@ -81,6 +82,7 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="Region detail", tags=["regions"]),
 )
 class RegionViewSet(
+    ConditionalMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = s.RegionSerializer
@@ -103,6 +105,9 @@ class RegionViewSet(
 
     def get_queryset(self) -> QuerySet[Region]:
         return owned(self, Region.objects.select_related("country"))
+
+    def precondition_lock(self) -> None:
+        region_services.region_lock_for_write(actor=actor_of(self.request), region_id=self.kwargs["region_id"])
 
     @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
     @idempotent
@@ -155,6 +160,7 @@ class RegionViewSet(
     retrieve=extend_schema(summary="Host detail", tags=["hosts"]),
 )
 class HostViewSet(
+    ConditionalMixin,
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = s.HostSerializer
@@ -166,6 +172,7 @@ class HostViewSet(
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "host_create", "batch": "host_create"}
+    etag_read_actions = frozenset({"retrieve", "by_ip"})
     ipam_permissions = {
         "list": "read",
         "retrieve": "read",
@@ -179,6 +186,9 @@ class HostViewSet(
 
     def get_queryset(self) -> QuerySet[Host]:
         return owned(self, Host.objects.select_related("region__country"))
+
+    def precondition_lock(self) -> None:
+        host_services.host_lock_for_write(actor=actor_of(self.request), host_id=self.kwargs["host_id"])
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the

@@ -13,6 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.conditional import ConditionalMixin
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
@@ -43,7 +44,7 @@ def _valid(serializer_class: type[Any], request: Request) -> dict[str, Any]:
 
 
 @extend_schema_view(retrieve=extend_schema(summary="One notification", tags=["notifications"]))
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
     permission_classes = [IPAMPermission]
     filterset_class = NotificationFilter
@@ -110,7 +111,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     list=extend_schema(summary="List the caller's notification rules", tags=["notification rules"]),
     retrieve=extend_schema(summary="One notification rule", tags=["notification rules"]),
 )
-class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationRuleViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationRuleSerializer
     permission_classes = [IPAMPermission]
     ordering_fields = ["created_at", "rule_name", "utilization_threshold"]

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.conditional import ConditionalMixin
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
@@ -41,7 +42,7 @@ def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     list=extend_schema(summary="List the caller's webhooks (no secrets)", tags=["webhooks"]),
     retrieve=extend_schema(summary="One webhook (no secret)", tags=["webhooks"]),
 )
-class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.WebhookSerializer
     permission_classes = [IPAMPermission]
     filter_backends: list[Any] = []
@@ -49,6 +50,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "webhook_create"}
+    etag_write_actions = frozenset({"partial_update"})  # create answers with the secret: not the GET representation
     ipam_permissions = {
         "list": "read",
         "retrieve": "read",
