@@ -83,13 +83,18 @@ class CountryViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
 )
 class RegionViewSet(
     ConditionalMixin,
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.RegionSerializer
     permission_classes = [IPAMPermission]
     filterset_class = RegionFilter
     ordering_fields = ["created_at", "updated_at", "region_name", "x_octet", "y_octet", "allocated_hosts", "status"]
     ordering = ["x_octet", "y_octet"]
+    cursor_ordering = ("x_octet", "y_octet")  # unique per user: index region_unique_user_xy
     lookup_url_kwarg = "region_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -161,13 +166,18 @@ class RegionViewSet(
 )
 class HostViewSet(
     ConditionalMixin,
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.HostSerializer
     permission_classes = [IPAMPermission]
     filterset_class = HostFilter
     ordering_fields = ["created_at", "updated_at", "hostname", "ip_int", "status"]
     ordering = ["ip_int"]
+    cursor_ordering = ("ip_int",)  # unique per user: index host_unique_user_ip
     lookup_url_kwarg = "host_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -191,7 +201,7 @@ class HostViewSet(
         host_services.host_lock_for_write(actor=actor_of(self.request), host_id=self.kwargs["host_id"])
 
     def paginate_queryset(self, queryset: Any) -> Any:
-        # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
+        # (A `cursor` request is keyset-paged: no total, no hint.) All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
         # same transactions as the rows) — a GROUP BY over ~4,000 regions instead of COUNT(*) over a million hosts.
         if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
             user: Any = self.request.user

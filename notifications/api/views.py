@@ -50,6 +50,7 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "severity", "is_read"]
     ordering = ["-created_at"]
+    cursor_ordering = ("-created_at", "-id")  # index notification_user_created_id
     lookup_url_kwarg = "notification_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from rest_framework.test import APIClient
 
 from ipam.models import AuditLog, Host, Region, Reservation
 from tests.concurrency import run_parallel
@@ -129,18 +129,18 @@ def test_country_and_notification_rule_carry_etags_and_a_rule_patch_honours_if_m
     assert api.get(url).json()["rule_name"] == "renamed"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_scripts_editing_one_region_with_the_same_etag_exactly_one_wins(alice):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs real row locks (PostgreSQL); SQLite serialises writers anyway")
     region = make_region(alice)
-    from rest_framework.test import APIClient
-
     client = APIClient()
     client.force_authenticate(alice)
     etag = client.get(f"/ipam/regions/{region.id}")["ETag"]
     calls = [
-        (lambda c, i=i: c.patch(f"/ipam/regions/{region.id}", {"description": f"script-{i}"}, format="json", HTTP_IF_MATCH=etag).status_code)
+        (
+            lambda c, i=i: c.patch(
+                f"/ipam/regions/{region.id}", {"description": f"script-{i}"}, format="json", HTTP_IF_MATCH=etag
+            ).status_code
+        )
         for i in range(8)
     ]
     codes = run_parallel(alice, calls)

@@ -66,6 +66,10 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def get_queryset(self) -> QuerySet[Webhook]:
         return owned(self, Webhook.objects.all()).order_by("created_at")
 
+    def get_cursor_ordering(self) -> tuple[str, ...] | None:
+        # A webhook's deliveries grow without bound; the webhook list itself is short (page numbers only).
+        return ("-created_at", "-id") if self.action == "deliveries" else None  # index delivery_webhook_created_id
+
     @extend_schema(
         request=s.WebhookCreateSerializer,
         responses={201: s.WebhookWithSecretSerializer},
