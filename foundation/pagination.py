@@ -138,6 +138,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def encode_cursor(position: Sequence[Any], *, backwards: bool = False) -> str:
+    """The cursor continuing after (or, `backwards`, before) the row whose ordering fields hold `position`."""
+    raw = json.dumps({"p": [_plain(value) for value in position], "b": backwards}, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
 class Keyset:
     """One keyset page: decodes the cursor, filters and orders the queryset, builds the links."""
 
@@ -170,9 +176,7 @@ class Keyset:
         return values, backwards
 
     def _encode(self, row: Any, backwards: bool) -> str:
-        data = {"p": [_plain(getattr(row, name)) for name in self.fields], "b": backwards}
-        raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return encode_cursor([getattr(row, name) for name in self.fields], backwards=backwards)
 
     def _typed(self, model: Any) -> list[Any]:
         assert self.position is not None
