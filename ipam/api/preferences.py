@@ -76,7 +76,7 @@ class PreferencesView(ConditionalMixin, APIView):
 
     def precondition_lock(self) -> None:
         preference_services.preference_get(actor=actor_of(self.request))  # the row exists from here on
-        list(UserPreference.objects.select_for_update().filter(user=self.request.user).values_list("pk"))
+        list(UserPreference.objects.select_for_update().filter(user=actor_of(self.request)).values_list("pk"))
 
     def precondition_data(self) -> Any:
         return preferences_body(preference_services.preference_get(actor=actor_of(self.request)))

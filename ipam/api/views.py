@@ -201,8 +201,9 @@ class HostViewSet(
         host_services.host_lock_for_write(actor=actor_of(self.request), host_id=self.kwargs["host_id"])
 
     def paginate_queryset(self, queryset: Any) -> Any:
-        # (A `cursor` request is keyset-paged: no total, no hint.) All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
+        # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
         # same transactions as the rows) — a GROUP BY over ~4,000 regions instead of COUNT(*) over a million hosts.
+        # (A `cursor` request is keyset-paged, without a total: `cursor` is not in UNFILTERED_LIST_PARAMS.)
         if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
             user: Any = self.request.user
             total = Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"]

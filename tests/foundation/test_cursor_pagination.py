@@ -93,7 +93,7 @@ def test_regions_audit_and_notifications_walk_by_cursor(api, alice):
     ascending, _ = _walk(api, "/ipam/audit?cursor=&page_size=3&ordering=timestamp")
     assert [r["audit_id"] for r in ascending] == [str(x) for x in reversed(expected)]
     Notification.objects.bulk_create(Notification(user=alice, notification_type="test", message=f"n{i}") for i in range(4))
-    notes, pages = _walk(api, "/ipam/notifications?cursor=&page_size=3")
+    notes, _ = _walk(api, "/ipam/notifications?cursor=&page_size=3")
     assert len(notes) == 4 and len({n["notification_id"] for n in notes}) == 4
 
 
@@ -105,7 +105,7 @@ def test_a_deep_page_costs_one_query_without_offset(api, alice):
     page = api.get(page["next"]).json()
     with CaptureQueriesContext(connection) as queries:
         last = api.get(page["next"]).json()
-    assert [r["hostname"] for r in last["results"]][0] == "h20"
+    assert last["results"][0]["hostname"] == "h20"
     host_queries = [q["sql"] for q in queries.captured_queries if "ipam_host" in q["sql"]]
     assert len(host_queries) == 1
     assert "OFFSET" not in host_queries[0].upper() and "COUNT(" not in host_queries[0].upper()
