@@ -48,6 +48,7 @@ format: install
 
 typecheck: install
 	$(DEV) $(BIN)/mypy foundation notifications webhooks ipam enhancements ipam_project
+	$(DEV) $(BIN)/mypy --strict clients/python/src
 
 check: install
 	$(DEV) $(PY) manage.py check

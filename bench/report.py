@@ -22,6 +22,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "forecast country uncached": ("p95≤100", 100.0),
     "batch of 100 hosts": ("p95≤300", 300.0),
     "import": ("≤60 s for 100,000 rows", 60.0),
+    "host list, cursor page 1": ("—", 0.0),
+    "host list, cursor page 20,000": ("p50 ≤ 2× page 1", 2.0),
 }
 
 
@@ -92,6 +94,8 @@ def verdict(row: dict[str, Any], empty_p95: float | None) -> str:
         ok = row["duplicates"] == 0 and row["server_errors"] == 0
     elif name == "region allocation, 99% full country":
         ok = empty_p95 is not None and row["p95_ms"] <= 1.2 * empty_p95
+    elif name == "host list, cursor page 20,000":
+        ok = row["ratio_to_first_p50"] <= 2.0
     elif name == "import":
         ok = row["seconds"] * 100_000 / max(1, row["rows"]) <= 60
     elif name in TARGETS and TARGETS[name][1]:

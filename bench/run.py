@@ -17,6 +17,8 @@ Workloads (each reports n, p50/p95/p99/max in ms and its target), in `--only` gr
 - reads: `GET /ipam/hosts/by-ip/{ip}`, `GET /ipam/search?cidr=…/24`, `GET /ipam/regions?page=…`,
   `GET /ipam/hosts?page=…` (random pages and addresses of the 1 M-host user), plus their query counts at
   two sizes (must be equal);
+- cursor: the host list's first and 20,000th keyset page (`?cursor=`, p50 within 2× of each other) and the
+  20,000th numbered page (OFFSET) for contrast;
 - dash: dashboard uncached / cached, forecast (country) uncached;
 - batch: `POST /ipam/hosts/batch` with count 100;
 - import: `POST /ipam/import` of `--import-rows` rows (CSV, auto mode, user `bench-import`, reset each run).
@@ -46,10 +48,10 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from bench import dataset  # noqa: E402
 from bench.measure import Client, Run, delete_regions  # noqa: E402
 from bench.report import verdict, with_floor_ratios  # noqa: E402
-from bench.workloads import allocation, batch, floor, imports, objects, reads, region_allocation, statistics  # noqa: E402
+from bench.workloads import allocation, batch, cursor, floor, imports, objects, reads, region_allocation, statistics  # noqa: E402
 
 # Run (and reported) in this order; the floor is measured first and again last (issue 19).
-WORKLOADS = (floor, objects, allocation, region_allocation, reads, statistics, batch, imports)
+WORKLOADS = (floor, objects, allocation, region_allocation, reads, cursor, statistics, batch, imports)
 TABLE_COLUMNS = {
     "scenario",
     "n",

@@ -1,5 +1,7 @@
 """OpenAPI generation tweaks: the standard error body on every operation, the `Idempotency-Key` header on
-idempotent operations, paths without the optional trailing slash, and the authentication schemes."""
+idempotent operations, the conditional-request headers (`ETag`, `If-None-Match` → 304, `If-Match` → 412) on
+the operations `foundation.conditional.ConditionalMixin` governs, paths without the optional trailing slash,
+and the authentication schemes."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
+from foundation.conditional import ETAG_RESPONSE_HEADER, IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER, is_conditional
 from foundation.errors import ErrorSerializer
 from foundation.idempotency import IDEMPOTENCY_KEY_PARAMETER, is_idempotent
 
@@ -31,7 +34,36 @@ class IPAMAutoSchema(AutoSchema):
         handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
         if is_idempotent(handler):
             parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        if self._conditional_read():
+            parameters.append(IF_NONE_MATCH_PARAMETER)
+        if self._conditional_write():
+            parameters.append(IF_MATCH_PARAMETER)
         return parameters
+
+    def _conditional_action(self) -> str | None:
+        if not is_conditional(self.view):
+            return None
+        return getattr(self.view, "action", None) or self.method.lower()
+
+    def _conditional_read(self) -> bool:
+        action = self._conditional_action()
+        return action is not None and self.method == "GET" and action in self.view.etag_read_actions
+
+    def _conditional_write(self) -> bool:
+        action = self._conditional_action()
+        return action is not None and self.method in ("PATCH", "PUT", "DELETE") and action in self.view.precondition_actions
+
+    def _tags_response(self) -> bool:
+        action = self._conditional_action()
+        if action is None:
+            return False
+        return action in (self.view.etag_read_actions if self.method == "GET" else self.view.etag_write_actions)
+
+    def _get_response_headers_for_code(self, status_code: Any, direction: Any = "response") -> Any:
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) in ("200", "201", "304") and self._tags_response():
+            headers = {**(headers or {}), **ETAG_RESPONSE_HEADER}
+        return headers
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
@@ -39,11 +71,18 @@ class IPAMAutoSchema(AutoSchema):
         if self.get_auth():
             codes.update(_ERRORS_AUTHENTICATED)
         codes.update(_ERRORS_BY_METHOD.get(self.method, {}))
+        if self._conditional_write():
+            codes["412"] = "Precondition failed: the object changed since the ETag given in If-Match (nothing written)"
         for code, description in codes.items():
             if code not in responses:
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 response["description"] = description
                 responses[code] = response
+        if self._conditional_read() and "304" not in responses:
+            responses["304"] = {
+                "description": "Not modified: If-None-Match matched the current ETag (no body)",
+                "headers": dict(ETAG_RESPONSE_HEADER),
+            }
         return responses
 
 

@@ -47,6 +47,7 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "is_read", "-created_at"], name="notification_user_read"),
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_created_id"),  # keyset pages
             models.Index(fields=["created_at"], name="notification_created"),
         ]
 

@@ -86,7 +86,7 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_status_due"),
-            models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_created"),
+            models.Index(fields=["webhook", "-created_at", "-id"], name="delivery_webhook_created_id"),  # keyset pages
             models.Index(fields=["created_at"], name="delivery_created"),
         ]
 

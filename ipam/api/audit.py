@@ -71,6 +71,7 @@ def _query_filters(request: Request) -> dict[str, str]:
 
 class AuditHistoryView(generics.ListAPIView):
     serializer_class = AuditEntrySerializer
+    cursor_ordering = ("-timestamp", "-id")  # index audit_user_time_id
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
     filter_backends: list[Any] = []
@@ -87,6 +88,7 @@ class AuditHistoryView(generics.ListAPIView):
 
 class AuditAddressHistoryView(generics.ListAPIView):
     serializer_class = AuditEntrySerializer
+    cursor_ordering = ("-timestamp", "-id")
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
     filter_backends: list[Any] = []

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.permissions import IPAMPermission, owned
 from foundation.types import actor_of
 from ipam.exceptions import NotFound
@@ -106,9 +107,10 @@ class BulkTagsView(APIView):
         return Response(BulkJobAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-class BulkJobView(APIView):
+class BulkJobView(ConditionalMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
+    etag_read_actions = frozenset({"get"})
     queryset = BulkJob.objects.all()
 
     @extend_schema(responses=BulkJobSerializer, summary="Progress and results of a bulk job", tags=["bulk"])

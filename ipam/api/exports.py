@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.errors import ErrorSerializer
 from foundation.http import uuid_path, valid_body
 from foundation.permissions import IPAMPermission
@@ -90,9 +91,10 @@ class ExportView(APIView):
         return Response(ExportJobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ExportJobView(APIView):
+class ExportJobView(ConditionalMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
+    etag_read_actions = frozenset({"get"})
 
     @extend_schema(
         parameters=[uuid_path("job_id")],

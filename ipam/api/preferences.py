@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
@@ -67,9 +68,18 @@ def preferences_body(preference: UserPreference) -> dict[str, Any]:
 
 
 # --- Views ------------------------------------------------------------------------------------------
-class PreferencesView(APIView):
+class PreferencesView(ConditionalMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read", "PUT": "read"}  # one's own settings: every IPAM user may keep them
+    etag_read_actions = frozenset({"get"})
+    etag_write_actions = precondition_actions = frozenset({"put"})
+
+    def precondition_lock(self) -> None:
+        preference_services.preference_get(actor=actor_of(self.request))  # the row exists from here on
+        list(UserPreference.objects.select_for_update().filter(user=actor_of(self.request)).values_list("pk"))
+
+    def precondition_data(self) -> Any:
+        return preferences_body(preference_services.preference_get(actor=actor_of(self.request)))
 
     @extend_schema(responses=PreferencesSerializer, summary="The caller's preferences (defaults on first use)", tags=["preferences"])
     def get(self, request: Request) -> Response:
@@ -94,7 +104,7 @@ class PreferencesView(APIView):
 
 
 @extend_schema_view(list=extend_schema(summary="The caller's saved filters", tags=["preferences"]))
-class SavedFilterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class SavedFilterViewSet(ConditionalMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = SavedFilterSerializer
     permission_classes = [IPAMPermission]
     filter_backends: list[Any] = []

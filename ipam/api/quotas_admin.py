@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
@@ -98,9 +99,17 @@ class QuotaAdminListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class QuotaAdminDetailView(APIView):
+class QuotaAdminDetailView(ConditionalMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "admin", "PATCH": "admin"}
+    etag_read_actions = frozenset({"get"})
+    etag_write_actions = precondition_actions = frozenset({"patch"})
+
+    def precondition_lock(self) -> None:  # quota_limits_update locks the quota row
+        list(UserQuota.objects.select_for_update().filter(user_id=self._user(self.kwargs["user_id"]).pk).values_list("pk"))
+
+    def precondition_data(self) -> Any:
+        return QuotaAdminSerializer(self._user(self.kwargs["user_id"])).data
 
     def _user(self, user_id: str) -> Any:
         user = _users().filter(pk=user_id).first()

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.conditional import ConditionalMixin
 from foundation.idempotency import idempotent
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
@@ -130,7 +131,7 @@ class ReservationFilter(django_filters.FilterSet):
     list=extend_schema(summary="List the caller's reservations", tags=["reservations"]),
     retrieve=extend_schema(summary="Reservation detail", tags=["reservations"]),
 )
-class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReservationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReservationSerializer
     permission_classes = [IPAMPermission]
     filterset_class = ReservationFilter

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body, valid_patch, valid_query
 from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
@@ -40,7 +41,7 @@ UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
     list=extend_schema(summary="List countries with the caller's utilization", tags=["countries"]),
     retrieve=extend_schema(summary="One country by name, ISO alpha-2 or alpha-3", tags=["countries"]),
 )
-class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+class CountryViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CountrySerializer
     permission_classes = [IPAMPermission]
     pagination_class = None
@@ -82,13 +83,19 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="Region detail", tags=["regions"]),
 )
 class RegionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.RegionSerializer
     permission_classes = [IPAMPermission]
     filterset_class = RegionFilter
     ordering_fields = ["created_at", "updated_at", "region_name", "x_octet", "y_octet", "allocated_hosts", "status"]
     ordering = ["x_octet", "y_octet"]
+    cursor_ordering = ("x_octet", "y_octet")  # unique per user: index region_unique_user_xy
     lookup_url_kwarg = "region_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -104,6 +111,9 @@ class RegionViewSet(
 
     def get_queryset(self) -> QuerySet[Region]:
         return owned(self, Region.objects.select_related("country"))
+
+    def precondition_lock(self) -> None:
+        region_services.region_lock_for_write(actor=actor_of(self.request), region_id=self.kwargs["region_id"])
 
     @extend_schema(request=s.RegionCreateSerializer, responses={201: s.RegionSerializer}, summary="Allocate a region", tags=["regions"])
     @idempotent
@@ -156,17 +166,24 @@ class RegionViewSet(
     retrieve=extend_schema(summary="Host detail", tags=["hosts"]),
 )
 class HostViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.HostSerializer
     permission_classes = [IPAMPermission]
     filterset_class = HostFilter
     ordering_fields = ["created_at", "updated_at", "hostname", "ip_int", "status"]
     ordering = ["ip_int"]
+    cursor_ordering = ("ip_int",)  # unique per user: index host_unique_user_ip
     lookup_url_kwarg = "host_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "host_create", "batch": "host_create"}
+    etag_read_actions = frozenset({"retrieve", "by_ip"})
     ipam_permissions = {
         "list": "read",
         "retrieve": "read",
@@ -181,9 +198,13 @@ class HostViewSet(
     def get_queryset(self) -> QuerySet[Host]:
         return owned(self, Host.objects.select_related("region__country"))
 
+    def precondition_lock(self) -> None:
+        host_services.host_lock_for_write(actor=actor_of(self.request), host_id=self.kwargs["host_id"])
+
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
         # same transactions as the rows) — a GROUP BY over ~4,000 regions instead of COUNT(*) over a million hosts.
+        # (A `cursor` request is keyset-paged, without a total: `cursor` is not in UNFILTERED_LIST_PARAMS.)
         if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
             user: Any = self.request.user
             total = Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"]

@@ -37,7 +37,7 @@ class AuditLog(models.Model):
     class Meta:
         ordering = ["-timestamp"]
         indexes = [
-            models.Index(fields=["user", "-timestamp"], name="audit_user_time"),
+            models.Index(fields=["user", "-timestamp", "-id"], name="audit_user_time_id"),  # newest first, keyset pages
             models.Index(fields=["user", "resource_type", "action_type", "timestamp"], name="audit_user_res_action_time"),
             models.Index(fields=["user", "ip_address"], name="audit_user_ip"),
             models.Index(fields=["user", "resource_id"], name="audit_user_resource"),

@@ -222,6 +222,15 @@ def host_update(*, actor: Actor, host_id: Any, data: dict[str, Any], performed_b
     return host
 
 
+def host_lock_for_write(*, actor: Actor, host_id: Any) -> None:
+    """Take the lock `host_update` and `host_retire` take (the host's region), for a check that must hold until
+    the write commits (an `If-Match` precondition). Call inside the write's transaction; a missing host locks
+    nothing (the write itself answers 404)."""
+    region_id = Host.objects.filter(user=actor, pk=host_id).values_list("region_id", flat=True).first()
+    if region_id is not None:
+        allocation.lock_region(actor, region_id)
+
+
 def host_retire(*, actor: Actor, host_id: Any, reason: Any = "", performed_by: Any = None) -> dict[str, Any]:
     """Hard-delete a host, free its address at once; snapshot kept in the audit row.
 

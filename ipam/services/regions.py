@@ -143,6 +143,16 @@ def region_update(*, actor: Actor, region_id: Any, data: dict[str, Any], perform
     return region
 
 
+def region_lock_for_write(*, actor: Actor, region_id: Any) -> None:
+    """Take the locks `region_update` and `region_retire` take, in their order (the allocation cursor, then the
+    region), for a check that must hold until the write commits (an `If-Match` precondition). Call inside the
+    write's transaction. A region that does not exist locks nothing: the write itself answers 404."""
+    region = Region.objects.select_related("country").filter(user=actor, pk=region_id).first()
+    if region is not None:
+        allocation.lock_cursor(actor, region.country)
+        allocation.lock_region(actor, region_id)
+
+
 def region_retire(*, actor: Actor, region_id: Any, reason: Any, cascade: bool = False, performed_by: Any = None) -> dict[str, Any]:
     """Hard-delete a region (snapshot kept in the audit row); with `cascade`, its hosts too.
 

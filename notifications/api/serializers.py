@@ -34,7 +34,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 class NotificationPageSerializer(serializers.Serializer):
     """A page of notifications plus the caller's total unread count."""
 
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(required=False, help_text="total rows (page-number mode only; absent with `cursor`)")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     unread_count = serializers.IntegerField(help_text="all unread notifications of the caller, whatever the filters")

@@ -13,6 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
@@ -38,12 +39,13 @@ class NotificationFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(retrieve=extend_schema(summary="One notification", tags=["notifications"]))
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
     permission_classes = [IPAMPermission]
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "severity", "is_read"]
     ordering = ["-created_at"]
+    cursor_ordering = ("-created_at", "-id")  # index notification_user_created_id
     lookup_url_kwarg = "notification_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -105,7 +107,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     list=extend_schema(summary="List the caller's notification rules", tags=["notification rules"]),
     retrieve=extend_schema(summary="One notification rule", tags=["notification rules"]),
 )
-class NotificationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationRuleViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationRuleSerializer
     permission_classes = [IPAMPermission]
     ordering_fields = ["created_at", "rule_name", "utilization_threshold"]

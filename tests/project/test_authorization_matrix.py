@@ -345,3 +345,53 @@ def test_another_users_address_history_is_empty(client_for, alice_objects, alice
 @pytest.mark.parametrize("url", ["/openapi.json", "/docs", "/health", "/ipam/health", "/metrics"])
 def test_public_routes_outside_the_schema_answer_without_login(anon, url):
     assert anon.get(url).status_code == 200
+
+
+# Conditional writes (`If-Match`, issue 17): the precondition is checked only after authentication, the
+# permission and the ownership lookup, so the header never changes who may do what and never reveals an ETag.
+CONDITIONAL_WRITES = [
+    ("DELETE", "/ipam/hosts/{host_id}"),
+    ("DELETE", "/ipam/notifications/rules/{rule_id}"),
+    ("DELETE", "/ipam/notifications/{notification_id}"),
+    ("DELETE", "/ipam/preferences/filters/{filter_id}"),
+    ("DELETE", "/ipam/regions/{region_id}"),
+    ("DELETE", "/ipam/reservations/{reservation_id}"),
+    ("DELETE", "/ipam/webhooks/{webhook_id}"),
+    ("PATCH", "/ipam/admin/quotas/{user_id}"),
+    ("PATCH", "/ipam/hosts/{host_id}"),
+    ("PATCH", "/ipam/notifications/rules/{rule_id}"),
+    ("PATCH", "/ipam/notifications/{notification_id}"),
+    ("PATCH", "/ipam/regions/{region_id}"),
+    ("PATCH", "/ipam/webhooks/{webhook_id}"),
+    ("PUT", "/ipam/preferences"),
+]
+
+
+def test_the_conditional_writes_are_exactly_the_operations_documenting_if_match():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    documented = sorted(
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(parameter.get("name") == "If-Match" for parameter in operation.get("parameters", []))
+    )
+    assert documented == sorted(CONDITIONAL_WRITES)
+
+
+@pytest.mark.parametrize(("method", "path"), CONDITIONAL_WRITES, ids=[f"{m} {p}" for m, p in CONDITIONAL_WRITES])
+def test_if_match_never_bypasses_or_precedes_authorization(anon, client_for, nobody, reader, alice, bob, alice_objects, method, path):
+    def call(client: Any, values: dict[str, str]) -> Any:
+        url = _url(path, values) + VALID_QUERIES.get((method, path), "")
+        body = VALID_BODIES.get((method, path))
+        if method == "DELETE" and not body:
+            return client.delete(url, HTTP_IF_MATCH='"stale"')
+        return getattr(client, method.lower())(url, data=body or {}, format="json", HTTP_IF_MATCH='"stale"')
+
+    assert call(anon, PLACEHOLDERS).status_code == 401
+    perm, owned = MATRIX[(method, path)]
+    assert call(client_for(_user_lacking(perm, nobody, reader, alice)), PLACEHOLDERS).status_code == 403
+    if owned:
+        refused = call(client_for(bob), alice_objects)
+        assert refused.status_code == 404 and "current_etag" not in refused.json()["details"]
+        stale = call(client_for(alice), alice_objects)  # the owner, with a tag that does not match
+        assert stale.status_code == 412 and stale.json()["error"] == "precondition_failed"

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
@@ -36,7 +37,7 @@ def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     list=extend_schema(summary="List the caller's webhooks (no secrets)", tags=["webhooks"]),
     retrieve=extend_schema(summary="One webhook (no secret)", tags=["webhooks"]),
 )
-class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.WebhookSerializer
     permission_classes = [IPAMPermission]
     filter_backends: list[Any] = []
@@ -44,6 +45,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     throttle_scopes = {"create": "webhook_create"}
+    etag_write_actions = frozenset({"partial_update"})  # create answers with the secret: not the GET representation
     ipam_permissions = {
         "list": "read",
         "retrieve": "read",
@@ -58,6 +60,10 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self) -> QuerySet[Webhook]:
         return owned(self, Webhook.objects.all()).order_by("created_at")
+
+    def get_cursor_ordering(self) -> tuple[str, ...] | None:
+        # A webhook's deliveries grow without bound; the webhook list itself is short (page numbers only).
+        return ("-created_at", "-id") if self.action == "deliveries" else None  # index delivery_webhook_created_id
 
     @extend_schema(
         request=s.WebhookCreateSerializer,
