@@ -103,6 +103,20 @@ def _rename_host(name: str, copies: int = 2) -> Write:
     return Write("rename host", lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": name}, format="json"), frozenset({200, 404, 409}), copies)
 
 
+def _rename_host_each(copies: int = 2) -> Write:
+    return Write(
+        "rename host", lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": f"renamed-{i}"}, format="json"), frozenset({200}), copies
+    )
+
+
+def _bulk_tag_host(copies: int = 2) -> Write:
+    def call(client: APIClient, ctx: Ctx, i: int) -> Any:
+        body = {"resource_type": "host", "resource_ids": [str(ctx.host.pk)], "operation": "add", "tags": {f"bulk-{i}": "yes"}}
+        return client.post("/ipam/bulk/tags", body, format="json")
+
+    return Write("bulk tag host", call, frozenset({200}), copies)
+
+
 def _retire_region(copies: int = 1) -> Write:
     return Write(
         "retire region", lambda c, ctx, i: c.delete(f"/ipam/regions/{ctx.region.pk}?reason=race&cascade=true"), frozenset({200, 404}), copies
@@ -197,6 +211,11 @@ def _convert_or_delete(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
     assert Host.objects.filter(region=ctx.region, z_octet=1).count() == statuses["convert"].count(201)
 
 
+def _every_bulk_tag_kept(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
+    tags = Host.objects.get(pk=ctx.host.pk).tags
+    assert {f"bulk-{i}" for i in range(len(statuses["bulk tag host"]))} <= set(tags), tags  # no PATCH wrote back stale tags
+
+
 def _region_gone(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
     assert not Region.objects.filter(pk=ctx.region.pk).exists() and not Host.objects.filter(user=ctx.alice).exists()
 
@@ -210,6 +229,7 @@ RACES = [
     Race("release x bulk-release", _region_with_host, (_release_host(), _bulk_release_host()), _host_gone_once),
     Race("rename x retire host", _region_with_host, (_rename_host("renamed"), _release_host(copies=2))),
     Race("rename x allocate, same hostname", _region_with_host, (_rename_host("wanted", copies=1), _allocate_host("wanted", copies=4)), _one_host_named("wanted")),
+    Race("rename x bulk tag", _region_with_host, (_rename_host_each(), _bulk_tag_host()), _every_bulk_tag_kept),
     Race("retire region x allocate host", _region_with_host, (_retire_region(), _allocate_host()), _region_gone),
     Race("retire region x reserve host", _region_with_host, (_retire_region(), _reserve_host(lambda i: i + 10)), _region_gone),
     Race("convert x expire", _host_reservation(expires_in_days=1), (_convert(), _expire_job()), _converted_or_expired),
