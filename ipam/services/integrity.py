@@ -10,9 +10,10 @@ eight 32-bit words per group, so 1 M hosts cost one pass over the host table, no
 rows — and lists the differences. It also checks what no counter stores but the data must hold: no active,
 unexpired reservation covers an allocated /24 or address of its owner (allocation and reservation exclude each
 other under one lock), an active host reservation has its region, and every host sits inside its region (same
-owner, same X.Y). Those are reported, never repaired automatically: which side is wrong needs a person. `counters_repair` fixes each drifted row in its own short
-transaction, recomputed again under the same row lock allocation takes, so it is safe while the API
-is serving; every repair writes a system audit row.
+owner, same X.Y). Those are reported, never repaired automatically: which side is wrong needs a person.
+
+`counters_repair` fixes each drifted row in its own short transaction, recomputed again under the same
+row lock allocation takes, so it is safe while the API is serving; every repair writes a system audit row.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from ipam import bitmaps
 from ipam.models import AllocationCursor, Country, Host, Region, Reservation, UserQuota
@@ -185,8 +186,8 @@ def _check_reservations(drifts: list[Any]) -> int:
     hosts = active.filter(resource_type=Reservation.ResourceType.HOST).annotate(taken=Exists(host_taken), has_region=Exists(region_taken))
     for pk, user_id, x, y in regions.values_list("pk", "user_id", "x_octet", "y_octet"):
         drifts.append(("reservation", ("reservation", pk), user_id, f"10.{x}.{y}.0/24 ({pk})", "status", "active", "/24 allocated"))
-    for pk, user_id, x, y, z, taken, has_region in hosts.filter(Q(taken=True) | Q(has_region=False)).values_list(
-        "pk", "user_id", "x_octet", "y_octet", "z_octet", "taken", "has_region"
+    for pk, user_id, x, y, z, taken in hosts.filter(Q(taken=True) | Q(has_region=False)).values_list(
+        "pk", "user_id", "x_octet", "y_octet", "z_octet", "taken"
     ):
         actual = "address allocated" if taken else "region gone"
         drifts.append(("reservation", ("reservation", pk), user_id, f"10.{x}.{y}.{z} ({pk})", "status", "active", actual))

@@ -83,7 +83,9 @@ def _reserve_host(z: Callable[[int], int], copies: int = 4) -> Write:
 
 def _reserve_region(y: Callable[[int], int], copies: int = 4) -> Write:
     def call(client: APIClient, ctx: Ctx, i: int) -> Any:
-        return client.post("/ipam/reservations", {"resource_type": "region", "x_octet": 178, "y_octet": y(i), "reason": "race"}, format="json")
+        return client.post(
+            "/ipam/reservations", {"resource_type": "region", "x_octet": 178, "y_octet": y(i), "reason": "race"}, format="json"
+        )
 
     return Write("reserve region", call, frozenset({201, 409}), copies)
 
@@ -100,12 +102,20 @@ def _bulk_release_host(copies: int = 2) -> Write:
 
 
 def _rename_host(name: str, copies: int = 2) -> Write:
-    return Write("rename host", lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": name}, format="json"), frozenset({200, 404, 409}), copies)
+    return Write(
+        "rename host",
+        lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": name}, format="json"),
+        frozenset({200, 404, 409}),
+        copies,
+    )
 
 
 def _rename_host_each(copies: int = 2) -> Write:
     return Write(
-        "rename host", lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": f"renamed-{i}"}, format="json"), frozenset({200}), copies
+        "rename host",
+        lambda c, ctx, i: c.patch(f"/ipam/hosts/{ctx.host.pk}", {"hostname": f"renamed-{i}"}, format="json"),
+        frozenset({200}),
+        copies,
     )
 
 
@@ -119,7 +129,10 @@ def _bulk_tag_host(copies: int = 2) -> Write:
 
 def _retire_region(copies: int = 1) -> Write:
     return Write(
-        "retire region", lambda c, ctx, i: c.delete(f"/ipam/regions/{ctx.region.pk}?reason=race&cascade=true"), frozenset({200, 404}), copies
+        "retire region",
+        lambda c, ctx, i: c.delete(f"/ipam/regions/{ctx.region.pk}?reason=race&cascade=true"),
+        frozenset({200, 404}),
+        copies,
     )
 
 
@@ -132,7 +145,9 @@ def _convert(copies: int = 2) -> Write:
 
 
 def _delete_reservation(copies: int = 2) -> Write:
-    return Write("delete reservation", lambda c, ctx, i: c.delete(f"/ipam/reservations/{ctx.reservation.pk}"), frozenset({204, 404}), copies)
+    return Write(
+        "delete reservation", lambda c, ctx, i: c.delete(f"/ipam/reservations/{ctx.reservation.pk}"), frozenset({204, 404}), copies
+    )
 
 
 def _expire_job(copies: int = 2) -> Write:
@@ -228,7 +243,12 @@ RACES = [
     Race("release x release", _region_with_host, (_release_host(copies=8),), _exactly("release host", 200)),
     Race("release x bulk-release", _region_with_host, (_release_host(), _bulk_release_host()), _host_gone_once),
     Race("rename x retire host", _region_with_host, (_rename_host("renamed"), _release_host(copies=2))),
-    Race("rename x allocate, same hostname", _region_with_host, (_rename_host("wanted", copies=1), _allocate_host("wanted", copies=4)), _one_host_named("wanted")),
+    Race(
+        "rename x allocate, same hostname",
+        _region_with_host,
+        (_rename_host("wanted", copies=1), _allocate_host("wanted", copies=4)),
+        _one_host_named("wanted"),
+    ),
     Race("rename x bulk tag", _region_with_host, (_rename_host_each(), _bulk_tag_host()), _every_bulk_tag_kept),
     Race("retire region x allocate host", _region_with_host, (_retire_region(), _allocate_host()), _region_gone),
     Race("retire region x reserve host", _region_with_host, (_retire_region(), _reserve_host(lambda i: i + 10)), _region_gone),
@@ -281,4 +301,3 @@ def test_race(race: Race, alice: Any, admin_user: Any) -> None:
     race.check(ctx, statuses)
     drifts = counters_check().drifts
     assert drifts == [], [str(d) for d in drifts]
-
