@@ -248,7 +248,11 @@ def hosts_retire_locked(*, actor: Actor, host_ids: list[Any], reason: str, perfo
     results: list[dict[str, Any]] = []
     entries = []
     for region_id in sorted(by_region, key=str):
-        region = allocation.lock_region(actor, region_id)
+        try:
+            region = allocation.lock_region(actor, region_id)
+        except exceptions.NotFound:  # the region was retired with its hosts meanwhile: the hosts are gone
+            gone = [str(h.pk) for h in by_region[region_id]]
+            raise exceptions.NotFound("Host not found.", code="host_not_found", details={"host_ids": gone}) from None
         # Read again under the lock: a concurrent retirement may have removed some; then this call answers what a
         # later, sequential one would (404), and bulk-release falls back to one host at a time.
         group = list(Host.objects.filter(pk__in=[h.pk for h in by_region[region_id]]))
