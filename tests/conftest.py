@@ -85,3 +85,37 @@ def _tasks_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
         queue.task_named(name).apply(args=args, kwargs=kwargs, throw=True)
 
     monkeypatch.setattr(queue, "dispatch", run_in_process)
+
+
+# --- Tests that need PostgreSQL (`@pytest.mark.postgres`): skipped, visibly, on other backends ------------------
+POSTGRES_SKIP_REASON = "needs PostgreSQL (row locks, query plans); set DATABASE_URL=postgres://... to run it"
+
+
+def _database_is_postgresql() -> bool:
+    from django.conf import settings
+
+    return str(settings.DATABASES["default"]["ENGINE"]).endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Locking is only proven on PostgreSQL (SQLite serialises every writer): say so instead of passing."""
+    if _database_is_postgresql():
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and POSTGRES_SKIP_REASON in str(report.longrepr[2])
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL not used: {len(skipped)} postgres-only tests skipped; "
+            "set DATABASE_URL=postgres://postgres@127.0.0.1:5432/ipam to run them",
+            yellow=True,
+        )

@@ -1,20 +1,26 @@
-"""The one statement that starts a host allocation: lock the region and ask everything the common case needs.
+"""The two statements that start a host allocation: lock the region, then ask everything the common case needs.
 
 Allocating a host must know, besides the locked region row: is one of the new hostnames taken in the
 region, does the user hold an active host reservation in it, and has the user any active webhook or
 notification rule (otherwise publishing and rule evaluation are skipped). Asked as four ORM `Exists`
 annotations, building and compiling that query cost about 2 ms of Python per allocation — a fifth of
-the request. This module writes the same statement once per (backend, number of names) from the models'
+the request. This module writes the same statements once per (backend, number of names) from the models'
 metadata, so each call only binds parameters:
 
-    SELECT <region columns>,
-           EXISTS(<host with one of the names in the region>)           AS hostname_taken,
+    SELECT <region columns> FROM <region> r WHERE id = %s AND user_id = %s  FOR UPDATE [OF r]   -- 1: the lock
+    SELECT EXISTS(<host with one of the names in the region>)           AS hostname_taken,       -- 2: the probes
            EXISTS(<active, unexpired host reservation in 10.X.Y.0/24>)  AS has_host_reservations,
            EXISTS(<active webhook of the user>)                         AS has_webhooks,
            EXISTS(<active notification rule of the user>)               AS has_rules
-    FROM <region> WHERE id = %s AND user_id = %s  FOR UPDATE [OF <region>]
 
-It is plain SQL that PostgreSQL and SQLite both run (SQLite has no `FOR UPDATE`, and needs none: it
+Two statements, not one, on purpose (issue 14, docs/reliability.md "Hardening round 2"): under READ
+COMMITTED a statement reads the snapshot taken when it *started*. When the lock statement carried the
+probes, a call that blocked on `FOR UPDATE` got the region row's newest version but answered its probes
+from before it waited — blind to the reservation or hostname the lock holder had just committed. The
+probe statement starts after the lock is held, so it sees every write that was made under the lock.
+Whatever decides an allocation is read after the lock is held.
+
+Plain SQL that PostgreSQL and SQLite both run (SQLite has no `FOR UPDATE`, and needs none: it
 serialises writers); the locking clause comes from the backend's own operations, exactly as Django
 would add it. The row is turned into a `Region` by `Model.objects.raw`, which applies the fields'
 database converters; the country comes from the cached country table. The tests run on both backends
@@ -42,19 +48,11 @@ def _column(model: Any, field: str) -> str:
     return str(model._meta.get_field(field).column)
 
 
-@functools.lru_cache(maxsize=256)
-def _statement(alias: str, vendor: str, names: int) -> str:
+@functools.lru_cache(maxsize=16)
+def _lock_statement(alias: str, vendor: str) -> str:
     connection = connections[alias]
     qn = connection.ops.quote_name
-
-    def table(model: Any) -> str:
-        return qn(model._meta.db_table)
-
-    def col(prefix: str, model: Any, field: str) -> str:
-        return f"{prefix}.{qn(_column(model, field))}"
-
     region_columns = ", ".join(f"r.{qn(field.column)}" for field in Region._meta.concrete_fields)
-    placeholders = ", ".join(["%s"] * names)
     locking = ""
     if connection.features.has_select_for_update_of:
         locking = " " + connection.ops.for_update_sql(of=("r",))
@@ -62,40 +60,72 @@ def _statement(alias: str, vendor: str, names: int) -> str:
         locking = " " + connection.ops.for_update_sql()
     # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
     return (
-        f"SELECT {region_columns}, "  # noqa: S608
-        f"EXISTS(SELECT 1 FROM {table(Host)} h WHERE {col('h', Host, 'region')} = r.{qn(Region._meta.pk.column)} "
-        f"AND {col('h', Host, 'hostname')} IN ({placeholders})) AS hostname_taken, "
-        f"EXISTS(SELECT 1 FROM {table(Reservation)} v WHERE {col('v', Reservation, 'user')} = r.{qn(_column(Region, 'user'))} "
+        f"SELECT {region_columns} FROM {qn(Region._meta.db_table)} r "  # noqa: S608
+        f"WHERE r.{qn(Region._meta.pk.column)} = %s AND r.{qn(_column(Region, 'user'))} = %s{locking}"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_statement(alias: str, vendor: str, names: int) -> str:
+    qn = connections[alias].ops.quote_name
+
+    def table(model: Any) -> str:
+        return qn(model._meta.db_table)
+
+    def col(prefix: str, model: Any, field: str) -> str:
+        return f"{prefix}.{qn(_column(model, field))}"
+
+    placeholders = ", ".join(["%s"] * names)
+    # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
+    return (
+        f"SELECT EXISTS(SELECT 1 FROM {table(Host)} h WHERE {col('h', Host, 'region')} = %s "  # noqa: S608
+        f"AND {col('h', Host, 'hostname')} IN ({placeholders})), "
+        f"EXISTS(SELECT 1 FROM {table(Reservation)} v WHERE {col('v', Reservation, 'user')} = %s "
         f"AND {col('v', Reservation, 'resource_type')} = %s AND {col('v', Reservation, 'status')} = %s "
-        f"AND {col('v', Reservation, 'x_octet')} = r.{qn(_column(Region, 'x_octet'))} "
-        f"AND {col('v', Reservation, 'y_octet')} = r.{qn(_column(Region, 'y_octet'))} "
-        f"AND ({col('v', Reservation, 'expires_at')} IS NULL OR {col('v', Reservation, 'expires_at')} > %s)) AS has_host_reservations, "
-        f"EXISTS(SELECT 1 FROM {table(Webhook)} w WHERE {col('w', Webhook, 'user')} = r.{qn(_column(Region, 'user'))} "
-        f"AND {col('w', Webhook, 'is_active')} = %s) AS has_webhooks, "
-        f"EXISTS(SELECT 1 FROM {table(NotificationRule)} n WHERE {col('n', NotificationRule, 'user')} = r.{qn(_column(Region, 'user'))} "
-        f"AND {col('n', NotificationRule, 'is_active')} = %s) AS has_rules "
-        f"FROM {table(Region)} r WHERE r.{qn(Region._meta.pk.column)} = %s AND r.{qn(_column(Region, 'user'))} = %s{locking}"
+        f"AND {col('v', Reservation, 'x_octet')} = %s AND {col('v', Reservation, 'y_octet')} = %s "
+        f"AND ({col('v', Reservation, 'expires_at')} IS NULL OR {col('v', Reservation, 'expires_at')} > %s)), "
+        f"EXISTS(SELECT 1 FROM {table(Webhook)} w WHERE {col('w', Webhook, 'user')} = %s AND {col('w', Webhook, 'is_active')} = %s), "
+        f"EXISTS(SELECT 1 FROM {table(NotificationRule)} n WHERE {col('n', NotificationRule, 'user')} = %s "
+        f"AND {col('n', NotificationRule, 'is_active')} = %s)"
     )
 
 
 def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Region:
     """The user's region, locked FOR UPDATE until commit (the caller's transaction), with the four answers
-    of `PROBES` as booleans on it and its country attached; NotFound when the user has no such region."""
+    of `PROBES` as booleans on it — read after the lock is held — and its country attached; NotFound when
+    the user has no such region."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
     try:
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
         raise exceptions.NotFound("Region not found.", code="region_not_found") from None
-    now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
-    names = list(hostnames) or [""]
-    params = [*names, Reservation.ResourceType.HOST.value, ReservationStatus.ACTIVE.value, now, True, True, region_pk, user.pk]
-    rows = list(Region.objects.db_manager(alias).raw(_statement(alias, connection.vendor, len(names)), params))
+    rows = list(Region.objects.db_manager(alias).raw(_lock_statement(alias, connection.vendor), [region_pk, user.pk]))
     if not rows:
         raise exceptions.NotFound("Region not found.", code="region_not_found")
     region = rows[0]
-    for probe in PROBES:
-        setattr(region, probe, bool(getattr(region, probe)))
+    # A new statement, so a new snapshot: it sees what every earlier holder of the lock committed.
+    now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
+    names = list(hostnames) or [""]
+    params = [
+        region_pk,
+        *names,
+        user.pk,
+        Reservation.ResourceType.HOST.value,
+        ReservationStatus.ACTIVE.value,
+        region.x_octet,
+        region.y_octet,
+        now,
+        user.pk,
+        True,
+        user.pk,
+        True,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_probe_statement(alias, connection.vendor, len(names)), params)
+        answers = cursor.fetchone()
+    for probe, answer in zip(PROBES, answers, strict=True):
+        setattr(region, probe, bool(answer))
     country = next((c for c in cache.countries() if c.pk == region.country_id), None)
     if country is not None:
         region.country = country

@@ -194,7 +194,9 @@ def host_update(*, actor: Actor, host_id: Any, data: dict[str, Any], performed_b
         if host is None:
             raise exceptions.NotFound("Host not found.", code="host_not_found")
         region = allocation.lock_region(actor, host.region_id)  # hostnames are unique per region
-        host = Host.objects.get(pk=host.pk)
+        host = Host.objects.select_for_update(of=("self",)).filter(pk=host.pk).first()  # again, under the locks: retired? re-tagged?
+        if host is None:
+            raise exceptions.NotFound("Host not found.", code="host_not_found")
         if "hostname" in changes and changes["hostname"] != host.hostname:
             _check_hostnames_free(region, [changes["hostname"]])
         before = host_snapshot(host)
@@ -255,8 +257,18 @@ def hosts_retire_locked(*, actor: Actor, host_ids: list[Any], reason: str, perfo
     results: list[dict[str, Any]] = []
     entries = []
     for region_id in sorted(by_region, key=str):
-        region = allocation.lock_region(actor, region_id)
-        group = [h for h in Host.objects.filter(pk__in=[h.pk for h in by_region[region_id]])]
+        try:
+            region = allocation.lock_region(actor, region_id)
+        except exceptions.NotFound:  # the region was retired with its hosts meanwhile: the hosts are gone
+            gone = [str(h.pk) for h in by_region[region_id]]
+            raise exceptions.NotFound("Host not found.", code="host_not_found", details={"host_ids": gone}) from None
+        # Read again under the lock: a concurrent retirement may have removed some; then this call answers what a
+        # later, sequential one would (404), and bulk-release falls back to one host at a time.
+        group = list(Host.objects.filter(pk__in=[h.pk for h in by_region[region_id]]))
+        if len(group) != len(by_region[region_id]):
+            still = {str(h.pk) for h in group}
+            gone = [str(h.pk) for h in by_region[region_id] if str(h.pk) not in still]
+            raise exceptions.NotFound("Host not found.", code="host_not_found", details={"host_ids": gone})
         for host in group:
             snap = host_snapshot(host)
             entries.append(

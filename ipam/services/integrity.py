@@ -7,9 +7,13 @@ Allocation keeps derived state next to the rows (docs/architecture.md, "Allocati
 
 `counters_check` recomputes all of them with a few grouped queries — the bitmaps are summed in SQL as
 eight 32-bit words per group, so 1 M hosts cost one pass over the host table, not a Python loop over
-rows — and lists the differences. `counters_repair` fixes each drifted row in its own short
-transaction, recomputed again under the same row lock allocation takes, so it is safe while the API
-is serving; every repair writes a system audit row.
+rows — and lists the differences. It also checks what no counter stores but the data must hold: no active,
+unexpired reservation covers an allocated /24 or address of its owner (allocation and reservation exclude each
+other under one lock), an active host reservation has its region, and every host sits inside its region (same
+owner, same X.Y). Those are reported, never repaired automatically: which side is wrong needs a person.
+
+`counters_repair` fixes each drifted row in its own short transaction, recomputed again under the same
+row lock allocation takes, so it is safe while the API is serving; every repair writes a system audit row.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, Count, F, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from ipam import bitmaps
-from ipam.models import AllocationCursor, Country, Host, Region, UserQuota
+from ipam.models import AllocationCursor, Country, Host, Region, Reservation, UserQuota
 from ipam.services.allocation import region_slot
 from ipam.services.audit import audit_entry, audit_save_many
 
@@ -38,8 +43,8 @@ _SHOW = 5  # differing addresses listed per bitmap drift
 class Drift:
     """One stored value that differs from what the rows say."""
 
-    kind: str  # "cursor" | "region" | "quota"
-    key: tuple[Any, ...]  # ("cursor", user_id, country_id) | ("region", region_id) | ("quota", user_id)
+    kind: str  # "cursor" | "region" | "quota" (repairable) | "reservation" | "host" (reported only)
+    key: tuple[Any, ...]  # ("cursor", user_id, country_id) | ("region", region_id) | ("quota", user_id) | (kind, row id)
     label: str
     field: str
     stored: Any
@@ -54,7 +59,16 @@ class CounterReport:
     cursors: int = 0
     regions: int = 0
     quotas: int = 0
+    reservations: int = 0  # active, unexpired ones
     drifts: list[Drift] = dataclasses.field(default_factory=list)
+
+    @property
+    def unrepairable(self) -> list[Drift]:
+        """Drifts `--fix` leaves alone (a reservation on an allocated address, a host outside its region)."""
+        return [d for d in self.drifts if d.kind not in REPAIRABLE]
+
+
+REPAIRABLE = ("region", "cursor", "quota")
 
 
 # --- Recomputing in SQL ------------------------------------------------------------------------------
@@ -150,12 +164,41 @@ def counters_check() -> CounterReport:
         if stored_hosts != hosts_by_user.get(user_id, 0):
             drifts.append(("quota", ("quota", user_id), user_id, "", "hosts_used", stored_hosts, hosts_by_user.get(user_id, 0)))
 
+    report.reservations = _check_reservations(drifts)
+    _check_host_placement(drifts)
+
     usernames = dict(get_user_model().objects.filter(pk__in={d[2] for d in drifts}).values_list("pk", "username"))
     for kind, key, user_id, where, name, stored_value, actual_value in drifts:
         owner = usernames.get(user_id, f"user {user_id}")
         label = f"{where} of {owner}" if where else owner
         report.drifts.append(Drift(kind=kind, key=key, label=label, field=name, stored=stored_value, actual=actual_value))
     return report
+
+
+def _check_reservations(drifts: list[Any]) -> int:
+    """Active, unexpired reservations on an address their owner has allocated, or host reservations whose region
+    is gone; returns how many active reservations there are."""
+    active = Reservation.objects.active(timezone.now()).order_by()
+    same_slot = {"user": OuterRef("user"), "x_octet": OuterRef("x_octet"), "y_octet": OuterRef("y_octet")}
+    region_taken = Region.objects.filter(**same_slot)
+    host_taken = Host.objects.filter(**same_slot, z_octet=OuterRef("z_octet"))
+    regions = active.filter(resource_type=Reservation.ResourceType.REGION).filter(Exists(region_taken))
+    hosts = active.filter(resource_type=Reservation.ResourceType.HOST).annotate(taken=Exists(host_taken), has_region=Exists(region_taken))
+    for pk, user_id, x, y in regions.values_list("pk", "user_id", "x_octet", "y_octet"):
+        drifts.append(("reservation", ("reservation", pk), user_id, f"10.{x}.{y}.0/24 ({pk})", "status", "active", "/24 allocated"))
+    for pk, user_id, x, y, z, taken in hosts.filter(Q(taken=True) | Q(has_region=False)).values_list(
+        "pk", "user_id", "x_octet", "y_octet", "z_octet", "taken"
+    ):
+        actual = "address allocated" if taken else "region gone"
+        drifts.append(("reservation", ("reservation", pk), user_id, f"10.{x}.{y}.{z} ({pk})", "status", "active", actual))
+    return active.count()
+
+
+def _check_host_placement(drifts: list[Any]) -> None:
+    """Hosts whose owner or X.Y differ from their region's (the denormalised octets drive search and reservations)."""
+    misplaced = Host.objects.order_by().exclude(user=F("region__user"), x_octet=F("region__x_octet"), y_octet=F("region__y_octet"))
+    for pk, user_id, ip, x, y in misplaced.values_list("pk", "user_id", "ip_address", "region__x_octet", "region__y_octet")[:100]:
+        drifts.append(("host", ("host", pk), user_id, f"{ip} ({pk})", "region", f"host at {ip}", f"region 10.{x}.{y}.0/24"))
 
 
 def _compare_cursor(
@@ -182,6 +225,8 @@ def counters_repair(*, drifts: Iterable[Drift]) -> list[Drift]:
         if drift.key in seen:
             continue
         seen.add(drift.key)
+        if drift.kind not in REPAIRABLE:
+            continue
         repair = {"region": _repair_region, "cursor": _repair_cursor, "quota": _repair_quota}[drift.kind]
         fixed.extend(repair(drift))
     return fixed

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from ipam.models import SavedFilter
 from ipam.services.preferences import SAVED_FILTERS_MAX
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_concurrent_saved_filters_stop_exactly_at_the_limit(alice):

@@ -40,7 +40,7 @@ def test_consistent_counters_report_no_drift(estate):
     assert report.drifts == []
     assert (report.cursors, report.regions, report.quotas) == (3, 4, 2)
     output = _run()
-    assert "Checked 3 allocation cursors, 4 regions, 2 quotas." in output and "No drift" in output
+    assert "Checked 3 allocation cursors, 4 regions, 2 quotas, 0 active reservations." in output and "No drift" in output
 
 
 def test_region_counter_and_bitmap_drift_is_found_and_fixed(estate, alice):

@@ -1,4 +1,4 @@
-"""Host allocation's hot path: the region lock answers every question the common case asks (one statement).
+"""Host allocation's hot path: the region lock, then one statement answers every question the common case asks.
 
 What the lock probes (name taken, host reservation in the region, active webhooks, active rules) must still
 be honoured when the answer is yes: each case below allocates through the API and checks the outcome.
@@ -28,17 +28,21 @@ def _statements(action: Any) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
 
 
-def test_a_host_allocation_is_five_statements_in_the_common_case(alice: Any) -> None:
+def test_a_host_allocation_is_six_statements_in_the_common_case(alice: Any) -> None:
     region = make_region(alice)
     make_host(alice, region)  # the quota row exists from now on
     sql = _statements(lambda: host_allocate(actor=alice, region_id=region.pk, hostname="web-2"))
-    assert len(sql) == 5, sql  # lock (with its probes), insert host, update region, insert audit row, quota
+    assert len(sql) == 6, sql  # lock, probes, insert host, update region, insert audit row, quota
     assert sql[0].startswith("SELECT") and "ipam_region" in sql[0]
     if connection.features.has_select_for_update:  # PostgreSQL: the region row is locked (SQLite serialises writers)
         assert "FOR UPDATE" in sql[0]
-    for table in ("webhooks_webhook", "notifications_notificationrule", "enhancements_reservation"):
-        assert sum(table in statement for statement in sql) == 1, table  # only inside the lock statement
-    assert [statement.split()[0] for statement in sql] == ["SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
+    # The probes are a statement of their own, after the lock: under READ COMMITTED a statement reads the snapshot
+    # taken when it started, so probes inside the lock statement would miss what the previous lock holder committed.
+    for table in ("ipam_host", "webhooks_webhook", "notifications_notificationrule", "enhancements_reservation"):
+        assert table not in sql[0], table
+        assert table in sql[1], table
+        assert sum(table in statement for statement in sql[2:] if statement.startswith("SELECT")) == 0, table
+    assert [statement.split()[0] for statement in sql] == ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"]
     assert Host.objects.filter(region=region).count() == 2
     assert AuditLog.objects.filter(resource_type="host", action_type="create").count() == 2
     assert UserQuota.objects.get(user=alice).hosts_used == 2

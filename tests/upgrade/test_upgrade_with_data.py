@@ -19,8 +19,9 @@ The scenario of an operator upgrading a live installation, done on the test data
 
 The test database is left fully migrated whatever happens (`finally`).
 
-PostgreSQL: marked `postgres` because that is the backend that matters for upgrades and CI runs the whole
-suite on it (`.ci/run`, "tests on PostgreSQL + Redis"); it also runs, unchanged, on SQLite. To run it alone
+PostgreSQL is the backend that matters for upgrades, and CI runs the whole suite on it (`.ci/run`, "tests on
+PostgreSQL + Redis"); it also runs, unchanged, on SQLite, so it is not marked `postgres` (which would skip it
+there: tests/conftest.py). To run it alone
 on PostgreSQL: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/ipam_upgrade_test pytest tests/upgrade`.
 
 When this test fails:
@@ -49,7 +50,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from tests.upgrade.last_release import LAST_RELEASE
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # A migration since the last release renames a table on purpose: {old table: new table}.
 RENAMED_TABLES: dict[str, str] = {}

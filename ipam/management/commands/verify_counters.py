@@ -1,4 +1,4 @@
-"""Recompute allocation bitmaps and counters from the rows; report drift (exit 1) or repair it (--fix)."""
+"""Check every invariant the allocation data must hold; report drift (exit 1) or repair the counters (--fix)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from ipam.services.integrity import counters_check, counters_repair
 class Command(BaseCommand):
     help = (
         "Check allocation cursors (bitmap, region_count), regions (host_bitmap, allocated_hosts) and quotas "
-        "(regions_used, hosts_used) against the rows. Exit 1 on drift unless --fix repairs it."
+        "(regions_used, hosts_used) against the rows, and that no active reservation covers an allocated address or "
+        "/24 and every host sits in its region. Exit 1 on drift unless --fix repairs it (counters only: a reservation "
+        "on an allocated address or a misplaced host is reported, and still exits 1)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -20,9 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, fix: bool, **options: Any) -> None:
         report = counters_check()
-        self.stdout.write(f"Checked {report.cursors} allocation cursors, {report.regions} regions, {report.quotas} quotas.")
+        self.stdout.write(
+            f"Checked {report.cursors} allocation cursors, {report.regions} regions, {report.quotas} quotas, "
+            f"{report.reservations} active reservations."
+        )
         if not report.drifts:
-            self.stdout.write(self.style.SUCCESS("No drift: every counter and bitmap matches the rows."))
+            self.stdout.write(self.style.SUCCESS("No drift: every counter and bitmap matches the rows, no reservation overlaps."))
             return
         for drift in report.drifts:
             self.stdout.write(f"  DRIFT {drift}")
@@ -32,3 +37,9 @@ class Command(BaseCommand):
         for change in fixed:
             self.stdout.write(f"  FIXED {change}")
         self.stdout.write(self.style.SUCCESS(f"Repaired {len(fixed)} value(s) in {len({c.key for c in fixed})} row(s)."))
+        if report.unrepairable:
+            raise CommandError(
+                f"{len(report.unrepairable)} drift(s) need a person (not repaired): a reservation on an allocated "
+                "address (delete the reservation) or a host outside its region.",
+                returncode=1,
+            )
