@@ -54,7 +54,7 @@ def audit_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
         ip = octets_of_ip(doc.get("ip_address"))
         xy = (ip[0], ip[1]) if ip else octets_of_cidr(doc.get("cidr"))
         region_ref = host.region if host else region if region else (scope.regions_by_xy.get(xy) if xy else None)
-        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        metadata: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
         system = str(doc.get("user_id") or "").startswith("system") or bool(metadata.get("automated"))
         rows.append(
             {

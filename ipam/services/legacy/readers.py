@@ -22,7 +22,7 @@ import bson
 from bson import json_util
 from bson.codec_options import CodecOptions
 
-CODEC = CodecOptions(tz_aware=False)
+CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
 JSON_OPTIONS = json_util.JSONOptions(tz_aware=False)
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -110,7 +110,7 @@ class MongoReader:
 
         factory = client_factory or pymongo.MongoClient
         try:
-            self._client = factory(uri, tz_aware=False, serverSelectionTimeoutMS=10_000, appname="ipam-import_original")
+            self._client: Any = factory(uri, tz_aware=False, serverSelectionTimeoutMS=10_000, appname="ipam-import_original")
             self._db = self._client.get_default_database()
             self._names = set(self._db.list_collection_names())
         except ConfigurationError as exc:

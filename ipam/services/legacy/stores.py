@@ -237,13 +237,13 @@ def notifications_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
 def rules_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
     collection, rows = "ipam_notification_rules", []
     for legacy, doc in _new_docs(scope, collection, NotificationRule, docs):
-        conditions = doc.get("conditions") if isinstance(doc.get("conditions"), dict) else {}
+        conditions: dict[str, Any] = doc["conditions"] if isinstance(doc.get("conditions"), dict) else {}
         threshold = conditions.get("utilization_threshold")
         if threshold is None and doc.get("threshold") is not None:
             threshold = doc.get("threshold")
             scope.report.normalise(collection, "stray top-level 'threshold' (the original's PATCH route) used as the threshold")
         try:
-            value = float(threshold)
+            value = float(str(threshold))
         except (TypeError, ValueError):
             scope.report.skip(collection, "no utilization_threshold (ours need one)")
             continue
@@ -316,4 +316,4 @@ def webhooks_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
     scope.report.created(collection, len(rows))
     insert_rows(Webhook, rows, batch_size=scope.batch_size)
     if rows:
-        scope.report.webhook_notices.append(WebhookNotice(scope.user.username, scope.user.email, [r["webhook_url"] for r in rows]))
+        scope.report.webhook_notices.append(WebhookNotice(scope.user.username, scope.user.email, [str(r["webhook_url"]) for r in rows]))

@@ -64,7 +64,8 @@ def test_old_passwords_log_in_for_every_bcrypt_variant(dump_dir: Path) -> None:
 def test_permissions_map_to_the_ipam_groups(dump_dir: Path) -> None:
     run_import(dump_dir)
     User = get_user_model()
-    groups = {u.username: sorted(u.groups.values_list("name", flat=True)) for u in User.objects.filter(username__in=["olga", "pavel", "quinn"])}
+    imported = User.objects.filter(username__in=["olga", "pavel", "quinn"])
+    groups = {u.username: sorted(u.groups.values_list("name", flat=True)) for u in imported}
     assert groups == {"olga": ["IPAM Operators"], "pavel": ["IPAM Admins"], "quinn": ["IPAM Readers"]}
     quinn = User.objects.get(username="quinn")
     assert set(quinn.user_permissions.values_list("codename", flat=True)) == {"allocate"}  # read+allocate fits no group

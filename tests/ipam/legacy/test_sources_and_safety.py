@@ -61,7 +61,7 @@ def test_dump_export_and_uri_import_the_same_fixture_to_the_same_result(tmp_path
             model.objects.all().delete()
         get_user_model().objects.filter(username__in=["olga", "pavel", "quinn"]).delete()
     assert results[0] == results[1] == results[2]
-    assert len(results[0]["hosts"]) == 16 and len(results[0]["audit"]) == 3 + 7 + 16 - 1  # 3 imported, creates for 7 regions and 16 hosts but one
+    assert len(results[0]["hosts"]) == 16 and len(results[0]["audit"]) == 3 + 7 + 16 - 1  # 3 + creates but one
 
 
 def test_the_uri_reader_only_reads(original: Any) -> None:
