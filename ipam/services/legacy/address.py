@@ -26,6 +26,15 @@ def _created(doc: dict[str, Any]) -> Any:
     return aware(doc.get("created_at")) or (doc["_id"].generation_time if hasattr(doc.get("_id"), "generation_time") else None)
 
 
+def _oldest_first(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order in which duplicates are decided: oldest `created_at` first (undated last), then ObjectId."""
+    keyed = [
+        ((moment is None, moment.timestamp() if moment else 0.0, oid(doc.get("_id"))), doc) for doc in docs for moment in [_created(doc)]
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return [doc for _, doc in keyed]
+
+
 def _status(value: Any, table: dict[str, str], collection: str, scope: Scope) -> str:
     found = table.get(str(value or "active").strip().lower())
     if str(value).strip().lower() == "available":
@@ -49,7 +58,7 @@ def regions_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
             if legacy:
                 scope.regions[legacy] = ref
     rows = []
-    for doc in sorted(docs, key=lambda d: (_created(d) is None, _created(d) or 0, oid(d.get("_id")))):
+    for doc in _oldest_first(docs):
         report.stats(collection).read += 1
         legacy = oid(doc.get("_id"))
         if legacy in scope.regions:
@@ -126,7 +135,7 @@ def hosts_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
             if legacy and region_id in by_pk:
                 scope.hosts[legacy] = HostRef(pk=pk, region=by_pk[region_id], z=z)
     masks: dict[Any, int] = {}
-    for doc in sorted(docs, key=lambda d: (_created(d) is None, _created(d) or 0, oid(d.get("_id")))):
+    for doc in _oldest_first(docs):
         report.stats(collection).read += 1
         legacy = oid(doc.get("_id"))
         if legacy in scope.hosts:

@@ -44,13 +44,16 @@ class Scope:
     new_hosts: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)
     touched_regions: set[uuid.UUID] = dataclasses.field(default_factory=set)  # existing regions given new hosts
     new_comments: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    _by_x: list[Country | None] = dataclasses.field(default_factory=list)  # X → country, built on first use
 
     @property
     def user_id(self) -> int:
         return int(self.user.pk)
 
     def country_for_x(self, x: int) -> Country | None:
-        return next((c for c in self.countries if c.x_start <= x <= c.x_end), None)
+        if not self._by_x:
+            self._by_x = [next((c for c in self.countries if c.x_start <= i <= c.x_end), None) for i in range(256)]
+        return self._by_x[x] if 0 <= x <= 255 else None
 
     def country_named(self, name: Any) -> Country | None:
         wanted = str(name or "").strip().lower()

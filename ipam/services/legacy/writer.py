@@ -8,7 +8,6 @@ every imported row with the time of the import, and both run inside the caller's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +15,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
 DEFAULT_BATCH = 5000
+_JSON = DjangoJSONEncoder(separators=(",", ":"))  # one encoder for every row (json.dumps would build one per call)
+
+
+def _json(value: Any) -> str:
+    if not value:
+        return "[]" if isinstance(value, list) else "{}" if isinstance(value, dict) else _JSON.encode(value)
+    return _JSON.encode(value)
 
 
 def _defaults(model: type[models.Model]) -> list[tuple[models.Field[Any, Any], Any]]:
@@ -35,7 +41,7 @@ def insert_rows(model: type[models.Model], rows: Iterable[dict[str, Any]], *, ba
             for row in rows:
                 values = [row.get(field.attname, default) for field, default in fields]
                 for i in json_fields:
-                    values[i] = json.dumps(values[i], cls=DjangoJSONEncoder)
+                    values[i] = _json(values[i])
                 copy.write_row(values)
                 count += 1
         return count
