@@ -12,6 +12,6 @@ export IPAM_SKIP_DOTENV=1 DEBUG=true DATABASE_URL=$DB
 psql "${DB%/*}/postgres" -qc "DROP DATABASE IF EXISTS $NAME" -c "CREATE DATABASE $NAME"
 $PY manage.py migrate -v0
 $PY bench/legacy_dump.py "$OUT" --hosts "$HOSTS" --regions "$REGIONS" --audit "$AUDIT"
-/usr/bin/time -v $PY manage.py import_original "$OUT" 2>&1 | grep -E "new|Elapsed|Maximum resident|regions:|hosts:|audit"
+/usr/bin/time -v $PY manage.py import_original "$OUT" 2>&1 | grep -E "new|Elapsed|User time|System time|Maximum resident|regions:|hosts:|audit"
 START=$(date +%s); $PY manage.py import_original "$OUT" | tail -1; echo "re-run: $(( $(date +%s) - START )) s"
 rm -rf "$OUT"
