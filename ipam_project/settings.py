@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from ipam_project import schedule as _schedule
@@ -244,10 +245,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Users imported from the original system keep their bcrypt hashes (`bcrypt$<hash>`, manage.py import_original);
+# they are upgraded to the default hasher at their first login. Listed after the default, never used to hash.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.BCryptPasswordHasher"]
+
 if TESTING:
     # Every test creates users; the production hasher (PBKDF2, ~1 s per password here) would dominate the
     # suite's runtime. Test databases only — real deployments keep Django's default hashers.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.BCryptPasswordHasher"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

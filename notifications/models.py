@@ -41,6 +41,9 @@ class Notification(models.Model):
     resource_link = models.CharField(max_length=500, blank=True, default="")
     is_read = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
+    legacy_id = models.CharField(
+        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +75,9 @@ class NotificationRule(models.Model):
     severity = models.CharField(max_length=10, choices=Severity.choices, blank=True, default="", help_text="empty = by utilization")
     is_active = models.BooleanField(default=True)
     last_triggered_at = models.DateTimeField(null=True, blank=True)
+    legacy_id = models.CharField(
+        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -60,6 +60,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "updated_at",
+            "legacy_id",
         ]
         read_only_fields = fields
 
@@ -108,10 +109,11 @@ class ReservationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReservationStatus.choices, method="filter_status", help_text="status as of now")
     resource_type = django_filters.ChoiceFilter(choices=Reservation.ResourceType.choices)
     country = django_filters.CharFilter(method="filter_country", help_text="name, ISO alpha-2 or alpha-3")
+    legacy_id = django_filters.CharFilter(field_name="legacy_id", help_text="ObjectId in the original system")
 
     class Meta:
         model = Reservation
-        fields = ["status", "resource_type", "country"]
+        fields = ["status", "resource_type", "country", "legacy_id"]
 
     def filter_status(self, queryset: QuerySet[Reservation], name: str, value: str) -> QuerySet[Reservation]:
         now = timezone.now()

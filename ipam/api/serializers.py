@@ -110,6 +110,7 @@ class RegionSerializer(serializers.ModelSerializer):
             "updated_at",
             "created_by",
             "updated_by",
+            "legacy_id",
         ]
         read_only_fields = fields
 
@@ -210,6 +211,7 @@ class HostSerializer(serializers.ModelSerializer):
             "updated_at",
             "created_by",
             "updated_by",
+            "legacy_id",
         ]
         read_only_fields = fields
 

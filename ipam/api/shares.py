@@ -45,6 +45,7 @@ class ShareSerializer(serializers.ModelSerializer):
             "view_count",
             "last_accessed",
             "created_at",
+            "legacy_id",
         ]
         read_only_fields = fields
 

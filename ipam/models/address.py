@@ -111,6 +111,9 @@ class Region(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=150, blank=True, default="")
     updated_by = models.CharField(max_length=150, blank=True, default="")
+    legacy_id = models.CharField(
+        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+    )
 
     class Meta:
         ordering = ["x_octet", "y_octet"]
@@ -178,6 +181,9 @@ class Host(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=150, blank=True, default="")
     updated_by = models.CharField(max_length=150, blank=True, default="")
+    legacy_id = models.CharField(
+        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+    )
 
     class Meta:
         ordering = ["ip_int"]

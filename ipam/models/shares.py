@@ -40,6 +40,9 @@ class Share(models.Model):
     view_count = models.PositiveIntegerField(default=0)
     last_accessed = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    legacy_id = models.CharField(
+        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+    )
 
     objects = ShareQuerySet.as_manager()
 

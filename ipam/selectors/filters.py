@@ -61,6 +61,7 @@ class RegionFilter(TagFilterMixin):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
     utilization_gte = django_filters.NumberFilter(method="filter_utilization_gte", min_value=0, max_value=100, help_text="percent 0-100")
     utilization_lte = django_filters.NumberFilter(method="filter_utilization_lte", min_value=0, max_value=100, help_text="percent 0-100")
+    legacy_id = django_filters.CharFilter(field_name="legacy_id", help_text="ObjectId in the original system")
 
     class Meta:
         model = Region
@@ -86,6 +87,7 @@ class HostFilter(TagFilterMixin):
     ip_address = django_filters.CharFilter(method="filter_ip")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    legacy_id = django_filters.CharFilter(field_name="legacy_id", help_text="ObjectId in the original system")
 
     class Meta:
         model = Host

@@ -315,3 +315,33 @@ def _repair_quota(drift: Drift) -> list[Drift]:
 def _bitmap_pair(stored: int, actual: int, name: Any) -> tuple[Any, Any]:
     """Equal bitmaps as an unchanged pair, different ones described (bit counts and a few addresses)."""
     return (stored, stored) if stored == actual else _describe_bits(stored, actual, name)
+
+
+# --- Rebuilding after a bulk load ---------------------------------------------------------------------
+def counters_rebuild(*, user_id: int, region_ids: Iterable[Any] = ()) -> None:
+    """Rewrite one user's derived state from the rows, in the caller's transaction, without audit rows.
+
+    For bulk loaders (`import_original`) that have just written the rows themselves: the cursors (created
+    where missing, under the same row lock allocation takes), the given regions' host bitmaps and counts
+    (the loader sets those of regions it created), and the quota usage."""
+    ids = list(region_ids)
+    for start in range(0, len(ids), 2000):
+        hosts = Host.objects.filter(region_id__in=ids[start : start + 2000]).order_by().values("region_id")
+        found = {row["region_id"]: row for row in hosts.annotate(n=Count("id"), **_octet_words("z_octet"))}
+        for region_id in ids[start : start + 2000]:
+            row = found.get(region_id)
+            Region.objects.filter(pk=region_id).update(
+                host_bitmap=bitmaps.to_bytes(_octet_mask(row) if row else 0), allocated_hosts=row["n"] if row else 0
+            )
+    per_country: dict[int, tuple[int, int]] = {}
+    regions = Region.objects.filter(user_id=user_id).order_by().values("country_id", "x_octet")
+    for row in regions.annotate(n=Count("id"), **_octet_words("y_octet")):
+        count, mask = per_country.get(row["country_id"], (0, 0))
+        per_country[row["country_id"]] = (count + row["n"], mask | _octet_mask(row) << region_slot(row["x_octet"], 0))
+    for country_id, (count, mask) in per_country.items():
+        cursor, _ = AllocationCursor.objects.select_for_update().get_or_create(user_id=user_id, country_id=country_id)
+        AllocationCursor.objects.filter(pk=cursor.pk).update(bitmap=bitmaps.to_bytes(mask), region_count=count)
+    quota, _ = UserQuota.objects.select_for_update().get_or_create(user_id=user_id)
+    UserQuota.objects.filter(pk=quota.pk).update(
+        regions_used=Region.objects.filter(user_id=user_id).count(), hosts_used=Host.objects.filter(user_id=user_id).count()
+    )

@@ -26,6 +26,7 @@ class NotificationSerializer(serializers.ModelSerializer):
             "is_read",
             "read_at",
             "created_at",
+            "legacy_id",
         ]
         read_only_fields = fields
 
@@ -119,6 +120,7 @@ class NotificationRuleSerializer(serializers.ModelSerializer):
             "last_triggered_at",
             "created_at",
             "updated_at",
+            "legacy_id",
         ]
         read_only_fields = fields
 

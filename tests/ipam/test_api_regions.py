@@ -10,6 +10,7 @@ from tests.factories import make_host, make_region
 pytestmark = pytest.mark.django_db
 
 REGION_KEYS = {
+    "legacy_id",
     "region_id",
     "country",
     "continent",

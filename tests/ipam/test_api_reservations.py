@@ -14,6 +14,7 @@ from tests.factories import make_host, make_region
 pytestmark = pytest.mark.django_db
 
 RESERVATION_KEYS = {
+    "legacy_id",
     "reservation_id",
     "resource_type",
     "country",

@@ -17,6 +17,7 @@ from tests.factories import make_host, make_region
 pytestmark = pytest.mark.django_db
 
 SHARE_KEYS = {
+    "legacy_id",
     "share_id",
     "resource_type",
     "resource_id",

@@ -39,6 +39,7 @@ def test_list_is_filtered_and_carries_the_unread_count(api, alice, bob):
         "is_read",
         "read_at",
         "created_at",
+        "legacy_id",
     }
     assert api.get("/ipam/notifications", {"severity": "warning"}).json()["count"] == 2
     filtered = api.get("/ipam/notifications", {"is_read": "false", "severity": "critical"}).json()

@@ -33,6 +33,7 @@ class WebhookSerializer(serializers.ModelSerializer):
             "secret_rotated_at",
             "created_at",
             "updated_at",
+            "legacy_id",
         ]
         read_only_fields = fields
 

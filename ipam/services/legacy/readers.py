@@ -1,0 +1,142 @@
+"""Sources of the original's documents, behind one interface: `collections()` and `documents(name)`.
+
+- `DumpReader`: a mongodump directory (`<db>/<collection>.bson`, or `.bson.gz`, next to `.metadata.json`),
+  decoded with pymongo's `bson` module — no server needed;
+- `ExportReader`: a folder of mongoexport files (`<collection>.json`/`.jsonl`/`.ndjson`), JSON lines or one
+  JSON array, canonical or relaxed Extended JSON (`bson.json_util`);
+- `MongoReader`: a live `mongodb://` / `mongodb+srv://` URI, read only (`find` and `list_collection_names`).
+
+Documents come back as plain dicts with naive datetimes, exactly as the original's own (non tz_aware)
+client saw them; `quirks.aware` makes them UTC.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import bson
+from bson import json_util
+from bson.codec_options import CodecOptions
+
+CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
+JSON_OPTIONS = json_util.JSONOptions(tz_aware=False)
+EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+class SourceError(Exception):
+    """The source cannot be read (missing, ambiguous, unreachable); the message says why."""
+
+
+class SourceReader(Protocol):
+    label: str
+
+    def collections(self) -> set[str]: ...
+
+    def documents(self, collection: str) -> Iterator[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class DumpReader:
+    def __init__(self, root: Path):
+        files: dict[str, dict[str, Path]] = {}  # db → collection → file
+        for path in sorted(root.rglob("*.bson*")):
+            name = path.name
+            if name.endswith(".bson") or name.endswith(".bson.gz"):
+                collection = name[: -len(".bson.gz")] if name.endswith(".gz") else name[: -len(".bson")]
+                files.setdefault(path.parent.name, {})[collection] = path
+        with_ipam = {db: cols for db, cols in files.items() if "users" in cols or any(c.startswith("ipam_") for c in cols)}
+        if not with_ipam:
+            raise SourceError(f"{root}: no mongodump collections found (expected <db>/<collection>.bson[.gz])")
+        if len(with_ipam) > 1:
+            raise SourceError(f"{root}: several databases ({', '.join(sorted(with_ipam))}); point SOURCE at one of them")
+        self.database, self._files = next(iter(with_ipam.items()))
+        self.label = f"mongodump {root} (database {self.database})"
+
+    def collections(self) -> set[str]:
+        return set(self._files)
+
+    def documents(self, collection: str) -> Iterator[dict[str, Any]]:
+        path = self._files.get(collection)
+        if path is None:
+            return
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            yield from bson.decode_file_iter(handle, codec_options=CODEC)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        return None
+
+
+class ExportReader:
+    def __init__(self, root: Path):
+        self._files = {p.name.rsplit(".", 1)[0]: p for p in sorted(root.iterdir()) if p.suffix in EXPORT_SUFFIXES}
+        if not self._files:
+            raise SourceError(f"{root}: no mongoexport files found (expected <collection>.json, .jsonl or .ndjson)")
+        self.label = f"mongoexport files in {root}"
+
+    def collections(self) -> set[str]:
+        return set(self._files)
+
+    def documents(self, collection: str) -> Iterator[dict[str, Any]]:
+        path = self._files.get(collection)
+        if path is None:
+            return
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096).lstrip()
+            handle.seek(0)
+            if head.startswith("["):  # `mongoexport --jsonArray`
+                yield from json_util.loads(handle.read(), json_options=JSON_OPTIONS)
+                return
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        yield json_util.loads(line, json_options=JSON_OPTIONS)
+                    except (ValueError, json.JSONDecodeError) as exc:
+                        raise SourceError(f"{path.name} line {number}: not Extended JSON ({exc})") from exc
+
+    def close(self) -> None:
+        return None
+
+
+class MongoReader:
+    def __init__(self, uri: str, *, client_factory: Any = None):
+        import pymongo  # imported here: only this source needs a driver connection
+        from pymongo.errors import ConfigurationError, PyMongoError
+
+        factory = client_factory or pymongo.MongoClient
+        try:
+            self._client: Any = factory(uri, tz_aware=False, serverSelectionTimeoutMS=10_000, appname="ipam-import_original")
+            self._db = self._client.get_default_database()
+            self._names = set(self._db.list_collection_names())
+        except ConfigurationError as exc:
+            raise SourceError(f"the URI must name the database (mongodb://host/<db>): {exc}") from exc
+        except PyMongoError as exc:
+            raise SourceError(f"cannot read from MongoDB: {exc}") from exc
+        self.label = f"MongoDB database {self._db.name}"
+
+    def collections(self) -> set[str]:
+        return set(self._names)
+
+    def documents(self, collection: str) -> Iterator[dict[str, Any]]:
+        if collection in self._names:
+            yield from self._db[collection].find({}, batch_size=5000)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_source(source: str, *, client_factory: Any = None) -> SourceReader:
+    """The reader for SOURCE: a URI, a mongodump directory or a folder of mongoexport files."""
+    if source.startswith(("mongodb://", "mongodb+srv://")):
+        return MongoReader(source, client_factory=client_factory)
+    root = Path(source)
+    if not root.is_dir():
+        raise SourceError(f"{source}: not a directory and not a mongodb:// URI")
+    if any(root.rglob("*.bson")) or any(root.rglob("*.bson.gz")):
+        return DumpReader(root)
+    return ExportReader(root)
