@@ -6,17 +6,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ipam', '0004_idempotencyrecord_moves_to_ops'),
+        ('webhooks', '0002_delivery_keyset_index'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='host',
-            name='legacy_id',
-            field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, unique=True),
-        ),
-        migrations.AddField(
-            model_name='region',
+            model_name='webhook',
             name='legacy_id',
             field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, unique=True),
         ),

@@ -6,12 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0001_webhooks_outbox_deliveries'),
+        ('ipam', '0005_audit_keyset_index'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhook',
+            model_name='host',
+            name='legacy_id',
+            field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, unique=True),
+        ),
+        migrations.AddField(
+            model_name='region',
             name='legacy_id',
             field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, unique=True),
         ),

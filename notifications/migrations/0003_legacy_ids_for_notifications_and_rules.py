@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0001_notifications_rules_alert_state'),
+        ('notifications', '0002_notification_keyset_index'),
     ]
 
     operations = [
