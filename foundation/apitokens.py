@@ -81,8 +81,13 @@ def create(*, user: Any, name: str, scope: str, expires_at: datetime.datetime | 
     key_id = secrets.token_hex(6)
     secret = f"ipam_{key_id}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        user=user, name=name, key_id=key_id, secret_hash=hash_secret(secret), scope=scope,
-        expires_at=expires_at, allowed_networks=allowed_networks,
+        user=user,
+        name=name,
+        key_id=key_id,
+        secret_hash=hash_secret(secret),
+        scope=scope,
+        expires_at=expires_at,
+        allowed_networks=allowed_networks,
     )
     logger.info("API token %s (%s) created for user %s", token.pk, key_id, user.pk)
     return token, secret
@@ -121,9 +126,13 @@ def _load(key_id: str) -> TokenEntry | None:
     if token is None:
         return None
     return TokenEntry(
-        id=token.pk, user_id=token.user_id, secret_hash=token.secret_hash, scope=token.scope,
+        id=token.pk,
+        user_id=token.user_id,
+        secret_hash=token.secret_hash,
+        scope=token.scope,
         expires_at=token.expires_at.timestamp() if token.expires_at else None,
-        allowed_networks=tuple(token.allowed_networks or ()), revoked=token.revoked_at is not None,
+        allowed_networks=tuple(token.allowed_networks or ()),
+        revoked=token.revoked_at is not None,
     )
 
 

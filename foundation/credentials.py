@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.signals import post_save
+from django.utils import timezone
 
 from . import permcache
 from .models import TokenVersion
@@ -42,6 +43,15 @@ def bump(user_id: Any, *, reason: str) -> None:
             TokenVersion.objects.filter(user_id=user_id).update(version=F("version") + 1)
     logger.info("JWTs of user %s revoked (%s)", user_id, reason)
     permcache.forget_user(user_id)
+
+
+def expired_jwts_prune() -> int:
+    """Delete the blacklist app's records of refresh tokens past their expiry (they are refused anyway);
+    what `manage.py flushexpiredtokens` does, run by the daily housekeeping job. Returns the rows deleted."""
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return int(deleted)
 
 
 def _user_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:

@@ -19,9 +19,10 @@ The JWT authentication reads the user through the same generation (`request_user
 `ipam:auth:<user id>`, holds the user's fields **except the password hash** (it never leaves the database)
 and the permission set, so an authenticated request costs one cache round trip and no query. The user is
 rebuilt with the password deferred (reading it, or `check_password`, loads it from the database; `save()`
-writes only the loaded fields). The entry also holds the user's JWT version (`foundation.credentials`), attached
-as `_ipam_token_version`; bumping it drops the user's entry (`forget_user`). Deactivating, editing or deleting a user, or changing any group or
-permission, bumps the generation: the next request reloads the user from the database.
+writes only the loaded fields). Deactivating, editing or deleting a user, or changing any group or
+permission, bumps the generation: the next request reloads the user from the database. The entry also holds
+the user's JWT version (`foundation.credentials`), attached as `_ipam_token_version`; bumping the version
+drops the user's entry (`forget_user`).
 """
 
 from __future__ import annotations

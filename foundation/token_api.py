@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,10 +28,15 @@ MAX_NETWORKS = 50
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=100)
-    scope = serializers.ChoiceField(choices=ApiTokenScope.choices, default=ApiTokenScope.READ, help_text="`read` (safe methods only) or `write`")
+    scope = serializers.ChoiceField(
+        choices=ApiTokenScope.choices, default=ApiTokenScope.READ, help_text="`read` (safe methods only) or `write`"
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text="ISO-8601; null or absent: never")
     allowed_networks = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, default=list, max_length=MAX_NETWORKS,
+        child=serializers.CharField(max_length=64),
+        required=False,
+        default=list,
+        max_length=MAX_NETWORKS,
         help_text="IPv4/IPv6 CIDRs the token may be used from; empty: any address",
     )
 
@@ -67,7 +72,7 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
 
 
-class _TokenViewMixin:
+class _TokenViewBase(generics.GenericAPIView):  # type: ignore[type-arg]
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read", "POST": "read", "DELETE": "read"}
     serializer_class = ApiTokenSerializer
@@ -77,10 +82,10 @@ class _TokenViewMixin:
 
 
 @extend_schema(tags=["auth"])
-class ApiTokenListView(_TokenViewMixin, generics.ListCreateAPIView):
+class ApiTokenListView(mixins.ListModelMixin, _TokenViewBase):
     @extend_schema(summary="List your API tokens (not revoked; secrets are never shown again)")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+        return self.list(request, *args, **kwargs)
 
     @extend_schema(
         summary="Create an API token (the secret is in this response only)",
@@ -89,19 +94,22 @@ class ApiTokenListView(_TokenViewMixin, generics.ListCreateAPIView):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if isinstance(request.auth, apitokens.TokenEntry):
-            raise InsufficientPermissions("API tokens are created with a JWT or a session, not with another token.", code="token_cannot_create_tokens")
+            raise InsufficientPermissions(
+                "API tokens are created with a JWT or a session, not with another token.", code="token_cannot_create_tokens"
+            )
         serializer = ApiTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         limit = int(settings.IPAM_API_TOKENS_PER_USER)
-        if ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).count() >= limit:
+        user: Any = request.user
+        if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= limit:
             raise Conflict(f"You already have {limit} API tokens; revoke one first.", code="token_limit_reached")
-        token, secret = apitokens.create(user=request.user, **serializer.validated_data)
+        token, secret = apitokens.create(user=user, **serializer.validated_data)
         body = ApiTokenSerializer(token).data
         return Response({**body, "token": secret}, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["auth"])
-class ApiTokenDetailView(_TokenViewMixin, generics.GenericAPIView):
+class ApiTokenDetailView(_TokenViewBase):
     def _token(self, token_id: str) -> ApiToken:
         try:
             pk = uuid.UUID(str(token_id))
@@ -116,7 +124,10 @@ class ApiTokenDetailView(_TokenViewMixin, generics.GenericAPIView):
     def get(self, request: Request, token_id: str) -> Response:
         return Response(ApiTokenSerializer(self._token(token_id)).data)
 
-    @extend_schema(summary="Revoke one of your API tokens (it answers 401 token_revoked from now on)", responses={204: OpenApiResponse(description="Revoked")})
+    @extend_schema(
+        summary="Revoke one of your API tokens (it answers 401 token_revoked from now on)",
+        responses={204: OpenApiResponse(description="Revoked")},
+    )
     def delete(self, request: Request, token_id: str) -> Response:
         apitokens.revoke(self._token(token_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

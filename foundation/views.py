@@ -15,7 +15,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -58,7 +58,7 @@ def _valid_refresh(raw: str) -> VersionedRefreshToken:
         raise TokenExpired("The refresh token has expired; log in again.") from None
     except TokenError:
         raise TokenInvalid("The refresh token is invalid.") from None
-    user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+    user: Any = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM) or 0).first()
     if user is None:
         raise TokenInvalid("The token's user does not exist.")
     user._ipam_token_version = credentials.current_version(user.pk)
@@ -144,7 +144,7 @@ class _ThrottledLoginForm(AdminAuthenticationForm):
 
 
 @never_cache
-def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
     """`/admin/login/`: Django's admin login behind the same login limit as `/auth/token`. Over the limit the
     password is not checked; the page says why, with status 429 and `Retry-After`."""
     if request.method != "POST" or not settings.IPAM_RATE_LIMITS_ENABLED:

@@ -85,7 +85,9 @@ def test_wrong_password_is_invalid_credentials(alice, anon):
 
 
 def test_api_token_errors_are_specific(api, alice):
-    created = api.post("/auth/tokens", {"name": "ci", "scope": "read", "allowed_networks": ["127.0.0.0/8", "2001:db8::/32"]}, format="json").json()
+    created = api.post(
+        "/auth/tokens", {"name": "ci", "scope": "read", "allowed_networks": ["127.0.0.0/8", "2001:db8::/32"]}, format="json"
+    ).json()
     secret = created["token"]
     assert _token_client(secret).get("/ipam/regions").status_code == 200  # REMOTE_ADDR 127.0.0.1
     assert _token_client(secret, REMOTE_ADDR="2001:db8::5").get("/ipam/regions").status_code == 200

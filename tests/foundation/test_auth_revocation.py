@@ -66,7 +66,9 @@ def test_the_admin_password_form_revokes_tokens(alice):
     assert _get(tokens["access"]).status_code == 200
     staff = Client()
     staff.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    response = staff.post(f"/admin/auth/user/{alice.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    response = staff.post(
+        f"/admin/auth/user/{alice.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"}
+    )
     assert response.status_code == 302, response.content[:2000]
     _assert_old_tokens_dead_and_new_login_works(alice, tokens, NEW_PASSWORD)
 
@@ -146,3 +148,23 @@ def test_jwts_carry_the_version_claim(alice):
     alice.set_password(NEW_PASSWORD)
     alice.save()
     assert AccessToken(_login("alice", NEW_PASSWORD)["access"])["ver"] == 1
+
+
+def test_housekeeping_prunes_the_blacklist_records_of_expired_refresh_tokens(alice):
+    import datetime
+
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    from foundation.credentials import expired_jwts_prune
+
+    tokens = _login("alice")
+    APIClient().post("/auth/logout", {"refresh": tokens["refresh"]}, format="json")
+    _login("alice")
+    assert OutstandingToken.objects.count() == 2 and BlacklistedToken.objects.count() == 1
+    assert expired_jwts_prune() == 0
+    OutstandingToken.objects.filter(jti=OutstandingToken.objects.order_by("pk").first().jti).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert expired_jwts_prune() == 2  # the outstanding row and its blacklist row
+    assert OutstandingToken.objects.count() == 1 and BlacklistedToken.objects.count() == 0

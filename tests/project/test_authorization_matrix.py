@@ -404,7 +404,11 @@ def test_a_write_token_writes_as_its_user_and_never_beyond_the_users_permissions
     assert client_for(alice).get(f"/ipam/regions/{region_id}").status_code == 200  # alice's region
     capped = _token_client(client_for(reader), "write").post("/ipam/regions", {"country": "IN", "region_name": "nope"}, format="json")
     assert capped.status_code == 403
-    assert capped.json() == {"error": "insufficient_permissions", "message": capped.json()["message"], "details": {"required_permission": "allocate"}}
+    assert capped.json() == {
+        "error": "insufficient_permissions",
+        "message": capped.json()["message"],
+        "details": {"required_permission": "allocate"},
+    }
 
 
 def test_another_users_token_cannot_be_revoked_and_stays_usable(client_for, alice_objects, alice, bob):
