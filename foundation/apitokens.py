@@ -4,9 +4,10 @@ The secret is `ipam_<key_id>_<secret part>`: `key_id` is 12 random hex character
 the row and names the token in the admin), the whole secret has 256 random bits and only its SHA-256 is
 stored. A fast hash is enough for a secret of that entropy (nothing to brute-force), and keeps the check
 as cheap as a JWT signature. Looking a token up reads the cache entry `ipam:apitoken:<key_id>` (one round
-trip; on a miss one query, then cached for IPAM_PERMISSION_CACHE_SECONDS); any save or delete of the row
-(revoke, admin edit, user deleted) drops the entry now and again on commit. The user behind the token is
-read through `permcache.request_user`, so deactivating the user refuses the token on the next request.
+trip, user snapshot included — see `lookup`; on a miss one query, then cached for
+IPAM_PERMISSION_CACHE_SECONDS); any save or delete of the row (revoke, admin edit, user deleted) drops the
+entry now and again on commit. The user snapshot is stamped with the permission generation, which
+deactivating the user bumps, so a deactivated user's token is refused on the next request.
 
 `last_used_at` / `last_used_ip` are written at most once per IPAM_API_TOKEN_LAST_USED_SECONDS per token: each
 process skips the write while it wrote that token recently, and the UPDATE itself only matches a row whose
@@ -33,6 +34,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from . import permcache
 from .models import ApiToken
 
 logger = logging.getLogger("ipam.auth")
@@ -100,25 +102,44 @@ def revoke(token: ApiToken) -> None:
         logger.info("API token %s (%s) revoked", token.pk, token.key_id)
 
 
-def lookup(secret: str) -> TokenEntry | None:
-    """The token this secret belongs to, or None (unknown, malformed or wrong secret)."""
+def lookup(secret: str) -> tuple[TokenEntry, Any] | None:
+    """(token, its user or None if deleted) for this secret, or None (unknown, malformed or wrong secret).
+
+    One cache round trip when warm, like the JWT path: the entry holds the token and a snapshot of its
+    user (`permcache.pack`) stamped with the permission generation, read together with the generation; a
+    stale user snapshot (deactivation, group change…) is reloaded through `permcache.request_user`.
+    """
     match = SECRET_PATTERN.match(secret)
     if not match:
         return None
     key_id = match.group(1)
+    key = _cache_key(key_id)
     try:
-        entry = cache.get(_cache_key(key_id))
+        generation, stored = permcache.read_with_generation(key)
     except Exception as exc:  # the cache is down: authentication must not be
         logger.warning("API token cache unavailable: %s", exc.__class__.__name__)
         entry = _load(key_id)
-    else:
-        if not isinstance(entry, TokenEntry):
-            entry = _load(key_id)
-            if entry is not None:
-                _store(key_id, entry)
-    if entry is None or not hmac.compare_digest(entry.secret_hash, hash_secret(secret)):
-        return None
-    return entry
+        if entry is None or not _matches(entry, secret):
+            return None
+        return entry, permcache.request_user(entry.user_id)
+    if isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[0], TokenEntry):
+        entry, user = stored[0], permcache.unpack(stored[1], generation)
+        if not _matches(entry, secret):
+            return None
+        if user is None:  # stale user snapshot: reload it, keep the token part
+            user = permcache.request_user(entry.user_id)
+            _store(key, entry, user, generation)
+        return entry, user
+    entry = _load(key_id)
+    if entry is None or not _matches(entry, secret):
+        return None  # unknown ids are not cached (they would let anyone fill the cache)
+    user = permcache.request_user(entry.user_id)
+    _store(key, entry, user, generation)
+    return entry, user
+
+
+def _matches(entry: TokenEntry, secret: str) -> bool:
+    return hmac.compare_digest(entry.secret_hash, hash_secret(secret))
 
 
 def _load(key_id: str) -> TokenEntry | None:
@@ -136,9 +157,12 @@ def _load(key_id: str) -> TokenEntry | None:
     )
 
 
-def _store(key_id: str, entry: TokenEntry) -> None:
+def _store(key: str, entry: TokenEntry, user: Any, generation: Any) -> None:
+    ttl = int(settings.IPAM_PERMISSION_CACHE_SECONDS)
+    if ttl <= 0:
+        return
     try:
-        cache.set(_cache_key(key_id), entry, timeout=max(1, int(settings.IPAM_PERMISSION_CACHE_SECONDS)))
+        cache.set(key, (entry, permcache.pack(user, generation) if user is not None else None), timeout=ttl)
     except Exception as exc:
         logger.warning("API token cache unavailable: %s", exc.__class__.__name__)
 

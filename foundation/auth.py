@@ -125,9 +125,10 @@ class ApiTokenAuthentication(BaseAuthentication):
             secret = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise TokenInvalid() from None
-        entry = apitokens.lookup(secret)
-        if entry is None:
+        found = apitokens.lookup(secret)
+        if found is None:
             raise TokenInvalid("The API token is invalid.")
+        entry, user = found
         if entry.revoked:
             raise TokenRevoked("The API token has been revoked.")
         if entry.expired():
@@ -135,7 +136,6 @@ class ApiTokenAuthentication(BaseAuthentication):
         address = client_ip(request._request)
         if not entry.admits(address):
             raise TokenNetworkRefused()
-        user = permcache.request_user(entry.user_id)
         if user is None or not user.is_active:
             raise TokenRevoked("The token's user is inactive.")
         if entry.scope != "write" and (request.method or "GET").upper() not in SAFE_METHODS:

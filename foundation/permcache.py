@@ -69,6 +69,30 @@ def _snapshot_fields() -> list[str]:
     return [field.attname for field in User._meta.concrete_fields if field.attname != "password"]
 
 
+def read_with_generation(key: str) -> tuple[Any, Any]:
+    """(current generation, value under `key`) in one round trip, for entries that embed a `pack`ed user
+    (the API token cache); raises when the cache is down."""
+    return _read_generation(key)
+
+
+def pack(user: Any, generation: Any) -> tuple[Any, ...]:
+    """The cacheable snapshot of a user returned by `request_user`, stamped with `generation`."""
+    names = _snapshot_fields()
+    values = [getattr(user, name) for name in names]
+    return (generation, names, values, sorted(user._ipam_permissions), user._ipam_token_version)
+
+
+def unpack(stored: Any, generation: Any) -> Any:
+    """The user rebuilt from a `pack`ed snapshot (password deferred), or None when it is stale or malformed."""
+    names = _snapshot_fields()
+    if not (isinstance(stored, tuple) and len(stored) == 5 and stored[0] == generation and list(stored[1]) == names):
+        return None
+    snapshot: Any = User.from_db(DEFAULT_DB_ALIAS, names, list(stored[2]))
+    snapshot._ipam_permissions = frozenset(stored[3])
+    snapshot._ipam_token_version = stored[4]
+    return snapshot
+
+
 def request_user(user_id: int) -> Any:
     """The user with this primary key (None if there is none), with its IPAM permission set attached, from
     one cache read when the cached snapshot is current; otherwise loaded from the database and cached."""
@@ -76,26 +100,21 @@ def request_user(user_id: int) -> Any:
     if ttl <= 0:
         return User.objects.filter(pk=user_id).first()
     key = _auth_key(user_id)
-    names = _snapshot_fields()
     try:
         generation, stored = _read_generation(key)
     except Exception as exc:  # the cache is down: authentication must not be
         logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
         return User.objects.filter(pk=user_id).first()
-    if isinstance(stored, tuple) and len(stored) == 5 and stored[0] == generation and list(stored[1]) == names:
-        snapshot: Any = User.from_db(DEFAULT_DB_ALIAS, names, list(stored[2]))
-        snapshot._ipam_permissions = frozenset(stored[3])
-        snapshot._ipam_token_version = stored[4]
+    snapshot = unpack(stored, generation)
+    if snapshot is not None:
         return snapshot
     user: Any = User.objects.filter(pk=user_id).defer("password").first()
     if user is None:
         return None
-    perms = _compute(user) if user.is_active else frozenset()
-    user._ipam_permissions = perms
+    user._ipam_permissions = _compute(user) if user.is_active else frozenset()
     user._ipam_token_version = _token_version(user_id)
-    values = [getattr(user, name) for name in names]
     try:
-        cache.set(key, (generation, names, values, sorted(perms), user._ipam_token_version), timeout=ttl)
+        cache.set(key, pack(user, generation), timeout=ttl)
     except Exception as exc:
         logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
     return user

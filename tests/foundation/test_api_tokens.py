@@ -240,3 +240,33 @@ def test_the_schema_documents_token_auth_and_the_endpoints(anon):
     assert {"tokenAuth": []} in schema["paths"]["/ipam/regions"]["get"]["security"]
     created = schema["paths"]["/auth/tokens"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"]
     assert "token" in schema["components"]["schemas"][created.rsplit("/", 1)[1]]["properties"]
+
+
+def test_a_warm_token_authentication_costs_the_cache_reads_of_a_warm_jwt_one(api, alice, monkeypatch):
+    """As cheap as the cached JWT path: no query and the same number of cache reads (one `get_many`)."""
+    from django.core.cache import cache
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from foundation.auth import ApiTokenAuthentication, TrackedJWTAuthentication
+
+    secret = _create(api)["token"]
+    factory = __import__("rest_framework.test", fromlist=["APIRequestFactory"]).APIRequestFactory()
+    from rest_framework.request import Request
+
+    cases = {
+        "jwt": (TrackedJWTAuthentication(), factory.get("/", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(alice)}")),
+        "token": (ApiTokenAuthentication(), factory.get("/", HTTP_AUTHORIZATION=f"Token {secret}")),
+    }
+    reads: dict[str, list[str]] = {}
+    for name, (auth, raw) in cases.items():
+        auth.authenticate(Request(raw))  # warm
+        calls: list[str] = []
+        for method in ("get", "get_many"):
+            original = getattr(cache, method)
+            monkeypatch.setattr(cache, method, lambda *a, _o=original, _m=method, **k: calls.append(_m) or _o(*a, **k))
+        with CaptureQueriesContext(connection) as queries:
+            assert auth.authenticate(Request(raw))[0].pk == alice.pk
+        monkeypatch.undo()
+        assert len(queries) == 0, (name, queries.captured_queries)
+        reads[name] = [c for c in calls if c == "get_many"]
+    assert reads["token"] == reads["jwt"] == ["get_many"]
