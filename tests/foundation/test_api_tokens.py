@@ -263,7 +263,7 @@ def test_a_warm_token_authentication_costs_the_cache_reads_of_a_warm_jwt_one(api
         calls: list[str] = []
         for method in ("get", "get_many"):
             original = getattr(cache, method)
-            monkeypatch.setattr(cache, method, lambda *a, _o=original, _m=method, **k: calls.append(_m) or _o(*a, **k))
+            monkeypatch.setattr(cache, method, lambda *a, _o=original, _m=method, _c=calls, **k: _c.append(_m) or _o(*a, **k))
         with CaptureQueriesContext(connection) as queries:
             assert auth.authenticate(Request(raw))[0].pk == alice.pk
         monkeypatch.undo()
