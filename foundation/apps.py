@@ -17,4 +17,4 @@ class OpsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, jobs  # noqa: F401  (registers system checks and Celery signal handlers)
+        from . import apitokens, checks, credentials, jobs  # noqa: F401  (registers system checks and signal handlers)

@@ -103,6 +103,20 @@ def _flatten_message(detail: Any) -> str:
     return str(detail)
 
 
+def _authentication_failed(exc: exceptions.AuthenticationFailed) -> tuple[str, str, dict[str, Any]]:
+    """A 401 raised by code we do not own (simplejwt's serializers and views): a specific code and a plain
+    message. simplejwt's `InvalidToken` carries a dict (`detail`, `code`, `messages`); its str() is a repr."""
+    detail: Any = exc.detail
+    codes: Any = exc.get_codes()
+    if isinstance(detail, dict):
+        message = str(detail.get("detail") or "The token is invalid.")
+        raw_code = str(codes.get("code") or codes.get("detail") or "") if isinstance(codes, dict) else ""
+    else:
+        message, raw_code = str(detail), str(codes)
+    code = {"no_active_account": "invalid_credentials", "token_not_valid": "token_invalid"}.get(raw_code, "authentication_failed")
+    return code, message, {}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every error to `{"error", "message", "details"}` with the right status code."""
     headers: dict[str, str] = {}
@@ -133,14 +147,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if not isinstance(exc, exceptions.APIException):
         return None
 
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
-    if isinstance(exc, exceptions.ValidationError):
+    code = getattr(exc, "error_code", None) or next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.AuthenticationFailed) and not hasattr(exc, "error_code"):
+        code, message, details = _authentication_failed(exc)
+    elif isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         message = "Invalid input: " + _flatten_message(details)
     else:
         details = {}
-        message = str(exc.detail)
+        message = _flatten_message(exc.detail.get("detail", exc.detail) if isinstance(exc.detail, dict) else exc.detail)
         if isinstance(exc, exceptions.PermissionDenied):
             perm = getattr(exc, "required_permission", None)
             if perm:

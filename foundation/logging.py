@@ -33,6 +33,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Authorization: Bearer xxx / Basic xxx (header dumps, curl lines)
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*[\"']?)(bearer|basic|token)\s+[^\s\"',;}]+"), rf"\1\2 {REDACTED}"),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
+    # API token secrets anywhere (foundation.apitokens): the public key id stays, the secret part goes
+    (re.compile(r"\b(ipam_[0-9a-f]{12}_)[A-Za-z0-9_-]{20,}"), rf"\1{REDACTED}"),
     # JSON / dict / repr style: "password": "x", 'token': 'x'
     (re.compile(rf"(?i)([\"']?(?:{_SECRET_NAMES})[\"']?\s*:\s*)([\"'])(.*?)(?<!\\)\2"), rf"\1\2{REDACTED}\2"),
     # header/YAML style: password: x, X-IPAM-Signature: x (values not already quoted or redacted)

@@ -20,7 +20,9 @@ The JWT authentication reads the user through the same generation (`request_user
 and the permission set, so an authenticated request costs one cache round trip and no query. The user is
 rebuilt with the password deferred (reading it, or `check_password`, loads it from the database; `save()`
 writes only the loaded fields). Deactivating, editing or deleting a user, or changing any group or
-permission, bumps the generation: the next request reloads the user from the database.
+permission, bumps the generation: the next request reloads the user from the database. The entry also holds
+the user's JWT version (`foundation.credentials`), attached as `_ipam_token_version`; bumping the version
+drops the user's entry (`forget_user`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .models import TokenVersion
 
 logger = logging.getLogger("ipam.permissions")
 GENERATION_KEY = "ipam:perms:gen"
@@ -65,6 +69,30 @@ def _snapshot_fields() -> list[str]:
     return [field.attname for field in User._meta.concrete_fields if field.attname != "password"]
 
 
+def read_with_generation(key: str) -> tuple[Any, Any]:
+    """(current generation, value under `key`) in one round trip, for entries that embed a `pack`ed user
+    (the API token cache); raises when the cache is down."""
+    return _read_generation(key)
+
+
+def pack(user: Any, generation: Any) -> tuple[Any, ...]:
+    """The cacheable snapshot of a user returned by `request_user`, stamped with `generation`."""
+    names = _snapshot_fields()
+    values = [getattr(user, name) for name in names]
+    return (generation, names, values, sorted(user._ipam_permissions), user._ipam_token_version)
+
+
+def unpack(stored: Any, generation: Any) -> Any:
+    """The user rebuilt from a `pack`ed snapshot (password deferred), or None when it is stale or malformed."""
+    names = _snapshot_fields()
+    if not (isinstance(stored, tuple) and len(stored) == 5 and stored[0] == generation and list(stored[1]) == names):
+        return None
+    snapshot: Any = User.from_db(DEFAULT_DB_ALIAS, names, list(stored[2]))
+    snapshot._ipam_permissions = frozenset(stored[3])
+    snapshot._ipam_token_version = stored[4]
+    return snapshot
+
+
 def request_user(user_id: int) -> Any:
     """The user with this primary key (None if there is none), with its IPAM permission set attached, from
     one cache read when the cached snapshot is current; otherwise loaded from the database and cached."""
@@ -72,26 +100,43 @@ def request_user(user_id: int) -> Any:
     if ttl <= 0:
         return User.objects.filter(pk=user_id).first()
     key = _auth_key(user_id)
-    names = _snapshot_fields()
     try:
         generation, stored = _read_generation(key)
     except Exception as exc:  # the cache is down: authentication must not be
         logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
         return User.objects.filter(pk=user_id).first()
-    if isinstance(stored, tuple) and len(stored) == 4 and stored[0] == generation and list(stored[1]) == names:
-        snapshot: Any = User.from_db(DEFAULT_DB_ALIAS, names, list(stored[2]))
-        snapshot._ipam_permissions = frozenset(stored[3])
+    snapshot = unpack(stored, generation)
+    if snapshot is not None:
         return snapshot
     user: Any = User.objects.filter(pk=user_id).defer("password").first()
     if user is None:
         return None
-    perms = _compute(user) if user.is_active else frozenset()
-    user._ipam_permissions = perms
+    user._ipam_permissions = _compute(user) if user.is_active else frozenset()
+    user._ipam_token_version = _token_version(user_id)
     try:
-        cache.set(key, (generation, names, [getattr(user, name) for name in names], sorted(perms)), timeout=ttl)
+        cache.set(key, pack(user, generation), timeout=ttl)
     except Exception as exc:
         logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
     return user
+
+
+def _token_version(user_id: Any) -> int:
+    return int(TokenVersion.objects.filter(user_id=user_id).values_list("version", flat=True).first() or 0)
+
+
+def forget_user(user_id: Any) -> None:
+    """Drop the user's cached snapshot and permission set, now and again when the transaction commits (a
+    request that read the old row before the commit may have cached it meanwhile)."""
+    keys = [_auth_key(user_id), _user_key(user_id)]
+
+    def delete() -> None:
+        try:
+            cache.delete_many(keys)
+        except Exception as exc:  # cache down: entries expire within their TTL
+            logger.warning("Permission cache unavailable: %s", exc.__class__.__name__)
+
+    delete()
+    transaction.on_commit(delete)
 
 
 def ipam_permissions_of(user: Any) -> frozenset[str]:

@@ -99,6 +99,19 @@ class SessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "foundation.auth.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <secret>`: an API token from `POST /auth/tokens` (a `read` token may only use safe methods).",
+        }
+
+
 class JWTScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "foundation.auth.TrackedJWTAuthentication"
     name = "jwtAuth"

@@ -14,6 +14,7 @@ are `read` and the rest `write`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -184,11 +185,32 @@ class PublicShareThrottle(_Throttle):
         return f"ip:{client_ip(request._request)}"
 
 
-class LoginThrottle(PublicShareThrottle):
-    """Per client IP, for `/auth/token` (slows password guessing)."""
+def login_attempt(request: HttpRequest, username: Any) -> tuple[bool, Usage]:
+    """Count one password attempt, for every way in (`/auth/token`, `/admin/login/`): per client address and
+    per username, each against IPAM_LOGIN_RATE_LIMIT_PER_HOUR; refused when either is over. The usage with
+    the fewest remaining attempts goes to the response headers."""
+    limit = scope_limits()["login"]
+    allowed, usage = hit("login", f"ip:{client_ip(request)}", limit)
+    if isinstance(username, str) and username.strip():
+        name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+        name_allowed, name_usage = hit("login", f"name:{name}", limit)
+        allowed = allowed and name_allowed
+        usage = min(usage, name_usage, key=lambda u: u.remaining)
+    request.ipam_ratelimit = usage  # type: ignore[attr-defined]  # headers, see RateLimitHeadersMiddleware
+    if not allowed:
+        _count_limited("login")
+    return allowed, usage
 
-    def scope_for(self, request: Request, view: APIView) -> str:
-        return "login"
+
+class LoginThrottle(_Throttle):
+    """`/auth/token`: see `login_attempt` (the admin login view uses the same counters)."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if not settings.IPAM_RATE_LIMITS_ENABLED:
+            return True
+        data = request.data if hasattr(request.data, "get") else {}
+        allowed, self.usage = login_attempt(request._request, data.get("username"))
+        return allowed
 
 
 class RateLimitHeadersMiddleware:

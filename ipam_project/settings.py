@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "rest_framework_simplejwt.token_blacklist",  # logout revokes refresh tokens (docs/decisions/0010)
     "django_prometheus",
     # Ours, lowest layer first (docs/architecture.md): the platform (app label "ops"), then the apps on it.
     "foundation.apps.OpsConfig",
@@ -257,6 +258,7 @@ if TESTING:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "foundation.auth.TrackedJWTAuthentication",
+        "foundation.auth.ApiTokenAuthentication",
         "foundation.auth.TrackedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -369,6 +371,9 @@ IPAM_WEBHOOK_CREATE_RATE_LIMIT_PER_HOUR = env_int("IPAM_WEBHOOK_CREATE_RATE_LIMI
 IPAM_BULK_RATE_LIMIT_PER_HOUR = env_int("IPAM_BULK_RATE_LIMIT_PER_HOUR", 10)
 IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR = env_int("IPAM_PUBLIC_SHARE_RATE_LIMIT_PER_HOUR", 300)
 IPAM_LOGIN_RATE_LIMIT_PER_HOUR = env_int("IPAM_LOGIN_RATE_LIMIT_PER_HOUR", 30)
+# API tokens (docs/api.md "API tokens"): active tokens per user; how often last_used_at/last_used_ip are written.
+IPAM_API_TOKENS_PER_USER = env_int("IPAM_API_TOKENS_PER_USER", 100)
+IPAM_API_TOKEN_LAST_USED_SECONDS = env_int("IPAM_API_TOKEN_LAST_USED_SECONDS", 60)
 IPAM_ENABLE_WEBHOOKS = env_bool("IPAM_ENABLE_WEBHOOKS", True)
 IPAM_ENABLE_NOTIFICATIONS = env_bool("IPAM_ENABLE_NOTIFICATIONS", True)
 IPAM_ENABLE_BACKGROUND_TASKS = env_bool("IPAM_ENABLE_BACKGROUND_TASKS", True)

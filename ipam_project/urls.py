@@ -4,12 +4,16 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from foundation import errors, health, metrics, views
+from foundation import errors, health, metrics, token_api, views
 
 urlpatterns = [
+    path("admin/login/", views.admin_login),  # the admin's login behind the login rate limit
     path("admin/", admin.site.urls),
     re_path(r"^auth/token/?$", views.TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", views.TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^auth/logout/?$", views.LogoutView.as_view(), name="logout"),
+    re_path(r"^auth/tokens/?$", token_api.ApiTokenListView.as_view(), name="api-tokens"),
+    re_path(r"^auth/tokens/(?P<token_id>[^/]+)/?$", token_api.ApiTokenDetailView.as_view(), name="api-token-detail"),
     re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),

@@ -12,6 +12,7 @@ logger = logging.getLogger("ipam.housekeeping")
 
 
 def _steps() -> list[tuple[str, Callable[[], int]]]:
+    from foundation.credentials import expired_jwts_prune
     from foundation.idempotency import idempotency_prune
     from ipam.services.audit import audit_prune
     from ipam.services.bulk import bulk_jobs_prune
@@ -24,14 +25,15 @@ def _steps() -> list[tuple[str, Callable[[], int]]]:
         ("export_jobs", export_jobs_prune),
         ("audit_log", lambda: audit_prune(older_than_days=settings.IPAM_AUDIT_RETENTION_DAYS)),
         ("idempotency_keys", idempotency_prune),
+        ("expired_refresh_tokens", expired_jwts_prune),
     ]
 
 
 @shared_task(name="housekeeping")
 def housekeeping() -> dict[str, int]:
     """Daily: delete delivery logs > 30 d, bulk jobs > 7 d, expired exports, audit rows past retention and
-    replayed idempotency keys. Each step runs even if another fails; the run fails if any step did.
-    Idempotent: running it twice, or on two workers at once, deletes nothing more."""
+    replayed idempotency keys, and the blacklist's records of expired refresh tokens. Each step runs even if
+    another fails; the run fails if any step did. Idempotent: running it twice, or on two workers at once, deletes nothing more."""
     deleted: dict[str, int] = {}
     failed: list[str] = []
     for name, step in _steps():

@@ -138,7 +138,7 @@ def test_a_deactivated_user_is_refused_on_the_next_jwt_request(alice: Any) -> No
     alice.save()
     response = client.get("/ipam/quotas/me")
     assert response.status_code == 401
-    assert response.json()["error"] == "authentication_failed"
+    assert response.json()["error"] == "token_revoked"
 
 
 def test_a_deleted_user_is_refused_on_the_next_jwt_request(alice: Any) -> None:

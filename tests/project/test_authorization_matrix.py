@@ -31,6 +31,11 @@ PUBLIC = "public"
 MATRIX: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/auth/token"): (PUBLIC, False),
     ("POST", "/auth/token/refresh"): (PUBLIC, False),
+    ("POST", "/auth/logout"): (PUBLIC, False),  # proves itself with the refresh token in the body
+    ("GET", "/auth/tokens"): ("read", False),
+    ("POST", "/auth/tokens"): ("read", False),
+    ("GET", "/auth/tokens/{token_id}"): ("read", True),
+    ("DELETE", "/auth/tokens/{token_id}"): ("read", True),
     ("GET", "/health"): (PUBLIC, False),
     ("GET", "/ipam/health"): (PUBLIC, False),
     ("GET", "/ipam/shares/{share_key}"): (PUBLIC, False),  # the public share view, by token
@@ -121,6 +126,7 @@ MATRIX: dict[tuple[str, str], tuple[str, bool]] = {
 
 # URL routes outside the OpenAPI schema, by their regex in the URLconf, and who may use them.
 ROUTES_OUTSIDE_SCHEMA = {
+    "admin/login/": "Django admin login (public, behind the login rate limit)",
     "admin/": "Django admin (staff session login)",
     "^openapi\\.json$": PUBLIC,
     "^docs/?$": PUBLIC,
@@ -163,6 +169,11 @@ def test_every_route_has_a_matrix_entry():
     """Routes under /ipam/ that the schema does not show (and other top-level routes) must be listed too."""
     schema_paths = {path for _, path in MATRIX}
     api_routes: set[str] = set()
+    for entry in get_resolver().url_patterns:  # the top-level API routes outside /ipam/ are in the schema too
+        pattern = str(entry.pattern)
+        if isinstance(entry, URLPattern) and pattern.startswith("^auth/"):
+            sample = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern).replace("^", "").replace("$", "").replace("/?", "")
+            assert "/" + sample in schema_paths, f"route {pattern!r} has no MATRIX entry"
 
     def walk(patterns: list[Any], prefix: str) -> None:
         for entry in patterns:
@@ -186,6 +197,9 @@ def test_every_route_has_a_matrix_entry():
     assert _top_level_route_regexes() == set(ROUTES_OUTSIDE_SCHEMA) | {
         "^auth/token/?$",
         "^auth/token/refresh/?$",
+        "^auth/logout/?$",
+        "^auth/tokens/?$",
+        "^auth/tokens/(?P<token_id>[^/]+)/?$",
         "^health/?$",
         "^ipam/health/?$",
     }
@@ -224,6 +238,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
     expires = timezone.now() + datetime.timedelta(days=1)
     export = ExportJob.objects.create(user=alice, format="json", status="completed", content=b"[]", expires_at=expires)
     bulk = BulkJob.objects.create(user=alice, operation="tags", params={}, total=0)
+    token = client.post("/auth/tokens", {"name": "ci", "scope": "write"}, format="json").json()
     assert notification is not None and "reservation_id" in reservation and "share_id" in share, (reservation, share)
     return {
         "region_id": str(region.pk),
@@ -238,6 +253,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
         "delivery_id": str(delivery.pk),
         "job_id": str(export.pk),
         "bulk_job_id": str(bulk.pk),
+        "token_id": token["id"],
         "resource_type": "region",
         "resource_id": str(region.pk),
         "user_id": str(alice.pk),
@@ -265,6 +281,7 @@ PLACEHOLDERS = {
     "delivery_id": str(uuid.UUID(int=9)),
     "job_id": str(uuid.UUID(int=10)),
     "bulk_job_id": str(uuid.UUID(int=11)),
+    "token_id": str(uuid.UUID(int=13)),
     "resource_type": "region",
     "resource_id": str(uuid.UUID(int=12)),
     "user_id": "1",
@@ -395,3 +412,57 @@ def test_if_match_never_bypasses_or_precedes_authorization(anon, client_for, nob
         assert refused.status_code == 404 and "current_etag" not in refused.json()["details"]
         stale = call(client_for(alice), alice_objects)  # the owner, with a tag that does not match
         assert stale.status_code == 412 and stale.json()["error"] == "precondition_failed"
+
+
+# --- API tokens (issue 17): a token acts as its user, capped by its scope ------------------------------------
+
+
+def _token_client(owner_client: Any, scope: str) -> Any:
+    from rest_framework.test import APIClient
+
+    secret = owner_client.post("/auth/tokens", {"name": f"{scope} token", "scope": scope}, format="json").json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    return client
+
+
+WRITES = sorted(key for key, (perm, _) in MATRIX.items() if perm != PUBLIC and key[0] != "GET")
+READS = sorted(key for key, (perm, _) in MATRIX.items() if perm not in (PUBLIC, "admin") and key[0] == "GET")
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
+def test_a_read_token_is_refused_every_write_with_403(client_for, alice, alice_objects, method, path):
+    client = _token_client(client_for(alice), "read")
+    response = _call(client, method, _url(path, alice_objects) + VALID_QUERIES.get((method, path), ""), VALID_BODIES.get((method, path)))
+    assert response.status_code == 403, response.content
+    assert response.json()["error"] == "token_read_only"
+
+
+@pytest.mark.parametrize(("method", "path"), READS, ids=[f"{m} {p}" for m, p in READS])
+def test_a_read_token_reads_exactly_what_its_user_reads(client_for, alice, alice_objects, method, path):
+    url = _url(path, alice_objects)
+    expected = client_for(alice).get(url)
+    response = _token_client(client_for(alice), "read").get(url)
+    assert response.status_code == expected.status_code, response.content
+    assert response.status_code not in (401, 403)
+
+
+def test_a_write_token_writes_as_its_user_and_never_beyond_the_users_permissions(client_for, alice, reader):
+    created = _token_client(client_for(alice), "write").post("/ipam/regions", {"country": "IN", "region_name": "by-token"}, format="json")
+    assert created.status_code == 201, created.content
+    region_id = created.json()["region_id"]
+    assert client_for(alice).get(f"/ipam/regions/{region_id}").status_code == 200  # alice's region
+    capped = _token_client(client_for(reader), "write").post("/ipam/regions", {"country": "IN", "region_name": "nope"}, format="json")
+    assert capped.status_code == 403
+    assert capped.json() == {
+        "error": "insufficient_permissions",
+        "message": capped.json()["message"],
+        "details": {"required_permission": "allocate"},
+    }
+
+
+def test_another_users_token_cannot_be_revoked_and_stays_usable(client_for, alice_objects, alice, bob):
+    from foundation.models import ApiToken
+
+    assert client_for(bob).delete(f"/auth/tokens/{alice_objects['token_id']}").status_code == 404
+    assert ApiToken.objects.get(pk=alice_objects["token_id"]).revoked_at is None
