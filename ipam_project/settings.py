@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
         # request_too_large): DRF's own FormParser reads the stream directly and bypassed it.
         "foundation.parsers.JSONParser",
         "foundation.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "foundation.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import parsers, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.idempotency import idempotent
-from foundation.parsers import JSONParser
+from foundation.parsers import FormParser, JSONParser, MultiPartParser
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.exceptions import ValidationFailed
@@ -82,7 +82,7 @@ _IMPORT_REQUEST = {"application/json": ImportJsonRequestSerializer, "multipart/f
 class ImportView(APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"POST": "allocate"}
-    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
     preview_only = False
 
     @extend_schema(
