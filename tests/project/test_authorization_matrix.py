@@ -319,8 +319,26 @@ ADMIN_ONLY = sorted(key for key, (perm, _) in MATRIX.items() if perm == "admin")
 def test_admin_only_endpoints_refuse_operators_and_admit_admins(client_for, alice, admin_user, method, path):
     assert _call(client_for(alice), method, _url(path, PLACEHOLDERS)).status_code == 403
     values = {**PLACEHOLDERS, "user_id": str(alice.pk)}
-    response = _call(client_for(admin_user), method, _url(path, values))
-    assert response.status_code in (200, 400), response.content  # let in (an empty PATCH body may be refused)
+    response = _call(client_for(admin_user), method, _url(path, values), ADMIN_BODIES.get((method, path)))
+    assert response.status_code == 200, response.content
+    if method == "PATCH":  # the valid body took effect
+        assert client_for(admin_user).get(_url(path, values)).json()["regions"]["limit"] == 7
+
+
+ADMIN_BODIES: dict[tuple[str, str], dict[str, Any]] = {("PATCH", "/ipam/admin/quotas/{user_id}"): {"region_limit": 7}}
+
+
+def _data_snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of the apps' own tables (IPAM, enhancement stores, notifications, webhooks), by model."""
+    from django.apps import apps
+    from django.forms.models import model_to_dict
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for model in apps.get_models():
+        if model._meta.app_label in ("ipam", "enhancements", "notifications", "webhooks") and model._meta.managed:
+            rows = [{**model_to_dict(row), "pk": row.pk} for row in model.objects.order_by("pk")]
+            tables[model._meta.label] = [{k: repr(v) for k, v in row.items()} for row in rows]
+    return tables
 
 
 OWNED = sorted(key for key, (_, owned) in MATRIX.items() if owned)
@@ -329,9 +347,13 @@ OWNED = sorted(key for key, (_, owned) in MATRIX.items() if owned)
 @pytest.mark.parametrize(("method", "path"), OWNED, ids=[f"{m} {p}" for m, p in OWNED])
 def test_another_users_object_answers_404(client_for, alice_objects, alice, bob, method, path):
     values = alice_objects
+    before = _data_snapshot() if method != "GET" else None
     response = _call(client_for(bob), method, _url(path, values) + VALID_QUERIES.get((method, path), ""), VALID_BODIES.get((method, path)))
     assert response.status_code == 404, response.content
     assert response.json()["error"].endswith("not_found")
+    if before is not None:  # a refused write changed nothing: not alice's object, not anything else
+        after = _data_snapshot()
+        assert after == before, {label: (before.get(label), rows) for label, rows in after.items() if before.get(label) != rows}
     if method == "GET":  # the owner still reaches it
         assert client_for(alice).get(_url(path, values)).status_code == 200
 
