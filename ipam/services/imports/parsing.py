@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from ipam import exceptions
+from ipam.csvsafe import unquote_cell
 from ipam.models import Country, Region
 from ipam.services.exports import CSV_HIERARCHY_COLUMNS, HOST_FIELDS
 
@@ -42,6 +43,50 @@ JSON_TOP_KEYS = {"regions", "hosts", "continents", "exported_at", "filters", "la
 
 def max_bytes() -> int:
     return int(settings.IPAM_IMPORT_MAX_BYTES)
+
+
+def max_rows() -> int:
+    return int(settings.IPAM_IMPORT_MAX_ROWS)
+
+
+# A header can only name known columns, each once: anything longer is invalid without looking further.
+MAX_COLUMNS = len(CSV_COLUMNS)
+MAX_LISTED_COLUMNS = 20  # problems reported per kind in a bad header (a 60,000-column header is one answer)
+
+
+def too_many_rows(line: int) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The file has more than {max_rows()} records; split it.",
+        code="too_many_rows",
+        details={"file": [f"At most {max_rows()} records (IPAM_IMPORT_MAX_ROWS)."], "max_rows": max_rows(), "line": line},
+    )
+
+
+def check_header(cells: list[str], line: int) -> list[str]:
+    """The header's column names, or 400 naming what is wrong with it. Linear in the header's length."""
+    if len(cells) > MAX_COLUMNS:
+        raise exceptions.ValidationFailed(
+            f"The CSV header has {len(cells)} columns; at most {MAX_COLUMNS} are known.",
+            code="too_many_columns",
+            details={"line": line, "columns": [f"At most {MAX_COLUMNS} columns, each once."], "max_columns": MAX_COLUMNS},
+        )
+    columns = [cell.strip().lower() for cell in cells]
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    seen: set[str] = set()
+    duplicated: set[str] = set()
+    for c in columns:
+        (duplicated if c in seen else seen).add(c)
+    if unknown or duplicated or "" in columns:
+        details: dict[str, Any] = {"line": line}
+        if unknown:
+            listed = [f"Unknown column {c!r}." for c in unknown[:MAX_LISTED_COLUMNS]]
+            details["columns"] = [*listed, f"Allowed: {', '.join(sorted(CSV_COLUMNS))}."]
+        if duplicated:
+            details["duplicate_columns"] = sorted(duplicated)[:MAX_LISTED_COLUMNS]
+        if "" in columns:
+            details["empty_columns"] = ["A header cell is empty."]
+        raise exceptions.ValidationFailed("The CSV header is invalid.", details=details)
+    return columns
 
 
 def too_large(size: int) -> exceptions.ValidationFailed:
@@ -156,18 +201,7 @@ def parse_csv(text: str) -> list[Record]:
             header = next(reader, None)
         if header is None:
             raise exceptions.ValidationFailed("The file is empty.", details={"file": ["Expected a header row and data rows."]})
-        columns = [cell.strip().lower() for cell in header]
-        unknown = [c for c in columns if c not in CSV_COLUMNS]
-        duplicated = sorted({c for c in columns if columns.count(c) > 1})
-        if unknown or duplicated or "" in columns:
-            details: dict[str, Any] = {"line": reader.line_num}
-            if unknown:
-                details["columns"] = [f"Unknown column {c!r}." for c in unknown] + [f"Allowed: {', '.join(sorted(CSV_COLUMNS))}."]
-            if duplicated:
-                details["duplicate_columns"] = duplicated
-            if "" in columns:
-                details["empty_columns"] = ["A header cell is empty."]
-            raise exceptions.ValidationFailed("The CSV header is invalid.", details=details)
+        columns = check_header(header, reader.line_num)
         last_line = reader.line_num
         for cells in reader:
             line = last_line + 1
@@ -177,7 +211,9 @@ def parse_csv(text: str) -> list[Record]:
             if len(cells) != len(columns):
                 errors.add(None, "row", f"{len(cells)} values for {len(columns)} columns.", line=line)
                 continue
-            raw = {col: cell.strip() for col, cell in zip(columns, cells, strict=True)}
+            if len(records) >= max_rows():
+                raise too_many_rows(line)
+            raw = {col: unquote_cell(cell.strip()) for col, cell in zip(columns, cells, strict=True)}
             records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
     except csv.Error as exc:
         raise exceptions.ValidationFailed(
