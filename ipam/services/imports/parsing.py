@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ PLACEMENTS = ("auto", "manual")
 ROW_STATUSES = ["created", "would_create", "failed", "rolled_back"]
 RECORD_KINDS = ["region", "host"]
 MAX_REPORTED_ERRORS = 200
+PROGRESS_EVERY = 1000  # rows between progress reports of a background import
 INFORMATIVE = {
     "continent",
     "country_code",
@@ -164,12 +166,38 @@ def decode(content: Any) -> str:
     try:
         return bytes(content).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
-        raise exceptions.ValidationFailed(
-            f"The file is not UTF-8 (invalid byte at offset {exc.start}, line {line}).",
-            code="invalid_encoding",
-            details={"file": [f"Not UTF-8: invalid byte at offset {exc.start} (line {line}). Save the file as UTF-8."], "line": line},
-        ) from None
+        raise _invalid_encoding(exc.start, content[: exc.start].count(b"\n") + 1) from None
+
+
+def _invalid_encoding(offset: int, line: int) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The file is not UTF-8 (invalid byte at offset {offset}, line {line}).",
+        code="invalid_encoding",
+        details={"file": [f"Not UTF-8: invalid byte at offset {offset} (line {line}). Save the file as UTF-8."], "line": line},
+    )
+
+
+def csv_lines(content: Any) -> Iterator[str]:
+    """The lines of a CSV upload, decoded one at a time: the file's text is never held whole (an upload's bytes
+    are, up to IPAM_IMPORT_MAX_BYTES). Line ends are kept and split as `newline=""` text files split them."""
+    if isinstance(content, str):
+        yield from io.StringIO(decode(content), newline="")
+        return
+    if not isinstance(content, bytes | bytearray):
+        raise exceptions.ValidationFailed(details={"content": ["Must be the file's text."]})
+    if len(content) > max_bytes():
+        raise too_large(len(content))
+    offset = 0
+    for number, raw in enumerate(io.BytesIO(content), start=1):  # b"\n" never occurs inside a UTF-8 sequence
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _invalid_encoding(offset + exc.start, number) from None
+        offset += len(raw)
+        if "\r" in line:  # a bare CR ends a line too (as in a newline="" text file)
+            yield from io.StringIO(line, newline="")
+        else:
+            yield line
 
 
 def _kind(raw: dict[str, Any], errors: Errors, record_line: int) -> str:
@@ -186,14 +214,10 @@ def present(value: Any) -> bool:
     return value is not None and value != "" and value != {}
 
 
-def parse_csv(text: str) -> list[Record]:
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise exceptions.ValidationFailed(
-            f"The file contains a NUL character (line {line}).", details={"file": ["NUL characters are not allowed."], "line": line}
-        )
+def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = None) -> list[Record]:
+    """Records of a CSV file given line by line (`csv_lines`); `progress(rows)` every PROGRESS_EVERY rows."""
     errors = Errors()
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_no_nul(lines), strict=True)
     records: list[Record] = []
     try:
         header = next(reader, None)
@@ -215,12 +239,23 @@ def parse_csv(text: str) -> list[Record]:
                 raise too_many_rows(line)
             raw = {col: unquote_cell(cell.strip()) for col, cell in zip(columns, cells, strict=True)}
             records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
+            if progress is not None and len(records) % PROGRESS_EVERY == 0:
+                progress(len(records))
     except csv.Error as exc:
         raise exceptions.ValidationFailed(
             f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
         ) from None
     errors.raise_if_any()
     return records
+
+
+def _no_nul(lines: Iterable[str]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise exceptions.ValidationFailed(
+                f"The file contains a NUL character (line {number}).", details={"file": ["NUL characters are not allowed."], "line": number}
+            )
+        yield line
 
 
 def parse_json(content: Any) -> list[Record]:
