@@ -42,6 +42,7 @@ MATRIX: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/ipam/audit/history"): ("read", False),
     ("GET", "/ipam/audit/history/{ip_address}"): ("read", False),  # a query over the caller's own audit rows
     ("GET", "/ipam/bulk/jobs/{job_id}"): ("read", True),
+    ("GET", "/ipam/import/jobs/{job_id}"): ("read", True),
     ("POST", "/ipam/bulk/tags"): ("update", False),
     ("GET", "/ipam/countries"): ("read", False),
     ("GET", "/ipam/countries/{country}"): ("read", False),
@@ -200,7 +201,7 @@ def nobody(db: Any) -> Any:
 @pytest.fixture
 def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> dict[str, str]:
     """One of each of alice's objects, by the path parameter that names it."""
-    from ipam.models import BulkJob, ExportJob
+    from ipam.models import BulkJob, ExportJob, ImportJob
     from notifications.services import notification_create
     from webhooks.services import webhook_create, webhook_test
 
@@ -224,6 +225,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
     expires = timezone.now() + datetime.timedelta(days=1)
     export = ExportJob.objects.create(user=alice, format="json", status="completed", content=b"[]", expires_at=expires)
     bulk = BulkJob.objects.create(user=alice, operation="tags", params={}, total=0)
+    imported = ImportJob.objects.create(user=alice, format="csv", mode="auto", content=b"country,region_name\n", expires_at=expires)
     assert notification is not None and "reservation_id" in reservation and "share_id" in share, (reservation, share)
     return {
         "region_id": str(region.pk),
@@ -238,6 +240,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
         "delivery_id": str(delivery.pk),
         "job_id": str(export.pk),
         "bulk_job_id": str(bulk.pk),
+        "import_job_id": str(imported.pk),
         "resource_type": "region",
         "resource_id": str(region.pk),
         "user_id": str(alice.pk),
@@ -249,6 +252,8 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
 def _url(path: str, values: dict[str, str]) -> str:
     if path.startswith("/ipam/bulk/jobs/"):
         values = {**values, "job_id": values["bulk_job_id"]}
+    if path.startswith("/ipam/import/jobs/"):
+        values = {**values, "job_id": values["import_job_id"]}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -265,6 +270,7 @@ PLACEHOLDERS = {
     "delivery_id": str(uuid.UUID(int=9)),
     "job_id": str(uuid.UUID(int=10)),
     "bulk_job_id": str(uuid.UUID(int=11)),
+    "import_job_id": str(uuid.UUID(int=13)),
     "resource_type": "region",
     "resource_id": str(uuid.UUID(int=12)),
     "user_id": "1",
