@@ -202,6 +202,19 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+    # A connection pool per process (Django's built-in psycopg pool) bounds the connections a threaded server
+    # holds: `make run` sets it for runserver, whose request threads would otherwise each keep a connection for
+    # DB_CONN_MAX_AGE (issue 14: a 32-request burst held 93 of 100). 0 = no pool (gunicorn sync workers and
+    # Celery prefork children hold one persistent connection each; see docs/operations.md for the sizing).
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django refuses persistent ones with it
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a free connection
+            "max_idle": 60,
+        }
 
 
 # --- Cache ----------------------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ def commands(host: str, port: int, reload: bool) -> dict[str, list[str]]:
 
 
 PR_SET_PDEATHSIG = 1
+# runserver starts a thread per request, and each thread would keep its own database connection for
+# DB_CONN_MAX_AGE: on PostgreSQL the web process uses a small connection pool instead (unless set already).
+PROCESS_ENV = {"web": {"DB_POOL_MAX_SIZE": "4"}}
 EXIT_PORT_BUSY = 2
 
 
@@ -119,11 +122,12 @@ class Supervisor:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.setdefault("DEBUG", "true")
         for name, cmd in self.cmds.items():
+            proc_env = dict(env, **{k: v for k, v in PROCESS_ENV.get(name, {}).items() if k not in os.environ})
             # Own process group: Ctrl-C reaches the supervisor only, which stops each group in order.
             proc = subprocess.Popen(  # noqa: S603 (our own fixed commands)
                 cmd,
                 cwd=BASE_DIR,
-                env=env,
+                env=proc_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
