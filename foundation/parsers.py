@@ -87,7 +87,7 @@ def _strict_utf8_search(name: str) -> codecs.CodecInfo | None:
         return None
     utf8 = codecs.lookup("utf-8")
 
-    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    def decode(data: Any, errors: str = "strict") -> tuple[str, int]:
         return codecs.utf_8_decode(data, "strict", True)
 
     return codecs.CodecInfo(utf8.encode, decode, name=_STRICT_UTF8)

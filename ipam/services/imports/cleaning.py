@@ -209,9 +209,7 @@ def _placement(records: list[Record]) -> str:
     return "manual" if records and all(placed(r) for r in records) else "auto"
 
 
-def import_parse(
-    *, content: Any, format: str, placement: str, progress: Callable[[int], None] | None = None
-) -> tuple[list[Record], str]:
+def import_parse(*, content: Any, format: str, placement: str, progress: Callable[[int], None] | None = None) -> tuple[list[Record], str]:
     """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
     if format == "csv":
         records = parse_csv(csv_lines(content), progress)
