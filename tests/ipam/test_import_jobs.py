@@ -72,11 +72,18 @@ def test_a_failing_background_import_records_the_error_body_and_writes_nothing(
     assert status["result"]["created"] == {"regions": 2, "hosts": 20}
 
 
-def test_an_invalid_large_file_fails_its_job_with_the_400_body(api, alice, small_threshold, django_capture_on_commit_callbacks):
+def test_a_large_file_with_a_bad_header_is_400_at_once_and_bad_rows_fail_the_job(
+    api, alice, small_threshold, django_capture_on_commit_callbacks
+):
     content = "country,region_name,colour\n" + "".join(f"India,r{i},red\n" for i in range(20))
+    response = api.post("/ipam/import", {"format": "csv", "content": content}, format="json")
+    assert response.status_code == 400 and "columns" in response.json()["details"]  # no job for a bad header
+    assert not ImportJob.objects.exists()
+    content = "country,region_name\n" + "".join(f"India,r{i}\n" for i in range(20)) + "India,\n"  # row 22: no name
     _, status = _submit(api, django_capture_on_commit_callbacks, format="csv", content=content)
     assert status["status"] == "failed" and status["result"]["http_status"] == 400
-    assert status["result"]["error"] == "validation_error" and "columns" in status["result"]["details"]
+    assert status["result"]["error"] == "validation_error" and status["result"]["details"]["rows"][0]["line"] == 22
+    assert not Region.objects.exists()
 
 
 def test_a_large_json_file_goes_by_its_size(api, alice, settings, django_capture_on_commit_callbacks):

@@ -10,6 +10,7 @@ until the end). Without a shared cache (development without Redis) the status sh
 
 from __future__ import annotations
 
+import csv
 import logging
 from datetime import timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from foundation import queue
 from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import ImportJob, JobStatus
-from ipam.services.imports.parsing import MAX_REPORTED_ERRORS, max_bytes, too_large
+from ipam.services.imports.parsing import MAX_REPORTED_ERRORS, check_header, csv_lines, max_bytes, too_large
 from ipam.services.imports.running import import_run
 
 logger = logging.getLogger("ipam.imports")
@@ -50,6 +51,8 @@ def import_job_create(*, actor: Actor, content: Any, format: str, mode: str, for
     raw = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else bytes(content)
     if len(raw) > max_bytes():
         raise too_large(len(raw))
+    if format == "csv":
+        _check_csv_header(raw)
     with transaction.atomic():
         job = ImportJob.objects.create(
             user=actor,
@@ -63,6 +66,21 @@ def import_job_create(*, actor: Actor, content: Any, format: str, mode: str, for
         )
         queue.enqueue("import_run_job", str(job.pk))
     return job
+
+
+def _check_csv_header(raw: bytes) -> None:
+    """A bad header (encoding, structure, columns) is a 400 in the request, not a failed job: only the lines up
+    to the first non-empty row are read."""
+    reader = csv.reader(csv_lines(raw), strict=True)
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                check_header(cells, reader.line_num)
+                return
+    except csv.Error as exc:
+        raise exceptions.ValidationFailed(
+            f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
+        ) from None
 
 
 def import_job_get(*, user: Any, job_id: Any) -> ImportJob:
