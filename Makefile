@@ -28,7 +28,7 @@ migrate: install
 ## run: install, migrate (seeds countries and groups), ensure an admin login, then start the API on
 ## http://$(HOST):$(PORT) + Celery worker + Celery beat together (Ctrl-C stops all three). No other service needed.
 run: migrate
-	$(DEV) $(PY) manage.py ensure_admin
+	$(DEV) $(PY) manage.py ensure_admin --base-url http://$(HOST):$(PORT)
 	$(DEV) $(PY) scripts/run_dev.py --host $(HOST) --port $(PORT)
 
 ## test: the whole suite (SQLite by default; set DATABASE_URL / REDIS_URL for PostgreSQL / Redis)

@@ -4,7 +4,7 @@
 #
 #   bench/serve.sh            for `bench/run.py` (`make bench`): gunicorn with deploy/gunicorn.conf.py, 2 sync
 #                             workers (WEB_CONCURRENCY), Redis DB 8, port 8108, access log off, Prometheus
-#                             multiprocess metrics, a long worker timeout so the 100,000-row import fits in one request.
+#                             multiprocess metrics, a Celery worker for the background import (100,000 rows).
 #   bench/serve.sh --stats    for `bench/stats_driver.py`: Redis DB 6, port 8106, plain gunicorn (WORKERS, default 2)
 #                             when the venv has it, else `manage.py runserver --noreload`.
 #
@@ -43,7 +43,11 @@ case "$variant" in
     export IPAM_BIND="127.0.0.1:${PORT}"
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     .venv/bin/python manage.py migrate --no-input -v0
-    exec .venv/bin/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
+    # A Celery worker for the background import of the 100,000-row file (stopped with the server).
+    .venv/bin/python -m celery -A ipam_project worker --concurrency=1 --loglevel=WARNING &
+    worker=$!
+    trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
+    .venv/bin/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
     ;;
   stats)
     export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/6}"

@@ -204,6 +204,19 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+    # A connection pool per process (Django's built-in psycopg pool) bounds the connections a threaded server
+    # holds: `make run` sets it for runserver, whose request threads would otherwise each keep a connection for
+    # DB_CONN_MAX_AGE (issue 14: a 32-request burst held 93 of 100). 0 = no pool (gunicorn sync workers and
+    # Celery prefork children hold one persistent connection each; see docs/operations.md for the sizing).
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django refuses persistent ones with it
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a free connection
+            "max_idle": 60,
+        }
 
 
 # --- Cache ----------------------------------------------------------------------------------------------
@@ -278,7 +291,7 @@ REST_FRAMEWORK = {
         # request_too_large): DRF's own FormParser reads the stream directly and bypassed it.
         "foundation.parsers.JSONParser",
         "foundation.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "foundation.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
@@ -386,6 +399,9 @@ IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
 IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
 IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
 IPAM_IMPORT_MAX_BYTES = env_int("IPAM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+IPAM_IMPORT_MAX_ROWS = env_int("IPAM_IMPORT_MAX_ROWS", 200_000)  # records per import file (issue 14)
+IPAM_IMPORT_SYNC_MAX_ROWS = env_int("IPAM_IMPORT_SYNC_MAX_ROWS", 2_000)  # above: a background import job (202)
+IPAM_IMPORT_SYNC_MAX_BYTES = env_int("IPAM_IMPORT_SYNC_MAX_BYTES", 256 * 1024)  # above: a background import job (202)
 IPAM_EXPORT_RETENTION_HOURS = env_int("IPAM_EXPORT_RETENTION_HOURS", 24)
 IPAM_BULK_JOB_RETENTION_DAYS = env_int("IPAM_BULK_JOB_RETENTION_DAYS", 7)
 IPAM_PUBLIC_BASE_URL = env_str("IPAM_PUBLIC_BASE_URL")  # absolute share URLs; request host when empty

@@ -1,7 +1,11 @@
 """SSRF guard: webhook targets must be public addresses unless an operator allows them.
 
 Refused: loopback, private (RFC 1918, ULA), link-local, shared (CGNAT), multicast, unspecified and
-reserved addresses, IPv4-mapped forms included. `IPAM_WEBHOOK_ALLOWED_HOSTS` lists exceptions as host
+reserved addresses; for IPv6 everything outside global unicast (2000::/3: so site-local fec0::/10 too) and the
+non-global ranges inside it (documentation, IETF protocol assignments, 3fff::/20), and every address that embeds
+an IPv4 address that is refused (IPv4-mapped, -compatible and -translated, 6to4 2002::/16, Teredo 2001::/32,
+NAT64 64:ff9b::/96 and 64:ff9b:1::/48). The one IPv6 range outside 2000::/3 that may pass is the NAT64
+well-known prefix 64:ff9b::/96, and only when the IPv4 address it embeds is public. `IPAM_WEBHOOK_ALLOWED_HOSTS` lists exceptions as host
 names (`receiver.internal`), addresses (`127.0.0.1`) or networks (`10.20.0.0/16`).
 
 Checked when a webhook is created or its URL changes (400), before each attempt, and on the socket the
@@ -54,8 +58,45 @@ def _as_ip(value: str) -> IPAddress | None:
     return ip
 
 
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: globally reachable, embeds the last 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, never global
+_EMBEDS_LAST_32 = [  # IPv4-mapped, IPv4-translated (SIIT), IPv4-compatible (deprecated), NAT64 well-known
+    ipaddress.IPv6Network("::ffff:0:0/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+    ipaddress.IPv6Network("::/96"),
+    _NAT64_WELL_KNOWN,
+]
+# Non-global ranges inside 2000::/3 that Python 3.11's `is_global` does not know (IANA special-purpose registry).
+_NON_GLOBAL_V6 = [ipaddress.IPv6Network("3fff::/20")]
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (a translator or tunnel would deliver to them)."""
+    found: list[ipaddress.IPv4Address] = []
+    value = int(ip)
+    if any(ip in net for net in _EMBEDS_LAST_32):
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:  # RFC 6052 /48 layout: bits 48-63 and 72-87 (bits 64-71 are the "u" octet)
+        found.append(ipaddress.IPv4Address(((value >> 64) & 0xFFFF) << 16 | ((value >> 40) & 0xFFFF)))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client); Python undoes the client's obfuscation
+    return found
+
+
 def is_public(ip: IPAddress) -> bool:
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback or ip.is_link_local)
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback or ip.is_link_local)
+    embedded = embedded_ipv4(ip)
+    if embedded and not all(is_public(v4) for v4 in embedded):
+        return False
+    if ip in _NAT64_WELL_KNOWN:
+        return True  # its embedded address was public (checked above)
+    if ip not in _GLOBAL_UNICAST or any(ip in net for net in _NON_GLOBAL_V6):
+        return False
+    return ip.is_global and not (ip.is_multicast or ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_site_local)
 
 
 def _ip_permitted(ip: IPAddress, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:

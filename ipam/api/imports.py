@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import parsers, serializers, status
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.http import uuid_path
 from foundation.idempotency import idempotent
-from foundation.parsers import JSONParser
+from foundation.parsers import FormParser, JSONParser, MultiPartParser
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.exceptions import ValidationFailed
@@ -71,6 +73,41 @@ class ImportResultSerializer(serializers.Serializer):
     results = ImportRowResultSerializer(many=True)
 
 
+class ImportProgressSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=["queued", "parsing", "writing", "done"])
+    rows_read = serializers.IntegerField(help_text="rows parsed so far (reported every 1,000 rows)")
+    rows_written = serializers.IntegerField(help_text="rows written so far (regions, then hosts region by region)")
+
+
+class ImportJobSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField(source="id")
+    status = serializers.ChoiceField(choices=["pending", "processing", "completed", "failed"])
+    format = serializers.ChoiceField(choices=["csv", "json"])
+    mode = serializers.ChoiceField(choices=imports.MODES)
+    force = serializers.BooleanField()
+    size = serializers.IntegerField(help_text="bytes of the uploaded file")
+    progress = serializers.SerializerMethodField()
+    result = serializers.JSONField(
+        allow_null=True,
+        help_text="completed: the import summary (as the synchronous answer, `results` listing only the failed rows); "
+        "failed: the error body the synchronous import would have answered, plus `http_status`",
+    )
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    status_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(ImportProgressSerializer)
+    def get_progress(self, job: Any) -> dict[str, Any]:
+        return imports.import_job_progress(job)
+
+    def get_status_url(self, job: Any) -> str:
+        path = reverse("import-job", kwargs={"job_id": str(job.id)}).rstrip("/")
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
 _IMPORT_QUERY = [
     OpenApiParameter("mode", str, enum=list(imports.MODES), description="preview | auto (default) | manual"),
     OpenApiParameter("force", bool, description="commit the successful rows even if some fail"),
@@ -82,14 +119,15 @@ _IMPORT_REQUEST = {"application/json": ImportJsonRequestSerializer, "multipart/f
 class ImportView(APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"POST": "allocate"}
-    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
     preview_only = False
 
     @extend_schema(
         parameters=_IMPORT_QUERY,
         request=_IMPORT_REQUEST,
-        responses={200: ImportResultSerializer, 201: ImportResultSerializer},
-        summary="Import regions and hosts from CSV or JSON (201 all created; 200 preview or forced partial import)",
+        responses={200: ImportResultSerializer, 201: ImportResultSerializer, 202: ImportJobSerializer},
+        summary="Import regions and hosts from CSV or JSON (201 all created; 200 preview or forced partial import; "
+        "202 a background job for files above IPAM_IMPORT_SYNC_MAX_ROWS rows or IPAM_IMPORT_SYNC_MAX_BYTES bytes)",
         tags=["import"],
     )
     @idempotent
@@ -99,6 +137,16 @@ class ImportView(APIView):
     def _run(self, request: Request) -> Response:
         raw = _import_input(request)
         mode = "preview" if self.preview_only else raw["mode"]
+        if imports.runs_in_background(raw["content"], raw["format"]):
+            job = imports.import_job_create(
+                actor=actor_of(request),
+                content=raw["content"],
+                format=raw["format"],
+                mode=mode,
+                force=raw["force"],
+                placement=raw["placement"],
+            )
+            return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
         result = imports.import_run(
             actor=actor_of(request), content=raw["content"], format=raw["format"], mode=mode, force=raw["force"], placement=raw["placement"]
         )
@@ -112,12 +160,27 @@ class ImportPreviewView(ImportView):
 
     @extend_schema(
         request=_IMPORT_REQUEST,
-        responses={200: ImportResultSerializer},
-        summary="Validate an import and show what it would create (writes nothing)",
+        responses={200: ImportResultSerializer, 202: ImportJobSerializer},
+        summary="Validate an import and show what it would create (writes nothing; 202 a background job for large files)",
         tags=["import"],
     )
     def post(self, request: Request) -> Response:
         return self._run(request)
+
+
+class ImportJobView(APIView):
+    permission_classes = [IPAMPermission]
+    ipam_permissions = {"GET": "read"}
+
+    @extend_schema(
+        parameters=[uuid_path("job_id")],
+        responses=ImportJobSerializer,
+        summary="Status, progress and outcome of a background import (404 once expired)",
+        tags=["import"],
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = imports.import_job_get(user=request.user, job_id=job_id)
+        return Response(ImportJobSerializer(job, context={"request": request}).data)
 
 
 def _flag(value: Any, field: str) -> bool:

@@ -72,6 +72,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(rf"^export/(?P<job_id>{UUID})/download/?$", exports.ExportDownloadView.as_view(), name="export-download"),
     re_path(r"^import/?$", imports.ImportView.as_view(), name="import"),
     re_path(r"^import/preview/?$", imports.ImportPreviewView.as_view(), name="import-preview"),
+    re_path(rf"^import/jobs/(?P<job_id>{UUID})/?$", imports.ImportJobView.as_view(), name="import-job"),
     # reservations, shares, preferences and saved filters
     re_path(r"^preferences/?$", preferences.PreferencesView.as_view(), name="preferences"),
     # GET is the public view (share token), DELETE revokes (share_id): one view picks auth by method.

@@ -13,7 +13,7 @@ from .address import (
 from .audit import ActorType, AuditLog
 from .bulk import BulkJob, BulkJobStatus
 from .comments import Comment
-from .jobs import ExportJob, JobStatus
+from .jobs import ExportJob, ImportJob, JobStatus
 from .preferences import SavedFilter, UserPreference
 from .quotas import UserQuota
 from .reservations import Reservation, ReservationResourceType, ReservationStatus
@@ -33,6 +33,7 @@ __all__ = [
     "ExportJob",
     "Host",
     "HostStatus",
+    "ImportJob",
     "JobStatus",
     "Region",
     "RegionStatus",

@@ -41,3 +41,31 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
+
+
+class ImportJob(models.Model):
+    """An import too large to run inside the request (IPAM_IMPORT_SYNC_MAX_ROWS / _BYTES): the upload is kept
+    here until a worker has run it, then dropped; the outcome is the same summary (or error body) the
+    synchronous import answers, with the per-row results limited to the failed rows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    format = models.CharField(max_length=10)
+    mode = models.CharField(max_length=10)
+    force = models.BooleanField(default=False)
+    placement = models.CharField(max_length=10, blank=True, default="")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    content = models.BinaryField(null=True, blank=True)  # the upload, cleared once the job has run
+    size = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)  # the summary (completed) or the error body (failed)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="import_user_created")]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.status})"

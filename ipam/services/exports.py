@@ -8,6 +8,9 @@ Inventory file layouts (import reads all of them back, see `ipam.services.import
   region → its hosts.
 - JSON flat: `{"regions": [...], "hosts": [...]}`; JSON nested: `{"continents": [{"countries":
   [{"regions": [{..., "hosts": [...]}]}]}]}`.
+
+CSV cells (inventory and audit) that a spreadsheet would evaluate as a formula are written with a leading
+single quote (`ipam.csvsafe`); the import strips it again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.utils import timezone
 from foundation import queue
 from foundation.types import Actor
 from ipam import exceptions
+from ipam.csvsafe import neutralise_row
 from ipam.models import ExportJob, Host, HostStatus, JobStatus, Region, RegionStatus
 from ipam.selectors.audit import AUDIT_FIELDS, audit_filters_clean, audit_queryset, audit_row
 from ipam.selectors.countries import country_get
@@ -184,13 +188,13 @@ def _build_audit(job: ExportJob) -> tuple[bytes, int]:
         body = {"exported_at": timezone.now().isoformat(), "filters": job.params.get("filters", {}), "count": count, "audit": items}
         return json.dumps(body, indent=1).encode(), count
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         item = audit_row(row)
         item["changes"] = json.dumps(item["changes"])
         item["snapshot"] = json.dumps(item["snapshot"])
-        writer.writerow(item)
+        writer.writerow(neutralise_row(item))
         count += 1
     return out.getvalue().encode(), count
 
@@ -296,9 +300,9 @@ def _build_inventory(job: ExportJob) -> tuple[bytes, int]:
         return json.dumps(_inventory_json(job, regions, hosts, hierarchy), indent=1).encode(), count
     out = io.StringIO()
     columns = CSV_HIERARCHY_COLUMNS if hierarchy else CSV_FLAT_COLUMNS
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(_csv_rows(regions, hosts, hierarchy))
+    writer.writerows(neutralise_row(row) for row in _csv_rows(regions, hosts, hierarchy))
     return out.getvalue().encode(), count
 
 

@@ -4,6 +4,6 @@ Task names are plain and stable (`@shared_task(name="...")`) because the beat sc
 (`ipam_project/schedule.py`) and operators refer to them.
 """
 
-from . import bulk, capacity, exports, housekeeping, reservations
+from . import bulk, capacity, exports, housekeeping, imports, reservations
 
-__all__ = ["bulk", "capacity", "exports", "housekeeping", "reservations"]
+__all__ = ["bulk", "capacity", "exports", "housekeeping", "imports", "reservations"]

@@ -8,21 +8,23 @@ from collections.abc import Callable
 from celery import shared_task
 from django.conf import settings
 
+from foundation.credentials import expired_jwts_prune
+from foundation.idempotency import idempotency_prune
+from ipam.services.audit import audit_prune
+from ipam.services.bulk import bulk_jobs_prune
+from ipam.services.exports import export_jobs_prune
+from ipam.services.imports.jobs import import_jobs_prune
+from webhooks.services import delivery_logs_prune
+
 logger = logging.getLogger("ipam.housekeeping")
 
 
 def _steps() -> list[tuple[str, Callable[[], int]]]:
-    from foundation.credentials import expired_jwts_prune
-    from foundation.idempotency import idempotency_prune
-    from ipam.services.audit import audit_prune
-    from ipam.services.bulk import bulk_jobs_prune
-    from ipam.services.exports import export_jobs_prune
-    from webhooks.services import delivery_logs_prune
-
     return [
         ("webhook_delivery_logs", lambda: delivery_logs_prune(older_than_days=settings.IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS)),
         ("bulk_jobs", lambda: bulk_jobs_prune(older_than_days=settings.IPAM_BULK_JOB_RETENTION_DAYS)),
         ("export_jobs", export_jobs_prune),
+        ("import_jobs", import_jobs_prune),
         ("audit_log", lambda: audit_prune(older_than_days=settings.IPAM_AUDIT_RETENTION_DAYS)),
         ("idempotency_keys", idempotency_prune),
         ("expired_refresh_tokens", expired_jwts_prune),
@@ -31,9 +33,10 @@ def _steps() -> list[tuple[str, Callable[[], int]]]:
 
 @shared_task(name="housekeeping")
 def housekeeping() -> dict[str, int]:
-    """Daily: delete delivery logs > 30 d, bulk jobs > 7 d, expired exports, audit rows past retention and
-    replayed idempotency keys, and the blacklist's records of expired refresh tokens. Each step runs even if
-    another fails; the run fails if any step did. Idempotent: running it twice, or on two workers at once, deletes nothing more."""
+    """Daily: delete delivery logs > 30 d, bulk jobs > 7 d, expired exports and import jobs, audit rows past
+    retention, replayed idempotency keys, and the blacklist's records of expired refresh tokens. Each step runs
+    even if another fails; the run fails if any step did. Idempotent: running it twice, or on two workers at
+    once, deletes nothing more."""
     deleted: dict[str, int] = {}
     failed: list[str] = []
     for name, step in _steps():

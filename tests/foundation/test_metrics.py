@@ -12,12 +12,18 @@ import pytest
 from ipam import cache as ipam_cache
 from ipam.tasks.housekeeping import housekeeping
 from tests.ops_support import BIN, Background, free_port, run_django, subprocess_env, wait_for
+from webhooks.services import webhook_create
 
 pytestmark = pytest.mark.django_db
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """Value of one series in Prometheus text (0 when absent)."""
+_ABSENT = object()
+
+
+def sample(text: str, name: str, default: object = _ABSENT, **labels: str) -> float:
+    """Value of one series in Prometheus text. A missing series fails the test unless the caller says what
+    absence means (`default=0.0` for a counter read *before* the event that creates it): a missing series
+    must never pass as 0 by accident."""
     for line in text.splitlines():
         if line.startswith("#"):
             continue
@@ -27,7 +33,9 @@ def sample(text: str, name: str, **labels: str) -> float:
         found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
         if all(found.get(k) == v for k, v in labels.items()):
             return float(match.group(4))
-    return 0.0
+    if default is _ABSENT:
+        raise AssertionError(f"no series {name}{labels or ''} in the scrape")
+    return default  # type: ignore[return-value]
 
 
 def scrape(client) -> str:
@@ -37,8 +45,14 @@ def scrape(client) -> str:
     return response.content.decode()
 
 
-def test_metrics_text_contains_the_named_series(api, anon):
-    api.post("/ipam/regions", {"country": "IN", "region_name": "m1"}, format="json")
+def test_metrics_text_contains_the_named_series(api, anon, settings, alice, django_capture_on_commit_callbacks):
+    failed_before = sample(scrape(anon), "ipam_webhook_deliveries_total", outcome="failed")  # created up front
+    # One delivery that fails for good: a target allowed when subscribed, refused at send time (never retried).
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["region.created"])
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/ipam/regions", {"country": "IN", "region_name": "m1"}, format="json").status_code == 201
     ipam_cache.cached("dashboard", "ops-metrics-test", 60, lambda: 1)
     housekeeping.apply(throw=True)
     text = scrape(anon)
@@ -73,7 +87,7 @@ def test_metrics_text_contains_the_named_series(api, anon):
     assert sample(text, "ipam_allocations_total", resource="region", result="success") >= 1
     assert sample(text, "ipam_background_task_last_success_timestamp_seconds", task="housekeeping") > 0
     assert sample(text, "ipam_background_task_runs_total", task="housekeeping") == 1
-    assert sample(text, "ipam_webhook_deliveries_total", outcome="failed") >= 0
+    assert sample(text, "ipam_webhook_deliveries_total", outcome="failed") == failed_before + 1
 
 
 def test_a_cache_hit_moves_the_hit_counter(anon):
@@ -82,14 +96,14 @@ def test_a_cache_hit_moves_the_hit_counter(anon):
     middle = scrape(anon)
     assert ipam_cache.cached("dashboard", "ops-hit-test", 60, lambda: {"n": 2}) == {"n": 1}  # hit
     after = scrape(anon)
-    hits = [sample(t, "ipam_cache_requests_total", cache="dashboard", result="hit") for t in (before, middle, after)]
-    misses = [sample(t, "ipam_cache_requests_total", cache="dashboard", result="miss") for t in (before, middle, after)]
+    hits = [sample(t, "ipam_cache_requests_total", 0.0, cache="dashboard", result="hit") for t in (before, middle, after)]
+    misses = [sample(t, "ipam_cache_requests_total", 0.0, cache="dashboard", result="miss") for t in (before, middle, after)]
     assert hits[1] == hits[0] and hits[2] == hits[1] + 1
     assert misses[1] == misses[0] + 1 and misses[2] == misses[1]
 
 
 def test_requests_are_counted_per_view_and_status(api, anon):
-    before = sample(scrape(anon), "django_http_responses_total_by_status_view_method_total", status="200", view="health", method="GET")
+    before = sample(scrape(anon), "django_http_responses_total_by_status_view_method_total", 0.0, status="200", view="health", method="GET")
     for _ in range(3):
         anon.get("/health")
     after = sample(scrape(anon), "django_http_responses_total_by_status_view_method_total", status="200", view="health", method="GET")

@@ -47,6 +47,7 @@ MATRIX: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/ipam/audit/history"): ("read", False),
     ("GET", "/ipam/audit/history/{ip_address}"): ("read", False),  # a query over the caller's own audit rows
     ("GET", "/ipam/bulk/jobs/{job_id}"): ("read", True),
+    ("GET", "/ipam/import/jobs/{job_id}"): ("read", True),
     ("POST", "/ipam/bulk/tags"): ("update", False),
     ("GET", "/ipam/countries"): ("read", False),
     ("GET", "/ipam/countries/{country}"): ("read", False),
@@ -214,7 +215,7 @@ def nobody(db: Any) -> Any:
 @pytest.fixture
 def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callbacks: Any) -> dict[str, str]:
     """One of each of alice's objects, by the path parameter that names it."""
-    from ipam.models import BulkJob, ExportJob
+    from ipam.models import BulkJob, ExportJob, ImportJob
     from notifications.services import notification_create
     from webhooks.services import webhook_create, webhook_test
 
@@ -239,6 +240,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
     export = ExportJob.objects.create(user=alice, format="json", status="completed", content=b"[]", expires_at=expires)
     bulk = BulkJob.objects.create(user=alice, operation="tags", params={}, total=0)
     token = client.post("/auth/tokens", {"name": "ci", "scope": "write"}, format="json").json()
+    imported = ImportJob.objects.create(user=alice, format="csv", mode="auto", content=b"country,region_name\n", expires_at=expires)
     assert notification is not None and "reservation_id" in reservation and "share_id" in share, (reservation, share)
     return {
         "region_id": str(region.pk),
@@ -254,6 +256,7 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
         "job_id": str(export.pk),
         "bulk_job_id": str(bulk.pk),
         "token_id": token["id"],
+        "import_job_id": str(imported.pk),
         "resource_type": "region",
         "resource_id": str(region.pk),
         "user_id": str(alice.pk),
@@ -265,6 +268,8 @@ def alice_objects(alice: Any, client_for: Any, django_capture_on_commit_callback
 def _url(path: str, values: dict[str, str]) -> str:
     if path.startswith("/ipam/bulk/jobs/"):
         values = {**values, "job_id": values["bulk_job_id"]}
+    if path.startswith("/ipam/import/jobs/"):
+        values = {**values, "job_id": values["import_job_id"]}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -282,6 +287,7 @@ PLACEHOLDERS = {
     "job_id": str(uuid.UUID(int=10)),
     "bulk_job_id": str(uuid.UUID(int=11)),
     "token_id": str(uuid.UUID(int=13)),
+    "import_job_id": str(uuid.UUID(int=13)),
     "resource_type": "region",
     "resource_id": str(uuid.UUID(int=12)),
     "user_id": "1",
@@ -336,8 +342,26 @@ ADMIN_ONLY = sorted(key for key, (perm, _) in MATRIX.items() if perm == "admin")
 def test_admin_only_endpoints_refuse_operators_and_admit_admins(client_for, alice, admin_user, method, path):
     assert _call(client_for(alice), method, _url(path, PLACEHOLDERS)).status_code == 403
     values = {**PLACEHOLDERS, "user_id": str(alice.pk)}
-    response = _call(client_for(admin_user), method, _url(path, values))
-    assert response.status_code in (200, 400), response.content  # let in (an empty PATCH body may be refused)
+    response = _call(client_for(admin_user), method, _url(path, values), ADMIN_BODIES.get((method, path)))
+    assert response.status_code == 200, response.content
+    if method == "PATCH":  # the valid body took effect
+        assert client_for(admin_user).get(_url(path, values)).json()["regions"]["limit"] == 7
+
+
+ADMIN_BODIES: dict[tuple[str, str], dict[str, Any]] = {("PATCH", "/ipam/admin/quotas/{user_id}"): {"region_limit": 7}}
+
+
+def _data_snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of the apps' own tables (IPAM, enhancement stores, notifications, webhooks), by model."""
+    from django.apps import apps
+    from django.forms.models import model_to_dict
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for model in apps.get_models():
+        if model._meta.app_label in ("ipam", "enhancements", "notifications", "webhooks") and model._meta.managed:
+            rows = [{**model_to_dict(row), "pk": row.pk} for row in model.objects.order_by("pk")]
+            tables[model._meta.label] = [{k: repr(v) for k, v in row.items()} for row in rows]
+    return tables
 
 
 OWNED = sorted(key for key, (_, owned) in MATRIX.items() if owned)
@@ -346,9 +370,13 @@ OWNED = sorted(key for key, (_, owned) in MATRIX.items() if owned)
 @pytest.mark.parametrize(("method", "path"), OWNED, ids=[f"{m} {p}" for m, p in OWNED])
 def test_another_users_object_answers_404(client_for, alice_objects, alice, bob, method, path):
     values = alice_objects
+    before = _data_snapshot() if method != "GET" else None
     response = _call(client_for(bob), method, _url(path, values) + VALID_QUERIES.get((method, path), ""), VALID_BODIES.get((method, path)))
     assert response.status_code == 404, response.content
     assert response.json()["error"].endswith("not_found")
+    if before is not None:  # a refused write changed nothing: not alice's object, not anything else
+        after = _data_snapshot()
+        assert after == before, {label: (before.get(label), rows) for label, rows in after.items() if before.get(label) != rows}
     if method == "GET":  # the owner still reaches it
         assert client_for(alice).get(_url(path, values)).status_code == 200
 

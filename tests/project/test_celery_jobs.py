@@ -100,7 +100,15 @@ def test_housekeeping_deletes_expired_rows_and_keeps_recent_ones(alice, settings
     result = housekeeping.apply(throw=True).get()
 
     assert result["idempotency_keys"] == 1 and result["audit_log"] == 1
-    assert set(result) == {"webhook_delivery_logs", "bulk_jobs", "export_jobs", "audit_log", "idempotency_keys", "expired_refresh_tokens"}
+    assert set(result) == {
+        "webhook_delivery_logs",
+        "bulk_jobs",
+        "export_jobs",
+        "import_jobs",
+        "audit_log",
+        "idempotency_keys",
+        "expired_refresh_tokens",
+    }
     assert not IdempotencyRecord.objects.filter(pk=old_key.pk).exists()
     assert IdempotencyRecord.objects.filter(pk=new_key.pk).exists()
     assert not AuditLog.objects.filter(id=audit_ids[0]).exists()

@@ -17,8 +17,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", default=os.environ.get("IPAM_ADMIN_USERNAME", "admin"))
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the API listens (make run passes its HOST:PORT)")
 
-    def handle(self, *args: Any, username: str, **options: Any) -> None:
+    def handle(self, *args: Any, username: str, base_url: str, **options: Any) -> None:
+        base_url = base_url.rstrip("/")
         user_model = get_user_model()
         password_file = settings.VAR_DIR / "admin-password.txt"
         user = user_model.objects.filter(username=username).first()
@@ -36,9 +38,9 @@ class Command(BaseCommand):
         else:
             hint = "password: the one you set (IPAM_ADMIN_PASSWORD or `manage.py changepassword`)"
         self.stdout.write(f"Log in as {username!r} ({hint})")
-        self.stdout.write("  Admin UI:  http://127.0.0.1:8000/admin/")
-        self.stdout.write("  API docs:  http://127.0.0.1:8000/docs")
+        self.stdout.write(f"  Admin UI:  {base_url}/admin/")
+        self.stdout.write(f"  API docs:  {base_url}/docs")
         self.stdout.write(
-            f"  Token:     curl -s -X POST http://127.0.0.1:8000/auth/token -H 'Content-Type: application/json' "
+            f"  Token:     curl -s -X POST {base_url}/auth/token -H 'Content-Type: application/json' "
             f'-d \'{{"username": "{username}", "password": "<password>"}}\''
         )

@@ -4,6 +4,7 @@ would, and `import_parse`: the whole file parsed and cleaned, or `ValidationFail
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ipam import exceptions
@@ -16,6 +17,7 @@ from ipam.services.imports.parsing import (
     REGION_ONLY,
     Errors,
     Record,
+    csv_lines,
     decode,
     max_bytes,
     parse_csv,
@@ -207,10 +209,10 @@ def _placement(records: list[Record]) -> str:
     return "manual" if records and all(placed(r) for r in records) else "auto"
 
 
-def import_parse(*, content: Any, format: str, placement: str) -> tuple[list[Record], str]:
+def import_parse(*, content: Any, format: str, placement: str, progress: Callable[[int], None] | None = None) -> tuple[list[Record], str]:
     """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
     if format == "csv":
-        records = parse_csv(decode(content))
+        records = parse_csv(csv_lines(content), progress)
     elif format == "json":
         records = parse_json(decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content))
     else:

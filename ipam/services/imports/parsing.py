@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from ipam import exceptions
+from ipam.csvsafe import unquote_cell
 from ipam.models import Country, Region
 from ipam.services.exports import CSV_HIERARCHY_COLUMNS, HOST_FIELDS
 
@@ -20,6 +22,7 @@ PLACEMENTS = ("auto", "manual")
 ROW_STATUSES = ["created", "would_create", "failed", "rolled_back"]
 RECORD_KINDS = ["region", "host"]
 MAX_REPORTED_ERRORS = 200
+PROGRESS_EVERY = 1000  # rows between progress reports of a background import
 INFORMATIVE = {
     "continent",
     "country_code",
@@ -44,6 +47,50 @@ def max_bytes() -> int:
     return int(settings.IPAM_IMPORT_MAX_BYTES)
 
 
+def max_rows() -> int:
+    return int(settings.IPAM_IMPORT_MAX_ROWS)
+
+
+# A header can only name known columns, each once: anything longer is invalid without looking further.
+MAX_COLUMNS = len(CSV_COLUMNS)
+MAX_LISTED_COLUMNS = 20  # problems reported per kind in a bad header (a 60,000-column header is one answer)
+
+
+def too_many_rows(line: int) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The file has more than {max_rows()} records; split it.",
+        code="too_many_rows",
+        details={"file": [f"At most {max_rows()} records (IPAM_IMPORT_MAX_ROWS)."], "max_rows": max_rows(), "line": line},
+    )
+
+
+def check_header(cells: list[str], line: int) -> list[str]:
+    """The header's column names, or 400 naming what is wrong with it. Linear in the header's length."""
+    if len(cells) > MAX_COLUMNS:
+        raise exceptions.ValidationFailed(
+            f"The CSV header has {len(cells)} columns; at most {MAX_COLUMNS} are known.",
+            code="too_many_columns",
+            details={"line": line, "columns": [f"At most {MAX_COLUMNS} columns, each once."], "max_columns": MAX_COLUMNS},
+        )
+    columns = [cell.strip().lower() for cell in cells]
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    seen: set[str] = set()
+    duplicated: set[str] = set()
+    for c in columns:
+        (duplicated if c in seen else seen).add(c)
+    if unknown or duplicated or "" in columns:
+        details: dict[str, Any] = {"line": line}
+        if unknown:
+            listed = [f"Unknown column {c!r}." for c in unknown[:MAX_LISTED_COLUMNS]]
+            details["columns"] = [*listed, f"Allowed: {', '.join(sorted(CSV_COLUMNS))}."]
+        if duplicated:
+            details["duplicate_columns"] = sorted(duplicated)[:MAX_LISTED_COLUMNS]
+        if "" in columns:
+            details["empty_columns"] = ["A header cell is empty."]
+        raise exceptions.ValidationFailed("The CSV header is invalid.", details=details)
+    return columns
+
+
 def too_large(size: int) -> exceptions.ValidationFailed:
     return exceptions.ValidationFailed(
         f"The file is {size} bytes; the limit is {max_bytes()}.",
@@ -62,7 +109,7 @@ def format_from_name(name: str, content_type: str = "") -> str:
 
 
 # --- Records -------------------------------------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: a 100,000-row import holds one per row
 class Record:
     line: int
     kind: str
@@ -119,12 +166,38 @@ def decode(content: Any) -> str:
     try:
         return bytes(content).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
-        raise exceptions.ValidationFailed(
-            f"The file is not UTF-8 (invalid byte at offset {exc.start}, line {line}).",
-            code="invalid_encoding",
-            details={"file": [f"Not UTF-8: invalid byte at offset {exc.start} (line {line}). Save the file as UTF-8."], "line": line},
-        ) from None
+        raise _invalid_encoding(exc.start, content[: exc.start].count(b"\n") + 1) from None
+
+
+def _invalid_encoding(offset: int, line: int) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The file is not UTF-8 (invalid byte at offset {offset}, line {line}).",
+        code="invalid_encoding",
+        details={"file": [f"Not UTF-8: invalid byte at offset {offset} (line {line}). Save the file as UTF-8."], "line": line},
+    )
+
+
+def csv_lines(content: Any) -> Iterator[str]:
+    """The lines of a CSV upload, decoded one at a time: the file's text is never held whole (an upload's bytes
+    are, up to IPAM_IMPORT_MAX_BYTES). Line ends are kept and split as `newline=""` text files split them."""
+    if isinstance(content, str):
+        yield from io.StringIO(decode(content), newline="")
+        return
+    if not isinstance(content, bytes | bytearray):
+        raise exceptions.ValidationFailed(details={"content": ["Must be the file's text."]})
+    if len(content) > max_bytes():
+        raise too_large(len(content))
+    offset = 0
+    for number, raw in enumerate(io.BytesIO(content), start=1):  # b"\n" never occurs inside a UTF-8 sequence
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _invalid_encoding(offset + exc.start, number) from None
+        offset += len(raw)
+        if "\r" in line:  # a bare CR ends a line too (as in a newline="" text file)
+            yield from io.StringIO(line, newline="")
+        else:
+            yield line
 
 
 def _kind(raw: dict[str, Any], errors: Errors, record_line: int) -> str:
@@ -141,14 +214,10 @@ def present(value: Any) -> bool:
     return value is not None and value != "" and value != {}
 
 
-def parse_csv(text: str) -> list[Record]:
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise exceptions.ValidationFailed(
-            f"The file contains a NUL character (line {line}).", details={"file": ["NUL characters are not allowed."], "line": line}
-        )
+def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = None) -> list[Record]:
+    """Records of a CSV file given line by line (`csv_lines`); `progress(rows)` every PROGRESS_EVERY rows."""
     errors = Errors()
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_no_nul(lines), strict=True)
     records: list[Record] = []
     try:
         header = next(reader, None)
@@ -156,18 +225,7 @@ def parse_csv(text: str) -> list[Record]:
             header = next(reader, None)
         if header is None:
             raise exceptions.ValidationFailed("The file is empty.", details={"file": ["Expected a header row and data rows."]})
-        columns = [cell.strip().lower() for cell in header]
-        unknown = [c for c in columns if c not in CSV_COLUMNS]
-        duplicated = sorted({c for c in columns if columns.count(c) > 1})
-        if unknown or duplicated or "" in columns:
-            details: dict[str, Any] = {"line": reader.line_num}
-            if unknown:
-                details["columns"] = [f"Unknown column {c!r}." for c in unknown] + [f"Allowed: {', '.join(sorted(CSV_COLUMNS))}."]
-            if duplicated:
-                details["duplicate_columns"] = duplicated
-            if "" in columns:
-                details["empty_columns"] = ["A header cell is empty."]
-            raise exceptions.ValidationFailed("The CSV header is invalid.", details=details)
+        columns = check_header(header, reader.line_num)
         last_line = reader.line_num
         for cells in reader:
             line = last_line + 1
@@ -177,14 +235,27 @@ def parse_csv(text: str) -> list[Record]:
             if len(cells) != len(columns):
                 errors.add(None, "row", f"{len(cells)} values for {len(columns)} columns.", line=line)
                 continue
-            raw = {col: cell.strip() for col, cell in zip(columns, cells, strict=True)}
+            if len(records) >= max_rows():
+                raise too_many_rows(line)
+            raw = {col: unquote_cell(cell.strip()) for col, cell in zip(columns, cells, strict=True)}
             records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
+            if progress is not None and len(records) % PROGRESS_EVERY == 0:
+                progress(len(records))
     except csv.Error as exc:
         raise exceptions.ValidationFailed(
             f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
         ) from None
     errors.raise_if_any()
     return records
+
+
+def _no_nul(lines: Iterable[str]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise exceptions.ValidationFailed(
+                f"The file contains a NUL character (line {number}).", details={"file": ["NUL characters are not allowed."], "line": number}
+            )
+        yield line
 
 
 def parse_json(content: Any) -> list[Record]:

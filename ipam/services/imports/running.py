@@ -17,6 +17,7 @@ same transaction) and writes the same audit rows and events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -217,15 +218,26 @@ def _apply_region_statuses(actor: Actor, records: list[Record]) -> None:
                 _fail(record, exc)
 
 
-def import_run(*, actor: Actor, content: Any, format: str, mode: str, force: bool = False, placement: str = "") -> dict[str, Any]:
-    """Import (or, with mode=preview, dry-run) a file for `actor`. See the module docstring."""
+def import_run(
+    *,
+    actor: Actor,
+    content: Any,
+    format: str,
+    mode: str,
+    force: bool = False,
+    placement: str = "",
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Import (or, with mode=preview, dry-run) a file for `actor`. See the module docstring. `progress(phase,
+    count)`: rows read while parsing, rows written per region group while writing (background imports)."""
     if mode not in MODES:
         raise exceptions.ValidationFailed(details={"mode": [f"Must be one of {', '.join(MODES)}."]})
     if placement and placement not in PLACEMENTS:
         raise exceptions.ValidationFailed(details={"placement": ["Must be auto or manual."]})
     if mode != "preview":
         placement = mode
-    records, placement = import_parse(content=content, format=format, placement=placement)
+    report = progress or (lambda phase, count: None)
+    records, placement = import_parse(content=content, format=format, placement=placement, progress=lambda rows: report("parsing", rows))
     dry_run = mode == "preview"
     region_records = [r for r in records if r.kind == "region"]
     host_records = [r for r in records if r.kind == "host"]
@@ -243,8 +255,12 @@ def import_run(*, actor: Actor, content: Any, format: str, mode: str, force: boo
                 continue
             groups.setdefault(region.pk, []).append(record)
         publish = bool(groups) and _publishes(actor, "host.allocated")
+        report("writing", len(region_records))
+        written = len(region_records)
         for region_id in sorted(groups, key=str):  # a fixed lock order
             _import_host_group(actor, region_id, groups[region_id], placement, countries, publish=publish)
+            written += len(groups[region_id])
+            report("writing", written)
         _apply_region_statuses(actor, region_records)
         failed = [r for r in records if r.result.get("status") == "failed"]
         summary = _summary(records, mode=mode, format=format, force=force, placement=placement, dry_run=dry_run)
