@@ -2,16 +2,19 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from foundation import errors, health, metrics, views
+from ipam.admin.frontdoor import front_door
 
 urlpatterns = [
+    path("", front_door, name="home"),
     path("admin/", admin.site.urls),
     re_path(r"^auth/token/?$", views.TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", views.TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="openapi", template_name="ipam/redoc.html"), name="redoc"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^ipam/health/?$", health.IpamHealthView.as_view(), name="ipam-health"),
     re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
