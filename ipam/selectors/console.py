@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum
 from django.utils import timezone
 
 from ipam import cache
@@ -97,7 +97,8 @@ def activity_per_day(*, days: int = ACTIVITY_DAYS, now: datetime | None = None) 
 
 def nearest_exhaustion(*, limit: int = NEAREST) -> dict[str, list[dict[str, Any]]]:
     """The fullest (namespace, country) pairs and regions, each with its forecast (cached per user and day)."""
-    cursors = AllocationCursor.objects.select_related("user", "country").filter(region_count__gt=0).order_by("-region_count", "id")
+    share = ExpressionWrapper(F("region_count") * 1.0 / ((F("country__x_end") - F("country__x_start") + 1) * 256), FloatField())
+    cursors = AllocationCursor.objects.select_related("user", "country").filter(region_count__gt=0).order_by(share.desc(), "id")
     countries = []
     for cursor in cursors[:limit]:
         forecast, _ = capacity_forecast(cursor.user, "country", cursor.country.code)
