@@ -30,10 +30,10 @@ def console_operator(username: str = "operator") -> Any:
     return user
 
 
-def seed(owner: Any, *, regions: int = 2, hosts: int = 3, country: str = "India") -> list[Any]:
+def seed(owner: Any, *, regions: int = 2, hosts: int = 3, country: str = "India", prefix: str = "seed") -> list[Any]:
     made = []
     for index in range(regions):
-        region = make_region(owner, country, f"seed-{owner.username}-{index}")
+        region = make_region(owner, country, f"{prefix}-{owner.username}-{index}")
         for _ in range(hosts if index == 0 else 1):
             make_host(owner, region)
         made.append(region)
