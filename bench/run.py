@@ -19,7 +19,8 @@ Workloads (each reports n, p50/p95/p99/max in ms and its target), in `--only` gr
   two sizes (must be equal);
 - dash: dashboard uncached / cached, forecast (country) uncached;
 - batch: `POST /ipam/hosts/batch` with count 100;
-- import: `POST /ipam/import` of `--import-rows` rows (CSV, auto mode, user `bench-import`, reset each run).
+- import: `POST /ipam/import` of `--import-rows` rows (CSV, auto mode, user `bench-import`, reset each run);
+- console: every operator-console page (admin session of `bench-staff`), p95 ≤ 200 ms, query counts at two sizes.
 Everything the driver creates in the `bench` namespace is deleted at the end (regions with cascade).
 The workloads live in `bench/workloads/`, the shared client and timing in `bench/measure.py`.
 """
@@ -46,9 +47,9 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from bench import dataset  # noqa: E402
 from bench.measure import Client, Run, delete_regions  # noqa: E402
 from bench.report import verdict  # noqa: E402
-from bench.workloads import allocation, batch, imports, reads, region_allocation, statistics  # noqa: E402
+from bench.workloads import allocation, batch, console, imports, reads, region_allocation, statistics  # noqa: E402
 
-WORKLOADS = (allocation, region_allocation, reads, statistics, batch, imports)  # run (and reported) in this order
+WORKLOADS = (allocation, region_allocation, reads, statistics, batch, imports, console)  # run (and reported) in this order
 TABLE_COLUMNS = {"scenario", "n", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms", "target", "meets_target"}
 
 
