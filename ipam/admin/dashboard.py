@@ -37,6 +37,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "console": {
             "overview": overview,
             "countries": countries,
+            "country_height": max(20, 20 * len(countries)),
             "activity": charts.day_columns(console.activity_per_day()),
             "activity_days": console.ACTIVITY_DAYS,
             "nearest": console.nearest_exhaustion(),
