@@ -43,6 +43,7 @@ case "$variant" in
     export IPAM_BIND="127.0.0.1:${PORT}"
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     .venv/bin/python manage.py migrate --no-input -v0
+    .venv/bin/python manage.py collectstatic --no-input -v0  # the console pages (bench/workloads/console.py)
     exec .venv/bin/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
     ;;
   stats)
