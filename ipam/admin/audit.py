@@ -21,6 +21,26 @@ from ipam.selectors.audit import AUDIT_FIELDS, audit_row
 from ipam.selectors.console import object_name
 
 EXPORT_MAX_ROWS = 50_000
+AUDIT_PAGE_FIELDS = (
+    "timestamp",
+    "actor",
+    "actor_type",
+    "auth_method",
+    "namespace",
+    "action_type",
+    "resource_type",
+    "object",
+    "resource_id",
+    "ip_address",
+    "cidr",
+    "country_code",
+    "region_id",
+    "reason",
+    "diff",
+    "snapshot",
+    "request_id",
+    "source_ip",
+)
 
 
 def _value(value: Any) -> str:
@@ -61,27 +81,8 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     show_full_result_count = False
     actions = [export_csv]
-    fields = [
-        "timestamp",
-        "actor",
-        "actor_type",
-        "auth_method",
-        "namespace",
-        "action_type",
-        "resource_type",
-        "object",
-        "resource_id",
-        "ip_address",
-        "cidr",
-        "country_code",
-        "region_id",
-        "reason",
-        "diff",
-        "snapshot",
-        "request_id",
-        "source_ip",
-    ]
-    readonly_fields = fields
+    fields = AUDIT_PAGE_FIELDS
+    readonly_fields = AUDIT_PAGE_FIELDS
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in ("region_id", "resource_id") or super().lookup_allowed(lookup, value, request)

@@ -36,7 +36,7 @@ def global_map_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Http
     by_country: dict[int, list[AllocationCursor]] = {}
     for cursor in cursors:
         by_country.setdefault(cursor.country_id, []).append(cursor)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for country in cache.countries():
         row = used.get(country.pk)
         percent = row["space_utilization"] if row else 0.0

@@ -38,7 +38,7 @@ def space_overview() -> dict[str, Any]:
         Region.objects.values("country_id")
         .annotate(
             regions=Count("id"),
-            hosts=Sum("allocated_hosts"),
+            host_total=Sum("allocated_hosts"),
             owners=Count("user", distinct=True),
             warnings=Count("id", filter=Q(allocated_hosts__gt=warning_host_count())),
         )
@@ -50,7 +50,7 @@ def space_overview() -> dict[str, Any]:
         country = by_id.get(row["country_id"])
         if country is None:
             continue
-        hosts = row["hosts"] or 0
+        hosts = row["host_total"] or 0
         countries.append(
             {
                 "country": country,
