@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from foundation.types import actor_of
 from ipam import bitmaps, exceptions
 from ipam.admin.dashboard import can_see_everything
-from ipam.admin.lists import AddressSearchMixin, utilization_bar
+from ipam.admin.lists import AddressSearchMixin, CappedPaginator, utilization_bar
 from ipam.models import AllocationCursor, Comment, Country, DeviceType, ExportJob, Host, UserQuota
 from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
 from ipam.services.exports import export_job_content
@@ -194,6 +194,7 @@ class HostAdmin(AddressSearchMixin, ServiceAdmin):
     search_help_text = "Hostname or user; an exact address (10.153.0.2), a prefix (10.153) or CIDR (10.153.0.0/24); tag:key=value"
     list_select_related = ["region", "user"]
     show_full_result_count = False
+    paginator = CappedPaginator
     address_field = "ip_int"
     object_history_template = "admin/ipam/object_history.html"
     fields = [*HOST_UPDATABLE, "ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
 from ipam.admin.address import ReadOnlyAdmin
+from ipam.admin.lists import CappedPaginator, recent_values_filter
 from ipam.models import AuditLog
 from ipam.selectors.audit import AUDIT_FIELDS, audit_row
 from ipam.selectors.console import object_name
@@ -76,7 +77,13 @@ def export_csv(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "actor", "action_type", "resource_type", "object", "namespace", "changed"]
-    list_filter = ["action_type", "resource_type", "actor_type", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        recent_values_filter("action_type", "action"),
+        recent_values_filter("resource_type", "resource"),
+        "actor_type",
+        recent_values_filter("user__username", "namespace"),
+    ]
+    paginator = CappedPaginator
     search_fields = ["resource_id", "ip_address", "cidr", "actor", "request_id"]
     list_select_related = ["user"]
     show_full_result_count = False

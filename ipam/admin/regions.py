@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from ipam import exceptions
 from ipam.admin import maps, region_page, transfer
 from ipam.admin.address import ServiceAdmin, _clean_with
-from ipam.admin.lists import AddressSearchMixin, TagKeyFilter, utilization_bar
+from ipam.admin.lists import AddressSearchMixin, CappedPaginator, TagKeyFilter, utilization_bar
 from ipam.models import Region
 from ipam.services.regions import REGION_UPDATABLE, region_retire, region_update
 from ipam.validation import clean_region_name, clean_tags
@@ -64,6 +64,7 @@ class RegionAdmin(AddressSearchMixin, ServiceAdmin):
     search_help_text = "Name, user or owner; an address (10.153.0.2), prefix (10.153) or CIDR (10.153.0.0/24); tag:key=value"
     list_select_related = ["country", "user"]
     show_full_result_count = False  # no second COUNT(*) over every region on each page
+    paginator = CappedPaginator
     fields = [*REGION_UPDATABLE, "cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
     readonly_fields = ["cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
     actions = [retire_regions]
