@@ -94,6 +94,9 @@ class RegionAdmin(AddressSearchMixin, ServiceAdmin):
             context.update(region_page.region_change_context(region))
             context["can_act"] = self.has_change_permission(request, region)
             context["audit_url"] = reverse("admin:ipam_auditlog_changelist") + f"?region_id={region.pk}"
+            # one reverse each, not one per host and audit row (a region has up to 254 hosts)
+            context["host_pages"] = reverse("admin:ipam_host_changelist")
+            context["audit_pages"] = reverse("admin:ipam_auditlog_changelist")
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self) -> list[URLPattern]:

@@ -156,6 +156,8 @@ def test_region_page_shows_grid_hosts_reservations_comments_and_audit(site, alic
     assert html.count('class="cell cell-') == 256
     assert html.count("cell cell-allocated") == 2 and html.count("cell cell-edge") == 2
     assert f'title="10.{region.x_octet}.{region.y_octet}.1 web-1 (active)"' in html
+    web1 = Host.objects.get(hostname="web-1")
+    assert f'<a class="cell cell-allocated" href="/admin/ipam/host/{web1.pk}/change/"' in html
     assert 'id="region-hosts-list"' in html and 'id="region-audit"' in html and html.count('class="audit-row"') == 3
 
 
