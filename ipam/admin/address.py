@@ -195,6 +195,7 @@ class HostAdmin(AddressSearchMixin, ServiceAdmin):
     list_select_related = ["region", "user"]
     show_full_result_count = False
     paginator = CappedPaginator
+    list_per_page = 50
     address_field = "ip_int"
     object_history_template = "admin/ipam/object_history.html"
     fields = [*HOST_UPDATABLE, "ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]

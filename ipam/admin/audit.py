@@ -84,6 +84,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
         recent_values_filter("user__username", "namespace"),
     ]
     paginator = CappedPaginator
+    list_per_page = 50
     search_fields = ["resource_id", "ip_address", "cidr", "actor", "request_id"]
     list_select_related = ["user"]
     show_full_result_count = False

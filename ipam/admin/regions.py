@@ -65,6 +65,7 @@ class RegionAdmin(AddressSearchMixin, ServiceAdmin):
     list_select_related = ["country", "user"]
     show_full_result_count = False  # no second COUNT(*) over every region on each page
     paginator = CappedPaginator
+    list_per_page = 50
     fields = [*REGION_UPDATABLE, "cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
     readonly_fields = ["cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
     actions = [retire_regions]
