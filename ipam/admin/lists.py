@@ -84,7 +84,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return int(self.object_list[: self.CAP + 1].count())  # type: ignore[index,union-attr]
+        return int(self.object_list[: self.CAP + 1].count())  # type: ignore[attr-defined]
 
 
 def recent_values_filter(field: str, title: str, *, order: str = "-timestamp", rows: int = 2000) -> type[admin.SimpleListFilter]:
