@@ -58,6 +58,7 @@ check: install
 ## serve / worker / beat: the production processes one at a time (see docs/operations.md and deploy/)
 serve: install
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v0
 	IPAM_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
 
 worker: install

@@ -21,7 +21,8 @@ Workloads (each reports n, p50/p95/p99/max in ms and its target), in `--only` gr
   20,000th numbered page (OFFSET) for contrast;
 - dash: dashboard uncached / cached, forecast (country) uncached;
 - batch: `POST /ipam/hosts/batch` with count 100;
-- import: `POST /ipam/import` of `--import-rows` rows (CSV, auto mode, user `bench-import`, reset each run).
+- import: `POST /ipam/import` of `--import-rows` rows (CSV, auto mode, user `bench-import`, reset each run);
+- console: every operator-console page (admin session of `bench-staff`), p95 ≤ 200 ms, query counts at two sizes.
 Everything the driver creates in the `bench` namespace is deleted at the end (regions with cascade).
 The workloads live in `bench/workloads/`, the shared client and timing in `bench/measure.py`.
 """
@@ -48,10 +49,10 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from bench import dataset  # noqa: E402
 from bench.measure import Client, Run, delete_regions  # noqa: E402
 from bench.report import verdict, with_floor_ratios  # noqa: E402
-from bench.workloads import allocation, batch, cursor, floor, imports, objects, reads, region_allocation, statistics  # noqa: E402
+from bench.workloads import allocation, batch, console, cursor, floor, imports, objects, reads, region_allocation, statistics  # noqa: E402
 
 # Run (and reported) in this order; the floor is measured first and again last (issue 19).
-WORKLOADS = (floor, objects, allocation, region_allocation, reads, cursor, statistics, batch, imports)
+WORKLOADS = (floor, objects, allocation, region_allocation, reads, cursor, statistics, batch, imports, console)
 TABLE_COLUMNS = {
     "scenario",
     "n",

@@ -43,6 +43,7 @@ case "$variant" in
     export IPAM_BIND="127.0.0.1:${PORT}"
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     .venv/bin/python manage.py migrate --no-input -v0
+    .venv/bin/python manage.py collectstatic --no-input -v0  # the console pages (bench/workloads/console.py)
     # A Celery worker for the background import of the 100,000-row file (stopped with the server).
     .venv/bin/python -m celery -A ipam_project worker --concurrency=1 --loglevel=WARNING &
     worker=$!

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class IpamConfig(AppConfig):
@@ -20,3 +21,9 @@ class IpamConfig(AppConfig):
         from ipam.selectors.countries import countries_health
 
         health.register_check("countries", countries_health, critical=True)
+
+
+class IpamAdminConfig(AdminConfig):
+    """django.contrib.admin with the IPAM operator console as its default site (ipam/admin_site.py)."""
+
+    default_site = "ipam.admin_site.IpamAdminSite"

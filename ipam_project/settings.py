@@ -112,7 +112,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # --- Applications, middleware, URLs, templates ----------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ipam.apps.IpamAdminConfig",  # django.contrib.admin with the IPAM site (operator console, docs/admin.md)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "rest_framework_simplejwt.token_blacklist",  # logout revokes refresh tokens (docs/decisions/0010)
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files: no CDN (docs/admin.md)
     "django_prometheus",
     # Ours, lowest layer first (docs/architecture.md): the platform (app label "ops"), then the apps on it.
     "foundation.apps.OpsConfig",
@@ -136,6 +137,7 @@ MIDDLEWARE = [
     "foundation.middleware.RequestContextMiddleware",
     "foundation.throttling.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from STATIC_ROOT (`collectstatic`) in production
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -339,6 +341,11 @@ SPECTACULAR_SETTINGS = {
         "RegionOrHostEnum": "ipam.services.imports.RECORD_KINDS",
     },
     "SECURITY": [{"jwtAuth": []}],
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: /docs and /redoc work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no call to the online validator
 }
 
 # --- Security and request limits -------------------------------------------------------------------------
@@ -372,6 +379,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves it (empty until `collectstatic`)
+# Production: `manage.py collectstatic` fills STATIC_ROOT and whitenoise serves it (compressed, hashed names,
+# cached forever); or nginx serves STATIC_ROOT itself (docs/operations.md). Development and tests serve the
+# apps' static directories directly (no collectstatic needed).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- The product: quotas, caches, rate limits, features, thresholds, retention, webhooks, transfer -----------
 IPAM_DEFAULT_REGION_QUOTA = env_int("IPAM_DEFAULT_REGION_QUOTA", 1000)

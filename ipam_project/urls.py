@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from foundation import errors, health, metrics, token_api, views
+from ipam.admin.frontdoor import front_door
 
 urlpatterns = [
+    path("", front_door, name="home"),
     path("admin/login/", views.admin_login),  # the admin's login behind the login rate limit
     path("admin/", admin.site.urls),
     re_path(r"^auth/token/?$", views.TokenObtainView.as_view(), name="token-obtain"),
@@ -16,6 +18,7 @@ urlpatterns = [
     re_path(r"^auth/tokens/(?P<token_id>[^/]+)/?$", token_api.ApiTokenDetailView.as_view(), name="api-token-detail"),
     re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="openapi"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="openapi", template_name="ipam/redoc.html"), name="redoc"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^ipam/health/?$", health.IpamHealthView.as_view(), name="ipam-health"),
     re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),

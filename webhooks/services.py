@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from foundation import errors, queue
@@ -284,3 +285,15 @@ def delivery_logs_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
 def delivery_pending_count() -> int:
     """Deliveries waiting to be sent or retried (pending or being sent), for /metrics."""
     return WebhookDelivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).count()
+
+
+def delivery_health() -> dict[str, Any]:
+    """Webhook delivery health for the operator console: subscriptions by state and the outbox backlog.
+
+    Two aggregate queries (the webhooks table, and deliveries pending/being sent by the status index)."""
+    hooks = Webhook.objects.aggregate(
+        active=Count("id", filter=Q(is_active=True)),
+        disabled=Count("id", filter=Q(is_active=False)),
+        failing=Count("id", filter=Q(is_active=True, failure_count__gt=0)),
+    )
+    return {**hooks, "pending": delivery_pending_count()}

@@ -1,6 +1,6 @@
 """The IPAM models in the Django admin: the address space (countries, regions, hosts, audit, quotas, jobs)
 and the enhancement stores (reservations, shares, preferences, bulk jobs)."""
 
-from . import address, stores
+from . import address, audit, regions, stores
 
-__all__ = ["address", "stores"]
+__all__ = ["address", "audit", "regions", "stores"]

@@ -14,17 +14,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from foundation.types import actor_of
 from ipam import bitmaps, exceptions
-from ipam.models import AllocationCursor, AuditLog, Comment, Country, DeviceType, ExportJob, Host, Region, UserQuota
+from ipam.admin.dashboard import can_see_everything
+from ipam.admin.lists import AddressSearchMixin, CappedPaginator, utilization_bar
+from ipam.models import AllocationCursor, Comment, Country, DeviceType, ExportJob, Host, UserQuota
 from ipam.services.countries import COUNTRY_FIELDS, country_clean, country_create, country_update
+from ipam.services.exports import export_job_content
 from ipam.services.hosts import HOST_UPDATABLE, clean_host_metadata, host_retire, host_update
 from ipam.services.quota_admin import quota_limits_update
-from ipam.services.regions import REGION_UPDATABLE, region_retire, region_update
-from ipam.validation import clean_hostname, clean_region_name, clean_tags
+from ipam.validation import clean_hostname, clean_tags
 
 
 class _ServiceRejected(Exception):
@@ -52,12 +57,29 @@ def _clean_with(form: forms.BaseForm, field: str, cleaner: Callable[[Any], Any])
         raise forms.ValidationError([str(m) for problems in exc.details.values() for m in problems] or [exc.message]) from None
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ConsoleAccess(admin.ModelAdmin):
+    """Staff with the IPAM admin permission see (and act on, through the services) every namespace's IPAM
+    rows; other staff get exactly what their Django model permissions allow."""
+
+    def _ipam_admin(self, request: HttpRequest) -> bool:
+        return can_see_everything(request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._ipam_admin(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._ipam_admin(request) or super().has_view_permission(request, obj)
+
+
+class ServiceAdmin(ConsoleAccess):
     """A model admin whose saves call a service (`save_with_service`) instead of `obj.save()`.
 
     The change view runs in one transaction: a domain error from the service rolls it back and the staff
     user is sent back to the form with the error message.
     """
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._ipam_admin(request) or super().has_change_permission(request, obj)
 
     def save_with_service(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
         raise NotImplementedError
@@ -95,12 +117,26 @@ class CountryForm(forms.ModelForm):
 @admin.register(Country)
 class CountryAdmin(ServiceAdmin):
     form = CountryForm
-    list_display = ["name", "code", "code3", "continent", "x_start", "x_end", "is_reserved"]
+    list_display = ["name", "code", "code3", "continent", "x_start", "x_end", "is_reserved", "utilization"]
     list_filter = ["continent", "is_reserved"]
     search_fields = ["name", "code", "code3"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Country]:
+        # One GROUP BY over the regions for the page (the regions' counters, never the hosts).
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(used=Count("regions"), hosts=Sum("regions__allocated_hosts"), owners=Count("regions__user", distinct=True))
+        )
+
+    @admin.display(description="utilization (all namespaces)", ordering="used")
+    def utilization(self, obj: Country) -> str:
+        used, owners = getattr(obj, "used", 0), getattr(obj, "owners", 0)
+        percent = round(used * 100 / (obj.total_capacity * owners), 2) if owners else 0.0
+        return utilization_bar(percent, f"{used} /24 · {owners} ns")
 
     def save_with_service(self, request: HttpRequest, obj: Country, form: forms.ModelForm, change: bool) -> None:
         data = {name: form.cleaned_data[name] for name in COUNTRY_FIELDS}
@@ -109,57 +145,6 @@ class CountryAdmin(ServiceAdmin):
         else:
             saved = country_create(actor=actor_of(request), data=data)
         obj.pk = saved.pk  # the admin's log entry and redirect use it
-
-
-# --- Regions --------------------------------------------------------------------------------------
-class RegionAdminForm(forms.ModelForm):
-    """The fields `region_update` accepts; everything else is read-only in the admin."""
-
-    class Meta:
-        model = Region
-        fields = list(REGION_UPDATABLE)
-
-    def clean_region_name(self) -> str:
-        return str(_clean_with(self, "region_name", clean_region_name))
-
-    def clean_tags(self) -> dict[str, str]:
-        return dict(_clean_with(self, "tags", clean_tags))
-
-
-@admin.action(description="Retire selected regions (cascade to their hosts)")
-def retire_regions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Region]) -> None:
-    done = 0
-    for region in queryset.select_related("user"):
-        try:
-            reason = f"retired in admin by {request.user}"
-            region_retire(actor=region.user, region_id=region.pk, reason=reason, cascade=True, performed_by=request.user)
-            done += 1
-        except exceptions.ServiceError as exc:
-            modeladmin.message_user(request, f"{region}: {exc.message}", messages.ERROR)
-    modeladmin.message_user(request, f"Retired {done} region(s).")
-
-
-@admin.register(Region)
-class RegionAdmin(ServiceAdmin):
-    form = RegionAdminForm
-    list_display = ["region_name", "cidr", "country", "user", "status", "allocated_hosts", "created_at"]
-    list_filter = ["status", "country"]
-    search_fields = ["region_name", "user__username", "owner"]
-    list_select_related = ["country", "user"]
-    fields = [*REGION_UPDATABLE, "cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
-    readonly_fields = ["cidr", "country", "user", "allocated_hosts", "id", "created_at", "created_by", "updated_at", "updated_by"]
-    actions = [retire_regions]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # allocation goes through the API so it is first-fit, locked and audited
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # use the "retire" action: audited and evented
-
-    def save_with_service(self, request: HttpRequest, obj: Region, form: forms.ModelForm, change: bool) -> None:
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in REGION_UPDATABLE}
-        if data:
-            region_update(actor=obj.user, region_id=obj.pk, data=data, performed_by=request.user)
 
 
 # --- Hosts ----------------------------------------------------------------------------------------
@@ -201,12 +186,18 @@ def retire_hosts(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 
 
 @admin.register(Host)
-class HostAdmin(ServiceAdmin):
+class HostAdmin(AddressSearchMixin, ServiceAdmin):
     form = HostAdminForm
     list_display = ["hostname", "ip_address", "region", "user", "status", "device_type", "created_at"]
     list_filter = ["status", "device_type"]
-    search_fields = ["hostname", "ip_address", "user__username"]
+    search_fields = ["hostname", "user__username"]
+    search_help_text = "Hostname or user; an exact address (10.153.0.2), a prefix (10.153) or CIDR (10.153.0.0/24); tag:key=value"
     list_select_related = ["region", "user"]
+    show_full_result_count = False
+    paginator = CappedPaginator
+    list_per_page = 50
+    address_field = "ip_int"
+    object_history_template = "admin/ipam/object_history.html"
     fields = [*HOST_UPDATABLE, "ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]
     readonly_fields = ["ip_address", "region", "user", "id", "created_at", "created_by", "updated_at", "updated_by"]
     actions = [retire_hosts]
@@ -224,7 +215,7 @@ class HostAdmin(ServiceAdmin):
 
 
 # --- Read-only and plain rows ---------------------------------------------------------------------
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleAccess):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -245,13 +236,6 @@ class AllocationCursorAdmin(ReadOnlyAdmin):
     @admin.display(description="bits set")
     def bits_set(self, obj: AllocationCursor) -> int:
         return bitmaps.from_bytes(obj.bitmap).bit_count()
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "action_type", "resource_type", "resource_id", "ip_address", "cidr", "actor", "actor_type"]
-    list_filter = ["action_type", "resource_type", "actor_type"]
-    search_fields = ["resource_id", "ip_address", "cidr", "actor", "request_id"]
 
 
 @admin.register(UserQuota)
@@ -278,7 +262,32 @@ class CommentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "kind", "format", "status", "row_count", "created_at", "expires_at"]
+class ExportJobAdmin(ConsoleAccess):
+    list_display = ["id", "user", "kind", "format", "status", "row_count", "created_at", "expires_at", "download"]
     exclude = ["content"]
-    readonly_fields = ["user", "kind", "format", "params", "status", "row_count", "error", "completed_at", "expires_at"]
+    readonly_fields = ["user", "kind", "format", "params", "status", "row_count", "error", "completed_at", "expires_at", "download"]
+    list_select_related = ["user"]
+
+    @admin.display(description="file")
+    def download(self, obj: ExportJob) -> str:
+        if obj.status != "completed":
+            return "—"
+        return format_html('<a href="{}">download</a>', reverse("admin:ipam_exportjob_download", args=[obj.pk]))
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job's file, through the same service as GET /ipam/export/{id}/download (expiry, readiness)."""
+        job = self.get_object(request, object_id)
+        if job is None or not self.has_view_permission(request, job):
+            raise PermissionDenied
+        try:
+            job = export_job_content(user=job.user_id, job_id=job.pk)
+        except exceptions.ServiceError as exc:
+            self.message_user(request, f"Download refused: {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:ipam_exportjob_change", args=[object_id]))
+        response = HttpResponse(bytes(job.content or b""), content_type=job.content_type or "application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="{job.filename or "export"}"'
+        return response
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.download_view)
+        return [path("<path:object_id>/download/", view, name="ipam_exportjob_download"), *super().get_urls()]

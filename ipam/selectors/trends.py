@@ -58,7 +58,8 @@ def resolve_range(group_by: str, start_date: date | None, end_date: date | None,
 def trends_compute(
     user: Any, *, group_by: str, start: date, end: date, resource_type: str | None = None, country_code: str | None = None
 ) -> dict[str, Any]:
-    scope = Q(user=user, action_type__in=ALLOCATION_ACTIONS + RELEASE_ACTIONS)
+    # user=None: every namespace (the operator console's dashboard).
+    scope = Q(action_type__in=ALLOCATION_ACTIONS + RELEASE_ACTIONS) & (Q(user=user) if user is not None else Q())
     scope &= Q(timestamp__gte=datetime.combine(start, datetime.min.time(), tzinfo=UTC))
     scope &= Q(timestamp__lt=datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
     scope &= Q(resource_type=resource_type) if resource_type else Q(resource_type__in=RESOURCE_TYPES)

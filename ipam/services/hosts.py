@@ -97,17 +97,34 @@ def host_row(actor: Actor, region: Region, z: int, hostname: str, **fields: Any)
 
 
 def hosts_insert(
-    *, actor: Actor, region: Region, hosts: list[Host], country_code: str, reason: str = "", publish: bool = True
+    *,
+    actor: Actor,
+    region: Region,
+    hosts: list[Host],
+    country_code: str,
+    reason: str = "",
+    publish: bool = True,
+    performed_by: Any = None,
 ) -> list[dict[str, Any]]:
     """Insert prepared rows into a region the caller has locked (in its transaction): bitmap and counter,
     one audit row and one `host.allocated` event per host, the capacity hook, then quota (last, so the
-    usage row stays locked only until commit). Returns the hosts' snapshots."""
+    usage row stays locked only until commit). Returns the hosts' snapshots.
+
+    `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor."""
     Host.objects.bulk_create(hosts)
     allocation.region_take_hosts(region, [host.z_octet for host in hosts])
     region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
     snapshots = [host_snapshot(host) for host in hosts]
     audit_save_many(
-        host_audit(actor=actor, host=host, region=region, action_type="create", country_code=country_code, reason=reason, snapshot=snap)
+        host_audit(
+            actor=performed_by or actor,
+            host=host,
+            region=region,
+            action_type="create",
+            country_code=country_code,
+            reason=reason,
+            snapshot=snap,
+        )
         for host, snap in zip(hosts, snapshots, strict=True)
     )
     if publish and getattr(region, "has_webhooks", True):  # known when the lock probed it (hostlock)
@@ -121,9 +138,14 @@ def hosts_insert(
     return snapshots
 
 
-def _create_hosts(actor: Actor, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any]) -> list[Host]:
+def _create_hosts(
+    actor: Actor, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any], performed_by: Any = None
+) -> list[Host]:
     hosts = [host_row(actor, region, z, name, **metadata) for z, name in rows]
-    hosts_insert(actor=actor, region=region, hosts=hosts, country_code=_country_code(region))
+    if performed_by is not None:
+        for host in hosts:
+            host.created_by = host.updated_by = performed_by.get_username()
+    hosts_insert(actor=actor, region=region, hosts=hosts, country_code=_country_code(region), performed_by=performed_by)
     return hosts
 
 
@@ -134,9 +156,18 @@ def _country_code(region: Region) -> str:
 
 
 def host_allocate(
-    *, actor: Actor, region_id: Any, hostname: str, z_octet: int | None = None, reservation_id: Any = None, **metadata: Any
+    *,
+    actor: Actor,
+    region_id: Any,
+    hostname: str,
+    z_octet: int | None = None,
+    reservation_id: Any = None,
+    performed_by: Any = None,
+    **metadata: Any,
 ) -> Host:
-    """Allocate the lowest free Z in the region (or exactly `z_octet`) for a new host."""
+    """Allocate the lowest free Z in the region (or exactly `z_octet`) for a new host.
+
+    `performed_by`: a staff user allocating in the actor's namespace (the admin), recorded as the audit actor."""
     name = clean_hostname(hostname)
     meta = clean_host_metadata(metadata)
     with allocation.measured("host"), transaction.atomic():
@@ -152,7 +183,7 @@ def host_allocate(
         else:
             z = z_octet
             allocation.check_host_slot_free(region, z, reserved)
-        return _create_hosts(actor, region, [(z, name)], meta)[0]
+        return _create_hosts(actor, region, [(z, name)], meta, performed_by)[0]
 
 
 def hosts_allocate_batch(*, actor: Actor, region_id: Any, count: int, hostname_prefix: str, **metadata: Any) -> list[Host]:

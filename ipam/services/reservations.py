@@ -158,8 +158,11 @@ def reservation_create(
     z_octet: Any = None,
     reason: Any,
     expires_in_days: Any = None,
+    performed_by: Any = None,
 ) -> Reservation:
     """Reserve a region (X.Y) or a host (X.Y.Z, in the caller's region at X.Y) for `actor`.
+
+    `performed_by`: a staff user reserving in the actor's namespace (the admin), recorded as the audit actor.
 
     409 `address_in_use` when the caller already has it allocated, 409 `address_reserved` when an
     active reservation of the caller covers it (a host inside a reserved region counts).
@@ -213,7 +216,7 @@ def reservation_create(
             z_octet=z,
             reason=reason,
             expires_at=now + timedelta(days=days) if days else None,
-            created_by=actor.get_username(),
+            created_by=(performed_by or actor).get_username(),
         )
         try:
             with transaction.atomic():  # savepoint: the partial unique constraint is the last line of defence
@@ -228,7 +231,7 @@ def reservation_create(
             [
                 reservation_audit(
                     reservation,
-                    actor=actor,
+                    actor=performed_by or actor,
                     action_type="create",
                     snapshot=snapshot,
                     region_id=region.pk if region else None,

@@ -131,6 +131,8 @@ ROUTES_OUTSIDE_SCHEMA = {
     "admin/": "Django admin (staff session login)",
     "^openapi\\.json$": PUBLIC,
     "^docs/?$": PUBLIC,
+    "^redoc/?$": PUBLIC,
+    "": "public: the front door (links to the console, API docs, health)",
     "^metrics/?$": "public unless IPAM_METRICS_TOKEN is set (then bearer token)",
     "^ipam/": "catch-all: standard 404 body for unknown API paths",
 }
