@@ -20,3 +20,9 @@ class IpamConfig(AppConfig):
         from ipam.selectors.countries import countries_health
 
         health.register_check("countries", countries_health, critical=True)
+
+        # The audit log is partitioned by month on PostgreSQL (foundation/partitions.py, ADR 0016).
+        from foundation import partitions
+        from ipam.models import AuditLog
+
+        partitions.register(AuditLog._meta.db_table, "timestamp")

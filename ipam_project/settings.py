@@ -138,6 +138,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "foundation.dbrouter.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -202,6 +203,16 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+
+# Read replicas (docs/operations.md, "Read replicas"): lag-tolerant reads only, see foundation/dbrouter.py.
+for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS")):
+    _replica = dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    _replica.update(ENGINE=DATABASES["default"]["ENGINE"], CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"})
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["foundation.dbrouter.PrimaryReplicaRouter"]
+# After a user's write, their lag-tolerant reads stay on the primary this long (read-your-writes).
+IPAM_DB_READ_YOUR_WRITES_SECONDS = env_int("IPAM_DB_READ_YOUR_WRITES_SECONDS", 10)
 
 
 # --- Cache ----------------------------------------------------------------------------------------------
@@ -375,6 +386,8 @@ IPAM_WEBHOOK_MAX_ATTEMPTS = env_int("IPAM_WEBHOOK_MAX_ATTEMPTS", 6)
 IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
 IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
 IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# History tables on PostgreSQL: monthly partitions created this many months ahead (job partitions_maintain).
+IPAM_PARTITIONS_AHEAD_MONTHS = env_int("IPAM_PARTITIONS_AHEAD_MONTHS", 3)
 IPAM_IMPORT_MAX_BYTES = env_int("IPAM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 IPAM_EXPORT_RETENTION_HOURS = env_int("IPAM_EXPORT_RETENTION_HOURS", 24)
 IPAM_BULK_JOB_RETENTION_DAYS = env_int("IPAM_BULK_JOB_RETENTION_DAYS", 7)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
@@ -69,7 +70,7 @@ def _query_filters(request: Request) -> dict[str, str]:
     return audit_filters_clean({key: request.query_params.get(key, "") for key in AUDIT_FILTERS})
 
 
-class AuditHistoryView(generics.ListAPIView):
+class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
     serializer_class = AuditEntrySerializer
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
@@ -85,7 +86,7 @@ class AuditHistoryView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class AuditAddressHistoryView(generics.ListAPIView):
+class AuditAddressHistoryView(ReplicaReadsMixin, generics.ListAPIView):
     serializer_class = AuditEntrySerializer
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}

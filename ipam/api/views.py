@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
 from foundation.permissions import IPAMPermission, owned
@@ -39,7 +40,7 @@ UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
     list=extend_schema(summary="List countries with the caller's utilization", tags=["countries"]),
     retrieve=extend_schema(summary="One country by name, ISO alpha-2 or alpha-3", tags=["countries"]),
 )
-class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+class CountryViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CountrySerializer
     permission_classes = [IPAMPermission]
     pagination_class = None
@@ -81,7 +82,12 @@ class CountryViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="Region detail", tags=["regions"]),
 )
 class RegionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    ReplicaReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.RegionSerializer
     permission_classes = [IPAMPermission]
@@ -155,7 +161,12 @@ class RegionViewSet(
     retrieve=extend_schema(summary="Host detail", tags=["hosts"]),
 )
 class HostViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    ReplicaReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = s.HostSerializer
     permission_classes = [IPAMPermission]
