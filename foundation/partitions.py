@@ -25,6 +25,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger("ipam.partitions")
 
+# DDL on a table is refused while deferred foreign-key checks of rows written earlier in the same
+# transaction are pending: run them now (a no-op in the job's own transaction; it matters in a migration
+# or a test that wrote rows first).
+_CHECK_DEFERRED = "SET CONSTRAINTS ALL IMMEDIATE"
 _MONTH_SUFFIX = re.compile(r"_p(\d{4})(\d{2})$")
 
 
@@ -125,6 +129,7 @@ def create_month(connection: BaseDatabaseWrapper, spec: PartitionedTable, month:
     lo, hi = month, add_months(month, 1)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '10s'")  # creating a partition locks the parent briefly
+        cursor.execute(_CHECK_DEFERRED)
         cursor.execute(f"CREATE TEMPORARY TABLE ipam_moved (LIKE {qn(spec.table)}) ON COMMIT DROP")
         cursor.execute(
             f"WITH moved AS (DELETE FROM {qn(default_name(spec.table))} WHERE {qn(spec.column)} >= %s AND {qn(spec.column)} < %s "
@@ -194,6 +199,7 @@ def drop_months_before(
         with transaction.atomic(using=using), connection.cursor() as cursor:
             # A short wait only: the drop needs an exclusive lock on the parent; the next run retries.
             cursor.execute("SET LOCAL lock_timeout = '10s'")
+            cursor.execute(_CHECK_DEFERRED)
             if keep:
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {qn(name)} WHERE {keep})")
                 row = cursor.fetchone()
@@ -240,6 +246,7 @@ def _rebuild(
     qn = connection.ops.quote_name
     new = f"{table}__new"
     with connection.cursor() as cursor:
+        cursor.execute(_CHECK_DEFERRED)
         constraints, indexes = _definitions(cursor, table)
         cursor.execute(f"CREATE TABLE {qn(new)} (LIKE {qn(table)} INCLUDING DEFAULTS INCLUDING STORAGE) {create_suffix}")
         after_create(cursor, new)
