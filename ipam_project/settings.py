@@ -207,7 +207,9 @@ else:
 # Read replicas (docs/operations.md, "Read replicas"): lag-tolerant reads only, see foundation/dbrouter.py.
 for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS")):
     _replica = dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
-    _replica.update(ENGINE=DATABASES["default"]["ENGINE"], CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"})
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}  # tests: the replica alias is the test database itself
     _replica.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES[f"replica_{_index}"] = _replica
 DATABASE_ROUTERS = ["foundation.dbrouter.PrimaryReplicaRouter"]
