@@ -17,4 +17,8 @@ class OpsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, jobs  # noqa: F401  (registers system checks and Celery signal handlers)
+        # checks and jobs: registering system checks and Celery signal handlers is their import's effect.
+        from . import checks, dbrouter, health, jobs  # noqa: F401
+
+        if dbrouter.replica_aliases():  # /health reports each replica and its lag (degraded, never unhealthy)
+            health.register_check("replicas", dbrouter.check_replicas)

@@ -95,6 +95,24 @@ def choose_read_alias() -> str:
     return replicas[next(_round_robin) % len(replicas)]
 
 
+def check_replicas() -> dict[str, Any]:
+    """/health: every replica answers, is in recovery (a standby), and how far behind it is (seconds)."""
+    replicas: dict[str, Any] = {}
+    for alias in replica_aliases():
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+                    "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+                )
+                standby, lag = cursor.fetchone()
+            replicas[alias] = {"status": "ok" if standby else "error", "standby": standby, "lag_seconds": float(lag or 0)}
+        except Exception as exc:  # reported, never raised
+            replicas[alias] = {"status": "error", "error": exc.__class__.__name__}
+    ok = all(r["status"] == "ok" for r in replicas.values())
+    return {"status": "ok" if ok else "error", "replicas": replicas}
+
+
 class PrimaryReplicaRouter:
     """`DATABASE_ROUTERS` entry: lag-tolerant reads to a replica, everything else to the primary."""
 

@@ -10,7 +10,8 @@ The primary is `initdb` in a temporary directory (port 15440), the replica a `pg
    `pg_is_in_recovery() = true`;
 4. with replay paused on the replica, a write still succeeds (the reads inside it are on the primary) and
    the lag is visible exactly where it is allowed: the list (replica) misses the new region, the detail
-   (primary) has it.
+   (primary) has it;
+5. /health reports the replica as a standby, with its lag.
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ out["list_while_paused"] = names()
 out["detail_while_paused"] = client.get("/ipam/regions/" + second.json()["region_id"]).status_code
 with connections["replica_0"].cursor() as cursor:
     cursor.execute("SELECT pg_wal_replay_resume()")
+out["health"] = client.get("/health").json()["checks"]["replicas"]
 print(json.dumps(out))
 """
 
@@ -187,3 +189,6 @@ def test_writes_go_to_the_primary_and_lag_tolerant_lists_to_the_replica(tmp_path
     assert out["create_while_paused"] == 201
     assert out["list_while_paused"] == ["first"]
     assert out["detail_while_paused"] == 200
+    # /health reports the replica (a standby) and its lag
+    assert out["health"]["status"] == "ok"
+    assert out["health"]["replicas"]["replica_0"]["standby"] is True
