@@ -132,3 +132,23 @@ def test_a_rejected_write_does_not_pin_and_a_write_request_never_reads_a_replica
     assert api.post("/ipam/regions", {"country": "IN", "region_name": "ok"}, format="json").status_code == 201
     assert routed and set(routed) == {DEFAULT_DB_ALIAS}
     assert dbrouter.recently_wrote(alice.pk) is True
+
+
+@pytest.mark.django_db
+def test_an_export_file_is_built_from_a_replica_unless_its_user_just_wrote(alice, monkeypatch, replicas):
+    from ipam.models import ExportJob
+    from ipam.services import exports
+
+    seen: list[bool] = []
+
+    def build(job: Any) -> tuple[bytes, int]:
+        seen.append(dbrouter.is_lag_tolerant())
+        return b"[]", 0
+
+    monkeypatch.setattr(exports, "_build_inventory", build)
+    for _ in range(2):
+        job = ExportJob.objects.create(user=alice, format="json", expires_at="2099-01-01T00:00:00Z")
+        exports.export_job_run(job_id=job.pk)
+        dbrouter.mark_write(alice.pk)
+    assert seen == [True, False]
+    assert dbrouter.is_lag_tolerant() is False  # the declaration ends with the build
