@@ -34,7 +34,9 @@ from django.http import HttpRequest, HttpResponse
 REPLICA_PREFIX = "replica_"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-_lag_tolerant: contextvars.ContextVar[bool] = contextvars.ContextVar("ipam_lag_tolerant", default=False)
+# The replica the current lag-tolerant block reads from ("" = none: read the primary). One replica per
+# block, so the queries of one request (a count and its page) see the same snapshot of the data.
+_replica: contextvars.ContextVar[str] = contextvars.ContextVar("ipam_replica", default="")
 _round_robin = itertools.count()
 
 
@@ -60,39 +62,44 @@ def recently_wrote(user_id: Any) -> bool:
 
 
 def is_lag_tolerant() -> bool:
-    return _lag_tolerant.get()
+    return bool(_replica.get())
+
+
+def _pick(user_id: Any) -> str:
+    """A replica for a new lag-tolerant block (round robin), or "" if there is none or the user just wrote."""
+    replicas = replica_aliases()
+    if not replicas or recently_wrote(user_id):
+        return ""
+    return replicas[next(_round_robin) % len(replicas)]
 
 
 @contextlib.contextmanager
 def lag_tolerant(*, user_id: Any = None) -> Iterator[bool]:
     """Reads inside may go to a replica; yields whether they may (False when `user_id` wrote recently
     or there are no replicas)."""
-    allowed = bool(replica_aliases()) and not recently_wrote(user_id)
-    token = _lag_tolerant.set(allowed)
+    token = _replica.set(_pick(user_id))
     try:
-        yield allowed
+        yield is_lag_tolerant()
     finally:
-        _lag_tolerant.reset(token)
+        _replica.reset(token)
 
 
 @contextlib.contextmanager
 def primary_only() -> Iterator[None]:
     """Reads inside go to the primary even if an outer block declared them lag-tolerant."""
-    token = _lag_tolerant.set(False)
+    token = _replica.set("")
     try:
         yield
     finally:
-        _lag_tolerant.reset(token)
+        _replica.reset(token)
 
 
 def choose_read_alias() -> str:
     """The alias the next read goes to (the rules in the module docstring)."""
-    replicas = replica_aliases()
-    if not replicas or not _lag_tolerant.get():
+    replica = _replica.get()
+    if not replica or replica not in settings.DATABASES or connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return DEFAULT_DB_ALIAS
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        return DEFAULT_DB_ALIAS
-    return replicas[next(_round_robin) % len(replicas)]
+    return replica
 
 
 def check_replicas() -> dict[str, Any]:
@@ -137,18 +144,17 @@ class ReplicaReadsMixin:
     """
 
     replica_actions: frozenset[str] = frozenset({"list"})
-    _replica_token: contextvars.Token[bool] | None = None
+    _replica_token: contextvars.Token[str] | None = None
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authenticates: request.user is known
         action = getattr(self, "action", None)
         if request.method in {"GET", "HEAD"} and (action is None or action in self.replica_actions) and replica_aliases():
-            user_id = getattr(request.user, "pk", None)
-            self._replica_token = _lag_tolerant.set(not recently_wrote(user_id))
+            self._replica_token = _replica.set(_pick(getattr(request.user, "pk", None)))
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         if self._replica_token is not None:
-            _lag_tolerant.reset(self._replica_token)
+            _replica.reset(self._replica_token)
             self._replica_token = None
         return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
