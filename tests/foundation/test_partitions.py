@@ -66,7 +66,8 @@ def test_history_tables_are_partitioned_by_month_with_a_default_partition_and_mo
             cursor.execute("SELECT 1 FROM pg_class WHERE relname = %s", [partitions.default_name(table)])
             assert cursor.fetchone() is not None, f"{table} has no default partition"
             cursor.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s", [f"{table}_pkey"])
-            assert cursor.fetchone()[0] == f'PRIMARY KEY (id, "{column}")' if column == "timestamp" else f"PRIMARY KEY (id, {column})"
+            quoted = connection.ops.quote_name(column) if column == "timestamp" else column  # a reserved word
+            assert cursor.fetchone()[0] == f"PRIMARY KEY (id, {quoted})"
 
 
 @on_postgres
