@@ -17,4 +17,8 @@ class OpsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import apitokens, checks, credentials, jobs  # noqa: F401  (registers system checks and signal handlers)
+        # Importing these registers system checks, Celery and auth signal handlers (their import's effect).
+        from . import apitokens, checks, credentials, dbrouter, health, jobs  # noqa: F401
+
+        if dbrouter.replica_aliases():  # /health reports each replica and its lag (degraded, never unhealthy)
+            health.register_check("replicas", dbrouter.check_replicas)

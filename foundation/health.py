@@ -174,7 +174,9 @@ def background_task_status() -> dict[str, Any]:
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["healthy", "degraded", "unhealthy"])
-    checks = serializers.DictField(child=serializers.JSONField(), help_text="database, cache, broker, migrations, countries")
+    checks = serializers.DictField(
+        child=serializers.JSONField(), help_text="database, cache, broker, migrations, countries (+ replicas when configured)"
+    )
     background_tasks = serializers.DictField(child=serializers.JSONField(), help_text="per job: last_run, last_status")
     version = serializers.CharField()
 

@@ -22,6 +22,12 @@ class IpamConfig(AppConfig):
 
         health.register_check("countries", countries_health, critical=True)
 
+        # The audit log is partitioned by month on PostgreSQL (foundation/partitions.py, ADR 0016).
+        from foundation import partitions
+        from ipam.models import AuditLog
+
+        partitions.register(AuditLog._meta.db_table, "timestamp")
+
 
 class IpamAdminConfig(AdminConfig):
     """django.contrib.admin with the IPAM operator console as its default site (ipam/admin_site.py)."""

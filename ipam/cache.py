@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
+from foundation import dbrouter
+
 if TYPE_CHECKING:
     from ipam.models import Country
 
@@ -65,6 +67,9 @@ def user_version(user_id: int) -> int:
 
 def bump_user_version(user_id: int) -> None:
     _bump(_VERSION_KEY.format(user_id))
+    # The same moment makes the namespace's lag-tolerant reads use the primary for a while (read-your-writes),
+    # so no stale replica answer is cached under the new version.
+    dbrouter.mark_write(user_id)
 
 
 def record_hit(name: str, hit: bool) -> None:

@@ -20,6 +20,8 @@ JOBS: dict[str, dict[str, Any]] = {
     "housekeeping": {"schedule": crontab(minute=40, hour=3), "label": "daily", "expires": 86400},
     # Not in the contract §6 table: re-sends bulk tag jobs whose broker message was lost (they are rows, never lost).
     "bulk_jobs_resume": {"schedule": crontab(minute="*/10"), "label": "every 10 minutes", "expires": 600},
+    # Not in the contract either: the coming months' partitions of the history tables (PostgreSQL, ADR 0016).
+    "partitions_maintain": {"schedule": crontab(minute=30, hour=2), "label": "daily", "expires": 86400},
 }
 
 

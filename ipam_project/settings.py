@@ -142,6 +142,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "foundation.dbrouter.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -219,6 +220,18 @@ else:
             "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a free connection
             "max_idle": 60,
         }
+
+# Read replicas (docs/operations.md, "Read replicas"): lag-tolerant reads only, see foundation/dbrouter.py.
+for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS")):
+    _replica = dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}  # tests: the replica alias is the test database itself
+    _replica.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["foundation.dbrouter.PrimaryReplicaRouter"]
+# After a user's write, their lag-tolerant reads stay on the primary this long (read-your-writes).
+IPAM_DB_READ_YOUR_WRITES_SECONDS = env_int("IPAM_DB_READ_YOUR_WRITES_SECONDS", 10)
 
 
 # --- Cache ----------------------------------------------------------------------------------------------
@@ -418,6 +431,8 @@ IPAM_WEBHOOK_MAX_ATTEMPTS = env_int("IPAM_WEBHOOK_MAX_ATTEMPTS", 6)
 IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
 IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
 IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# History tables on PostgreSQL: monthly partitions created this many months ahead (job partitions_maintain).
+IPAM_PARTITIONS_AHEAD_MONTHS = env_int("IPAM_PARTITIONS_AHEAD_MONTHS", 3)
 IPAM_IMPORT_MAX_BYTES = env_int("IPAM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 IPAM_IMPORT_MAX_ROWS = env_int("IPAM_IMPORT_MAX_ROWS", 200_000)  # records per import file (issue 14)
 IPAM_IMPORT_SYNC_MAX_ROWS = env_int("IPAM_IMPORT_SYNC_MAX_ROWS", 2_000)  # above: a background import job (202)

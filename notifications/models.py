@@ -41,8 +41,10 @@ class Notification(models.Model):
     resource_link = models.CharField(max_length=500, blank=True, default="")
     is_read = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Indexed, not unique: the table is partitioned by month on PostgreSQL, where a unique index must include
+    # the partition key. The id derived from the ObjectId (uuid5) is what keeps a re-import from duplicating.
     legacy_id = models.CharField(
-        max_length=24, null=True, blank=True, unique=True, editable=False, help_text="ObjectId in the original system (import_original)"
+        max_length=24, null=True, blank=True, db_index=True, editable=False, help_text="ObjectId in the original system (import_original)"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -9,7 +9,10 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from foundation import metrics
+        from foundation import metrics, partitions
+        from webhooks.models import WebhookDelivery
+
+        partitions.register(WebhookDelivery._meta.db_table, "created_at")  # monthly partitions (ADR 0016)
         from webhooks.services import delivery_pending_count
 
         metrics.register_database_gauge(

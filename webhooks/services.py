@@ -17,16 +17,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from foundation import errors, queue
+from foundation import errors, partitions, queue
 from foundation.types import Actor
 from webhooks import crypto, ssrf
 from webhooks.delivery import cancel_pending
 from webhooks.events import EVENT_TYPES, EventType, payload_body
-from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
+from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
 from webhooks.oncommit import collect_on_commit
 from webhooks.signals import snapshot_changes, webhook_changed_send, webhook_snapshot
 
@@ -262,9 +262,21 @@ def delivery_redeliver(*, actor: Actor, webhook_id: Any, delivery_id: Any) -> We
 # --- Retention ------------------------------------------------------------------------------------------
 def delivery_logs_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     """Delete finished deliveries (with their attempt logs) older than `older_than_days`, then the events
-    no delivery refers to any more; returns how many deliveries were deleted. Pending ones are kept."""
+    no delivery refers to any more; returns how many deliveries were deleted. Pending ones are kept.
+
+    On PostgreSQL a month whose deliveries are all finished goes at once: its attempt logs are deleted and
+    its partition dropped (ADR 0016); the rest (the boundary month, a month with unfinished deliveries,
+    SQLite) row by row, in batches."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    total = 0
+    attempts = connection.ops.quote_name(WebhookDeliveryAttempt._meta.db_table)
+
+    def drop_attempts(partition: str) -> None:
+        with connection.cursor() as cursor:
+            partition_table = connection.ops.quote_name(partition)
+            cursor.execute(f"DELETE FROM {attempts} a USING {partition_table} d WHERE a.delivery_id = d.id")  # noqa: S608
+
+    unfinished = f"status IN ('{DeliveryStatus.PENDING.value}', '{DeliveryStatus.SENDING.value}')"
+    total = partitions.drop_expired(WebhookDelivery._meta.db_table, cutoff, keep=unfinished, before_drop=drop_attempts).rows
     finished = WebhookDelivery.objects.filter(created_at__lt=cutoff, status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED])
     while True:
         ids = list(finished.values_list("id", flat=True)[:batch_size])

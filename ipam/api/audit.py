@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import str_path, valid_body
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
@@ -69,7 +70,7 @@ def _query_filters(request: Request) -> dict[str, str]:
     return audit_filters_clean({key: request.query_params.get(key, "") for key in AUDIT_FILTERS})
 
 
-class AuditHistoryView(generics.ListAPIView):
+class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
     serializer_class = AuditEntrySerializer
     cursor_ordering = ("-timestamp", "-id")  # index audit_user_time_id
     permission_classes = [IPAMPermission]
@@ -86,7 +87,7 @@ class AuditHistoryView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class AuditAddressHistoryView(generics.ListAPIView):
+class AuditAddressHistoryView(ReplicaReadsMixin, generics.ListAPIView):
     serializer_class = AuditEntrySerializer
     cursor_ordering = ("-timestamp", "-id")
     permission_classes = [IPAMPermission]

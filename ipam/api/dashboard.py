@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.permissions import IPAMPermission
 from ipam.selectors.dashboard import dashboard_stats
 
@@ -37,7 +38,7 @@ class DashboardStatsSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField(help_text="when these numbers were computed")
 
 
-class DashboardStatsView(APIView):
+class DashboardStatsView(ReplicaReadsMixin, APIView):
     """The caller's dashboard. Cached per user for IPAM_CACHE_TTL; any write of the caller invalidates it."""
 
     permission_classes = [IPAMPermission]

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.permissions import IPAMPermission
 from ipam.selectors.forecast import capacity_forecast
 
@@ -39,7 +40,7 @@ class ForecastSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
 
 
-class ForecastView(APIView):
+class ForecastView(ReplicaReadsMixin, APIView):
     """Forecast for a country (name, ISO alpha-2 or alpha-3) or one of the caller's regions (id)."""
 
     permission_classes = [IPAMPermission]

@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.pagination import StandardPagination
 from foundation.permissions import IPAMPermission
 from ipam.api.serializers import HostSerializer, RegionSerializer, represent
@@ -67,7 +68,7 @@ SEARCH_PARAMETERS = [
 ]
 
 
-class SearchView(generics.ListAPIView):
+class SearchView(ReplicaReadsMixin, generics.ListAPIView):
     permission_classes = [IPAMPermission]
     pagination_class = StandardPagination
     filter_backends: list[Any] = []

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import str_path, valid_query
 from foundation.permissions import IPAMPermission
 from ipam.selectors import statistics
@@ -135,7 +136,7 @@ class RecentActivitySerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
 
 
-class _StatisticsView(APIView):
+class _StatisticsView(ReplicaReadsMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
 

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.permissions import IPAMPermission
 from ipam.selectors.trends import allocation_trends
 
@@ -47,7 +48,7 @@ class TrendsSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
 
 
-class TrendsView(APIView):
+class TrendsView(ReplicaReadsMixin, APIView):
     permission_classes = [IPAMPermission]
     ipam_permissions = {"GET": "read"}
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from foundation.conditional import ConditionalMixin
+from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import valid_body, valid_patch, valid_query
 from foundation.idempotency import idempotent
 from foundation.pagination import with_count_hint
@@ -41,7 +42,7 @@ UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
     list=extend_schema(summary="List countries with the caller's utilization", tags=["countries"]),
     retrieve=extend_schema(summary="One country by name, ISO alpha-2 or alpha-3", tags=["countries"]),
 )
-class CountryViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
+class CountryViewSet(ConditionalMixin, ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CountrySerializer
     permission_classes = [IPAMPermission]
     pagination_class = None
@@ -84,6 +85,7 @@ class CountryViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
 )
 class RegionViewSet(
     ConditionalMixin,
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -167,6 +169,7 @@ class RegionViewSet(
 )
 class HostViewSet(
     ConditionalMixin,
+    ReplicaReadsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

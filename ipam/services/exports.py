@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from foundation import queue
+from foundation.dbrouter import lag_tolerant
 from foundation.types import Actor
 from ipam import exceptions
 from ipam.csvsafe import neutralise_row
@@ -147,10 +148,12 @@ def export_job_run(*, job_id: Any) -> ExportJob | None:
         return None
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     try:
-        if job.kind == ExportJob.Kind.AUDIT_EXPORT:
-            content, count = _build_audit(job)
-        else:
-            content, count = _build_inventory(job)
+        # The file may lag the primary by the replication delay, unless the user wrote just now.
+        with lag_tolerant(user_id=job.user_id):
+            if job.kind == ExportJob.Kind.AUDIT_EXPORT:
+                content, count = _build_audit(job)
+            else:
+                content, count = _build_inventory(job)
     except Exception as exc:  # any failure is the job's outcome, not the worker's
         logger.exception("Export job %s failed", job.pk)
         job.status = JobStatus.FAILED

@@ -49,3 +49,15 @@ def housekeeping() -> dict[str, int]:
     if failed:
         raise RuntimeError(f"housekeeping steps failed: {', '.join(failed)}")
     return deleted
+
+
+@shared_task(name="partitions_maintain")
+def partitions_maintain() -> dict[str, list[str]]:
+    """Daily: create this month's and the next IPAM_PARTITIONS_AHEAD_MONTHS months' partitions of the history
+    tables (audit log, webhook deliveries, notifications) on PostgreSQL; a no-op on SQLite. Idempotent.
+    Returns {table: [partitions created]}."""
+    from foundation import partitions
+
+    created = partitions.maintain(ahead=settings.IPAM_PARTITIONS_AHEAD_MONTHS)
+    logger.info("Partitions created: %s", ", ".join(name for names in created.values() for name in names) or "none")
+    return created

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='notification',
             name='legacy_id',
-            field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, unique=True),
+            field=models.CharField(blank=True, editable=False, help_text='ObjectId in the original system (import_original)', max_length=24, null=True, db_index=True),
         ),
         migrations.AddField(
             model_name='notificationrule',

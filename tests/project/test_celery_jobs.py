@@ -28,6 +28,7 @@ CONTRACT_JOBS = {
     "webhook_dispatch_due": "every minute",
     "housekeeping": "daily",
     "bulk_jobs_resume": "every 10 minutes",  # ours, beyond the contract §6 table: lost bulk job messages
+    "partitions_maintain": "daily",  # ours: monthly partitions of the history tables created ahead (ADR 0016)
 }
 
 

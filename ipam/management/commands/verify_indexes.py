@@ -19,6 +19,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 
+from foundation import partitions
+
 RULE = "=" * 80
 
 
@@ -71,10 +73,13 @@ def expected_for(model: type[models.Model], connection: BaseDatabaseWrapper) -> 
         if kind == "check" and not connection.features.supports_table_check_constraints:
             continue
         out.append(Expected(f"{kind} constraint {constraint.name}", name=constraint.name, kind=kind))
+    # A table partitioned by month (foundation/partitions.py) has the partition key in its primary key.
+    partition_key = tuple(partitions.partition_key(connection, meta.db_table))
     for field in meta.local_fields:
         column = field.column
         if field.primary_key:
-            out.append(Expected(f"primary key ({column})", kind="primary_key", columns=(column,)))
+            columns = (column, *partition_key)
+            out.append(Expected(f"primary key ({', '.join(columns)})", kind="primary_key", columns=columns))
         elif field.unique:
             out.append(Expected(f"unique ({column})", kind="unique", columns=(column,)))
         elif getattr(field, "db_index", False):
@@ -83,7 +88,10 @@ def expected_for(model: type[models.Model], connection: BaseDatabaseWrapper) -> 
         if remote is not None and getattr(field, "db_constraint", False) and connection.features.supports_foreign_keys:
             target = remote.model._meta
             target_field = remote.get_related_field()
-            if target.managed and not target.proxy:
+            if target.managed and not target.proxy and partitions.is_partitioned(connection, target.db_table):
+                # No foreign key can reference a partitioned table's `id` alone (ADR 0016): the index remains.
+                out.append(Expected(f"index ({column}; → partitioned {target.db_table})", kind="index", columns=(column,)))
+            elif target.managed and not target.proxy:
                 out.append(
                     Expected(
                         f"foreign key ({column} → {target.db_table}.{target_field.column})",
