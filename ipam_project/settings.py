@@ -373,6 +373,8 @@ IPAM_AUDIT_RETENTION_DAYS = env_int("IPAM_AUDIT_RETENTION_DAYS", 365)
 IPAM_NOTIFICATION_RETENTION_DAYS = env_int("IPAM_NOTIFICATION_RETENTION_DAYS", 90)
 IPAM_WEBHOOK_MAX_ATTEMPTS = env_int("IPAM_WEBHOOK_MAX_ATTEMPTS", 6)
 IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
+# A delivery claimed longer ago than this (never less than the timeout + 5 s) was lost with its worker: sent again.
+IPAM_WEBHOOK_STALE_CLAIM_SECONDS = env_int("IPAM_WEBHOOK_STALE_CLAIM_SECONDS", 300)
 IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
 IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
 IPAM_IMPORT_MAX_BYTES = env_int("IPAM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
@@ -392,12 +394,14 @@ IPAM_BACKUP_DIR = Path(env_str("IPAM_BACKUP_DIR", str(VAR_DIR / "backups")))
 
 # --- Background jobs (Celery) --------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# Broker (docs/operations.md "More than one node"): CELERY_BROKER_URL if set (amqp://… for RabbitMQ, redis://…),
+# else REDIS_URL, else kombu's file-system transport under var/ (one machine only).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost/"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task not acknowledged within this time (worker died mid-task) is delivered again.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
-else:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("in", "processed", "control"):
         (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -421,6 +425,20 @@ CELERY_BEAT_SCHEDULE = _schedule.beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TA
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
+# A pool process killed mid-task (OOM, kill -9): the message goes back to the queue instead of being acked as
+# failed. Safe because every task is idempotent (rows decide: claims, conditional UPDATEs, JobRun records).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Queue name: one per deployment sharing a broker (or vhost); tests use their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Exactly one scheduler: with Redis, beat is RedBeat; the active beat holds a Redis lock it renews every tick
+# (at most every CELERY_BEAT_MAX_LOOP_INTERVAL s); a second beat blocks until the lock expires, then takes
+# over from the schedule state kept in Redis (ADR 0015). Without Redis (one machine): the file scheduler.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("IPAM_BEAT_MAX_LOOP_INTERVAL", 15)
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env_str("IPAM_BEAT_KEY_PREFIX", "ipam:beat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("IPAM_BEAT_LOCK_TIMEOUT", 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Log lines of workers use LOGGING below (logs/app.log, same format), not Celery's own setup.
