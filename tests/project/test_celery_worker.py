@@ -66,7 +66,16 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
 def test_a_real_worker_on_each_production_broker_runs_a_job_with_the_request_id(tmp_path, broker):
     """Redis and RabbitMQ (CELERY_BROKER_URL=amqp://…): the same worker, the same job, the same tracing."""
     env = subprocess_env(tmp_path, **broker.env())
-    worker_args = [str(BIN / "celery"), "-A", "ipam_project", "worker", "--loglevel=INFO", "--concurrency=1", "--without-mingle", "--without-gossip"]
+    worker_args = [
+        str(BIN / "celery"),
+        "-A",
+        "ipam_project",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=1",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     with Background(worker_args, env, tmp_path / "worker.out") as worker:
         wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
         sent = run_django(
