@@ -8,6 +8,7 @@ queue is deleted afterwards. RabbitMQ not reachable: skipped on a developer mach
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -48,11 +49,9 @@ class Broker:
         return str(self.app.send_task(name, args=list(args)).id)
 
     def delete_queue(self) -> None:
-        try:
-            with self.app.connection_for_write() as conn:
-                Queue(self.queue).bind(conn.default_channel).delete()
-        except Exception:  # noqa: BLE001 (best effort cleanup; never hide the test's own result)
-            pass
+        # Best effort cleanup: never hide the test's own result.
+        with contextlib.suppress(Exception), self.app.connection_for_write() as conn:
+            Queue(self.queue).bind(conn.default_channel).delete()
 
 
 def reachable(url: str) -> bool:

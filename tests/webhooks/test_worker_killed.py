@@ -3,7 +3,8 @@
 The receiver is slow (each POST takes seconds), so the kill lands after the request reached it and before
 the worker recorded the outcome. Promise (docs/webhooks.md "Delivery guarantee"): nothing is lost (on RabbitMQ
 the unacknowledged task message goes to the next worker at once; the interrupted attempt, and on Redis the
-whole message, are recovered by the dispatch job) and a repeat carries the same `X-IPAM-Delivery`, so the receiver can deduplicate by it.
+whole message, are recovered by the dispatch job)
+and a repeat carries the same `X-IPAM-Delivery`, so the receiver can deduplicate by it.
 """
 
 from __future__ import annotations
