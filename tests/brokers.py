@@ -72,6 +72,6 @@ def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
             pytest.fail(message + " (.ci/run starts RabbitMQ and Redis)")
         pytest.skip(message)
     tag = uuid.uuid4().hex[:10]
-    found = Broker(request.param, url, f"ipam-test-{tag}", f"ipam-test-beat-{tag}")
+    found = Broker(request.param, url, f"ipam-test-{tag}", f"ipam-test-beat-{tag}:")
     yield found
     found.delete_queue()
