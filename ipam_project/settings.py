@@ -202,6 +202,12 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+    # Behind PgBouncer in transaction mode (docs/operations.md "More than one node"): consecutive transactions
+    # may run on different server connections, so no server-side cursors (.iterator() in exports/integrity)
+    # and no prepared statements (psycopg prepares a query after 5 runs).
+    if env_bool("DB_PGBOUNCER_TRANSACTION_MODE", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 
 
 # --- Cache ----------------------------------------------------------------------------------------------
