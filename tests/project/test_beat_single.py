@@ -83,4 +83,6 @@ def test_two_beats_send_each_tick_once_and_the_second_takes_over_when_the_first_
             client.delete(key)
 
     sent_by_beats = _sends(first) + _sends(second)
-    assert _drain(broker) == sent_by_beats  # every send is a message; nothing else sent the job
+    # Every send is a message and nothing else sent the job; the first beat may have been killed between
+    # logging a send and publishing it, so one logged send can be missing — never an extra message.
+    assert sent_by_beats - 1 <= _drain(broker) <= sent_by_beats
