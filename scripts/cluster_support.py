@@ -186,7 +186,8 @@ class Client:
                 time.sleep(0.2)
                 continue
             self.stats.record(op, response.status_code, started)
-            if response.status_code == 503:
+            if response.status_code == 503 or (response.status_code == 409 and "idempotency_key_in_progress" in response.text):
+                # 503: the database is away; 409 in progress: an earlier try with this key still runs somewhere
                 doubtful = True
                 time.sleep(0.5)
                 continue
