@@ -23,6 +23,7 @@ any failed check.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from kombu import Connection, Queue
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -191,6 +193,8 @@ def main() -> int:
             proc.stop()
         pg.destroy()
         receiver.server.shutdown()
+        with contextlib.suppress(Exception), Connection(args.amqp_url) as conn:  # the run's own queue
+            Queue(f"ipam-cluster-{run}").bind(conn.default_channel).delete()
 
     text = json.dumps(summary, indent=2)
     print(text)
