@@ -11,7 +11,7 @@ PORT ?= 8000
 # started any other way is production-safe and refuses to start without SECRET_KEY and FERNET_KEY.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench soak
+.PHONY: run test install migrate lint format typecheck check schema ci clean serve worker beat verify-indexes bench soak cluster-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -87,6 +87,12 @@ verify-indexes: install
 ## checks (docs/reliability.md). Needs DATABASE_URL (PostgreSQL) and REDIS_URL; SOAK_SECONDS (default 180).
 soak: install
 	$(PY) scripts/soak.py
+
+## cluster-test: two gunicorn nodes (127.0.0.1, 127.0.0.2), two workers on RabbitMQ, one beat, a private PostgreSQL
+## cluster and Redis under 64 clients, with a web node and a worker killed -9 and PostgreSQL restarted, then the
+## consistency checks (docs/reliability.md "Multi-node"). CLUSTER_SECONDS (default 120), CLUSTER_REDIS_URL.
+cluster-test: install
+	$(PY) scripts/cluster_test.py
 
 schema: install
 	$(DEV) $(PY) manage.py spectacular --format openapi-json --file openapi.json

@@ -221,6 +221,13 @@ else:
             "max_idle": 60,
         }
 
+    # Behind PgBouncer in transaction mode (docs/operations.md "More than one node"): consecutive transactions
+    # may run on different server connections, so no server-side cursors (.iterator() in exports/integrity)
+    # and no prepared statements (psycopg prepares a query after 5 runs).
+    if env_bool("DB_PGBOUNCER_TRANSACTION_MODE", False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+
 # Read replicas (docs/operations.md, "Read replicas"): lag-tolerant reads only, see foundation/dbrouter.py.
 for _index, _url in enumerate(env_list("DATABASE_REPLICA_URLS")):
     _replica = dj_database_url.parse(_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
@@ -429,6 +436,8 @@ IPAM_AUDIT_RETENTION_DAYS = env_int("IPAM_AUDIT_RETENTION_DAYS", 365)
 IPAM_NOTIFICATION_RETENTION_DAYS = env_int("IPAM_NOTIFICATION_RETENTION_DAYS", 90)
 IPAM_WEBHOOK_MAX_ATTEMPTS = env_int("IPAM_WEBHOOK_MAX_ATTEMPTS", 6)
 IPAM_WEBHOOK_TIMEOUT_SECONDS = env_int("IPAM_WEBHOOK_TIMEOUT_SECONDS", 10)
+# A delivery claimed longer ago than this (never less than the timeout + 5 s) was lost with its worker: sent again.
+IPAM_WEBHOOK_STALE_CLAIM_SECONDS = env_int("IPAM_WEBHOOK_STALE_CLAIM_SECONDS", 300)
 IPAM_WEBHOOK_ALLOWED_HOSTS = env_list("IPAM_WEBHOOK_ALLOWED_HOSTS")
 IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("IPAM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
 # History tables on PostgreSQL: monthly partitions created this many months ahead (job partitions_maintain).
@@ -453,12 +462,14 @@ IPAM_BACKUP_DIR = Path(env_str("IPAM_BACKUP_DIR", str(VAR_DIR / "backups")))
 
 # --- Background jobs (Celery) --------------------------------------------------------------------------------
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# Broker (docs/operations.md "More than one node"): CELERY_BROKER_URL if set (amqp://… for RabbitMQ, redis://…),
+# else REDIS_URL, else kombu's file-system transport under var/ (one machine only).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://localhost/"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task not acknowledged within this time (worker died mid-task) is delivered again.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
-else:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("in", "processed", "control"):
         (CELERY_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -479,9 +490,27 @@ CELERY_ENABLE_UTC = True
 # /health and /metrics; the beat schedule is empty when IPAM_ENABLE_BACKGROUND_TASKS=false.
 IPAM_JOBS = _schedule.JOBS
 CELERY_BEAT_SCHEDULE = _schedule.beat_schedule(enabled=IPAM_ENABLE_BACKGROUND_TASKS)
+# How often the webhook dispatch job runs (seconds; contract §6: every minute). Shorter in the multi-node tests.
+IPAM_WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_int("IPAM_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 60)
+if "webhook_dispatch_due" in CELERY_BEAT_SCHEDULE and IPAM_WEBHOOK_DISPATCH_INTERVAL_SECONDS != 60:
+    CELERY_BEAT_SCHEDULE["webhook_dispatch_due"]["schedule"] = float(IPAM_WEBHOOK_DISPATCH_INTERVAL_SECONDS)
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
+# A pool process killed mid-task (OOM, kill -9): the message goes back to the queue instead of being acked as
+# failed. Safe because every task is idempotent (rows decide: claims, conditional UPDATEs, JobRun records).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Queue name: one per deployment sharing a broker (or vhost); tests use their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Exactly one scheduler: with Redis, beat is RedBeat; the active beat holds a Redis lock it renews every tick
+# (at most every CELERY_BEAT_MAX_LOOP_INTERVAL s); a second beat blocks until the lock expires, then takes
+# over from the schedule state kept in Redis (ADR 0015). Without Redis (one machine): the file scheduler.
+CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("IPAM_BEAT_MAX_LOOP_INTERVAL", 15)
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env_str("IPAM_BEAT_KEY_PREFIX", "ipam:beat:")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("IPAM_BEAT_LOCK_TIMEOUT", 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Log lines of workers use LOGGING below (logs/app.log, same format), not Celery's own setup.

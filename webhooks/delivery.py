@@ -8,8 +8,10 @@
   and refused targets = failed at once.
 - Every attempt gets a `WebhookDeliveryAttempt` row. A delivery that ends failed counts toward the
   webhook's consecutive failures; 10 in a row disable the webhook and notify its owner.
-- A claim older than `STALE_CLAIM_SECONDS` (a worker died mid-send) is logged as an interrupted
-  attempt and retried by `deliveries_dispatch_due`.
+- A claim older than `IPAM_WEBHOOK_STALE_CLAIM_SECONDS` (a worker died mid-send, e.g. kill -9) is logged as
+  an interrupted attempt and sent again at once by `deliveries_dispatch_due`, with the same
+  `X-IPAM-Delivery`: the dead worker may have sent it already, so delivery is at-least-once and receivers
+  deduplicate by that id (docs/webhooks.md).
 
 `now` parameters exist so tests control time; production passes nothing.
 """
@@ -43,7 +45,7 @@ BACKOFF_BASE_SECONDS = 30  # waits 30 s, 90 s, 4.5 min, 13.5 min, 40.5 min (± 2
 BACKOFF_FACTOR = 3
 JITTER = 0.2
 MAX_RETRY_AFTER_SECONDS = 3600
-STALE_CLAIM_SECONDS = 300
+STALE_CLAIM_SECONDS = 300  # default of IPAM_WEBHOOK_STALE_CLAIM_SECONDS
 RETRY_STATUSES = frozenset({408, 429})
 
 
@@ -110,7 +112,14 @@ def delivery_attempt(*, delivery_id: Any, now: datetime | None = None) -> str | 
     return _settle(claim, result, started_at if now else timezone.now())
 
 
-def _settle(claim: Claim, result: transport.TransportResult | None, now: datetime, *, cancelled: str = "") -> str | None:
+def stale_claim_seconds() -> int:
+    """A live sender finishes within the HTTP timeout: a claim is only stale well after that."""
+    return max(int(settings.IPAM_WEBHOOK_STALE_CLAIM_SECONDS), int(settings.IPAM_WEBHOOK_TIMEOUT_SECONDS) + 5)
+
+
+def _settle(
+    claim: Claim, result: transport.TransportResult | None, now: datetime, *, cancelled: str = "", retry_now: bool = False
+) -> str | None:
     """Write the outcome of the claimed attempt: its log row, the delivery state and the webhook health."""
     delivery = claim.delivery
     number = delivery.attempts
@@ -125,7 +134,8 @@ def _settle(claim: Claim, result: transport.TransportResult | None, now: datetim
             outcome, delivered_at = AttemptOutcome.DELIVERED, now
         elif is_retryable(result) and number < settings.IPAM_WEBHOOK_MAX_ATTEMPTS:
             outcome = AttemptOutcome.RETRYING
-            next_at = now + timedelta(seconds=retry_delay(number, result.retry_after))
+            # An interrupted attempt (our worker died, not the receiver's fault) is due again at once.
+            next_at = now if retry_now else now + timedelta(seconds=retry_delay(number, result.retry_after))
         else:
             outcome = AttemptOutcome.FAILED
             if is_retryable(result):
@@ -228,14 +238,14 @@ def _log(delivery: WebhookDelivery, number: int, outcome: str, code: int | None,
 def stale_claims_recover(*, now: datetime | None = None) -> int:
     """Settle attempts whose worker died mid-send (claimed long ago, never settled) as interrupted."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=STALE_CLAIM_SECONDS)
+    cutoff = now - timedelta(seconds=stale_claim_seconds())
     recovered = 0
     stale = WebhookDelivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).select_related("webhook", "event")
     for delivery in stale[:500]:
         if delivery.claim_token is None:
             continue
         interrupted = transport.TransportResult(None, 0, "Attempt interrupted (worker lost before the outcome was recorded)")
-        if _settle(Claim(delivery, delivery.claim_token), interrupted, now):
+        if _settle(Claim(delivery, delivery.claim_token), interrupted, now, retry_now=True):
             recovered += 1
     return recovered
 

@@ -61,3 +61,40 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
     assert "[BackgroundTasks] housekeeping finished: success" in app_log
     housekeeping_lines = [line for line in app_log.splitlines() if "[ipam.housekeeping] Housekeeping deleted" in line]
     assert housekeeping_lines and housekeeping_lines[0].endswith("[request_id=req-ops-42]")
+
+
+def test_a_real_worker_on_each_production_broker_runs_a_job_with_the_request_id(tmp_path, broker):
+    """Redis and RabbitMQ (CELERY_BROKER_URL=amqp://…): the same worker, the same job, the same tracing."""
+    env = subprocess_env(tmp_path, **broker.env())
+    worker_args = [
+        str(BIN / "celery"),
+        "-A",
+        "ipam_project",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=1",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    with Background(worker_args, env, tmp_path / "worker.out") as worker:
+        wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
+        sent = run_django(
+            "from foundation import context\n"
+            "from ipam_project.celery import app\n"
+            "context.set_context(context.RequestContext(request_id='req-broker-7'))\n"
+            "print(app.send_task('housekeeping').id)\n",
+            env,
+        )
+        assert sent.returncode == 0, sent.stderr
+        task_id = sent.stdout.strip()
+        wait_for(
+            lambda: JobRun.objects.filter(name="housekeeping", last_task_id=task_id, last_status="success").exists(),
+            90,
+            lambda: f"the job to finish:\n{worker.output()}",
+        )
+        output = worker.output()
+    scheme = "amqp://" if broker.name == "amqp" else "redis://"
+    assert scheme in output and broker.queue in output
+    assert f"Task housekeeping[{task_id}] succeeded" in output
+    app_log = (tmp_path / "logs" / "app.log").read_text()
+    assert any(line.endswith("[request_id=req-broker-7]") for line in app_log.splitlines() if "housekeeping" in line)

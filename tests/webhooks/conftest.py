@@ -110,3 +110,6 @@ def subscribe() -> Any:
         return webhook_create(actor=user, webhook_url=url, events=events or ALL_EVENTS)
 
     return make
+
+
+from tests.brokers import broker  # noqa: E402, F401 (a fixture: Redis and RabbitMQ for the real-worker tests)
