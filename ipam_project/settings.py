@@ -151,25 +151,6 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ipam_project.urls"
 WSGI_APPLICATION = "ipam_project.wsgi.application"
 APPEND_SLASH = False  # both `/path` and `/path/` are routed explicitly; a redirect would drop POST bodies
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ],
-        },
-    },
-]
-
-ROOT_URLCONF = "ipam_project.urls"
-WSGI_APPLICATION = "ipam_project.wsgi.application"
-APPEND_SLASH = False  # both `/path` and `/path/` are routed explicitly; a redirect would drop POST bodies
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
