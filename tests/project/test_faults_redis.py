@@ -68,6 +68,8 @@ def test_the_api_keeps_serving_while_redis_is_stopped_and_health_recovers_when_i
         assert write("before") == 201
         redis.stop()
 
+        # /health reuses its cache check for IPAM_HEALTH_CACHE_SECONDS (2 s): the failure shows within that.
+        wait_for(lambda: (r := _get(base + "/health")) is not None and r.json()["status"] == "degraded", 10, "health to see Redis down")
         health = _get(base + "/health")
         assert health is not None and health.status_code == 200
         assert health.json()["status"] == "degraded" and health.json()["checks"]["cache"]["status"] == "error"
