@@ -186,4 +186,4 @@ def test_converting_to_a_plain_table_and_back_keeps_every_row_and_index(alice):
     assert _partition_rows(months[partitions.month_start(_months_ago(14))]) == 2
     with connection.cursor() as cursor:
         names = {c for c in connection.introspection.get_constraints(cursor, "ipam_auditlog")}
-    assert {"audit_user_time", "audit_user_ip", "audit_user_res_action_time"} <= names
+    assert {index.name for index in AuditLog._meta.indexes} <= names  # every index the model declares
