@@ -21,6 +21,7 @@ counters and bitmaps from the rows and reports any drift.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -64,8 +65,14 @@ class Writer:
         self.counts: dict[str, int] = {}
 
     def write(self, model: type[models.Model], rows: Iterable[dict[str, Any]]) -> int:
-        fields = _fields(model)
         written = 0
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            return 0
+        rows = itertools.chain([first], rows)
+        # The columns the generator fills; the others (e.g. legacy_id, null unless imported) keep their defaults.
+        fields = [f for f in _fields(model) if f.attname in first]
         if self.copy:
             columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
             json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
