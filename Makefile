@@ -78,7 +78,7 @@ bench: install
 	bench/serve.sh > var/bench-server.log 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
 	for i in $$(seq 60); do curl -sf http://127.0.0.1:$(BENCH_PORT)/health >/dev/null && break; sleep 1; done; \
-	$(PY) bench/run.py --base-url http://127.0.0.1:$(BENCH_PORT) $(BENCH_ARGS)
+	$(DEV) $(PY) bench/run.py --base-url http://127.0.0.1:$(BENCH_PORT) $(BENCH_ARGS)
 
 verify-indexes: install
 	$(DEV) $(PY) manage.py verify_indexes

@@ -28,6 +28,8 @@ PY="$(dirname "$0")/../.venv/bin/python"
 export SECRET_KEY="${SECRET_KEY:-$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export FERNET_KEY="${FERNET_KEY:-$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}"
 export IPAM_RATE_LIMITS_ENABLED=false
+# Plain HTTP on loopback (production terminates TLS in front): the console workload logs in with a cookie.
+export SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false
 export IPAM_LOG_LEVEL="${IPAM_LOG_LEVEL:-WARNING}"
 export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-600}"
 
@@ -47,8 +49,12 @@ case "$variant" in
     # A Celery worker for the background import of the 100,000-row file (stopped with the server).
     .venv/bin/python -m celery -A ipam_project worker --concurrency=1 --loglevel=WARNING &
     worker=$!
-    trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
-    .venv/bin/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi
+    # gunicorn runs in the background so that a TERM to this script (make bench's trap) stops it and the worker
+    # at once: bash would defer the trap until a foreground child exits, leaving the server on the port.
+    .venv/bin/gunicorn -c deploy/gunicorn.conf.py ipam_project.wsgi &
+    web=$!
+    trap 'kill "$web" "$worker" 2>/dev/null; wait "$web" "$worker" 2>/dev/null' EXIT INT TERM
+    wait "$web"
     ;;
   stats)
     export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/6}"
