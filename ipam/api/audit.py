@@ -19,6 +19,7 @@ from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
 from ipam.models import AuditLog, ExportJob
 from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
+from ipam.selectors.audit_pages import audit_list_unfiltered, audit_seek_available
 from ipam.services.exports import export_job_create
 
 
@@ -81,6 +82,15 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AuditLog.objects.none()
         return audit_queryset(self.request.user, _query_filters(self.request))
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # The whole trail newest first (no filter, no cursor): total and page from the per-day counts, without
+        # COUNT(*) or OFFSET over the user's rows (ipam/selectors/audit_pages.py).
+        params = self.request.query_params
+        unfiltered = set(params) <= {"page", "page_size", "format", "ordering"} and params.get("ordering", "-timestamp") == "-timestamp"
+        if unfiltered and audit_seek_available():
+            queryset = audit_list_unfiltered(queryset, self.request.user)
+        return super().paginate_queryset(queryset)
 
     @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
