@@ -3,8 +3,8 @@
 A page of 50 hosts through `HostSerializer(many=True)` builds 50 model instances (with their region and
 country) and walks 24 serializer fields per row; these functions produce the same JSON — same keys, same
 order, same value formatting, byte for byte (tests/ipam/test_list_rows.py compares them with the
-serializers) — from the plain rows of one query. Keep them in step with `HostSerializer` and
-`AuditEntrySerializer`: a field added there and not here fails those tests.
+serializers) — from the plain rows of one query. Keep them in step with `HostSerializer`, `RegionSerializer`
+and `AuditEntrySerializer`: a field added there and not here fails those tests.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+
+from ipam.models import HOSTS_PER_REGION
 
 _datetime = serializers.DateTimeField().to_representation  # DRF's formatting (time zone, ISO 8601, "Z")
 
@@ -126,3 +128,49 @@ def audit_row(row: dict[str, Any], changes_fallback: Any) -> dict[str, Any]:
     out["snapshot"] = None if snapshot is None else {str(key): item for key, item in snapshot.items()}
     out["timestamp"] = None if row["timestamp"] is None else _datetime(row["timestamp"])
     return out
+
+
+REGION_VALUES = (
+    "id",
+    "country__name",
+    "country__continent",
+    "x_octet",
+    "y_octet",
+    "region_name",
+    "description",
+    "status",
+    "owner",
+    "user_id",
+    "tags",
+    "allocated_hosts",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "legacy_id",
+)
+
+
+def region_row(row: dict[str, Any]) -> dict[str, Any]:
+    """`RegionSerializer` output for a `.values(*REGION_VALUES)` row."""
+    return {
+        "region_id": str(row["id"]),
+        "country": _str(row["country__name"]),
+        "continent": _str(row["country__continent"]),
+        "x_octet": row["x_octet"],
+        "y_octet": row["y_octet"],
+        "cidr": f"10.{row['x_octet']}.{row['y_octet']}.0/24",
+        "region_name": _str(row["region_name"]),
+        "description": _str(row["description"]),
+        "status": _str(row["status"]),
+        "owner": _str(row["owner"]),
+        "owner_id": row["user_id"],
+        "tags": _tags(row["tags"]),
+        "allocated_hosts": row["allocated_hosts"],
+        "utilization_percentage": round(row["allocated_hosts"] * 100 / HOSTS_PER_REGION, 2),
+        "created_at": None if row["created_at"] is None else _datetime(row["created_at"]),
+        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"]),
+        "created_by": _str(row["created_by"]),
+        "updated_by": _str(row["updated_by"]),
+        "legacy_id": _str(row["legacy_id"]),
+    }

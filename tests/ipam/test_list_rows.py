@@ -10,10 +10,11 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from ipam.api.audit import _CHANGES, AuditEntrySerializer
-from ipam.api.list_rows import AUDIT_VALUES, HOST_VALUES, audit_row, host_row
-from ipam.api.serializers import HostSerializer
-from ipam.models import AuditLog, Host
+from ipam.api.list_rows import AUDIT_VALUES, HOST_VALUES, REGION_VALUES, audit_row, host_row, region_row
+from ipam.api.serializers import HostSerializer, RegionSerializer
+from ipam.models import AuditLog, Host, Region
 from ipam.services.hosts import host_update
+from ipam.services.regions import region_update
 from tests.factories import make_host, make_region
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,18 @@ def test_unusual_changes_fall_back_to_the_serializer(alice: Any) -> None:
         return ["fallback"]
 
     assert audit_row(row, fallback)["changes"] == ["fallback"] and calls == [[{"field": 5}]]
+
+
+def test_region_rows_render_exactly_as_the_region_serializer(api: Any, alice: Any) -> None:
+    first = make_region(alice, name="first", description="d\u00e9", tags={"t": "1"}, owner="team")
+    second = make_region(alice, country="Japan", name="second")
+    for _ in range(3):
+        make_host(alice, second)  # utilization 1.18 (rounded)
+    region_update(actor=alice, region_id=first.pk, data={"status": "reserved"})
+    Region.objects.filter(pk=second.pk).update(legacy_id="5f1d7c0a9b8e7d6c5b4a3f2f")
+    regions = list(Region.objects.filter(user=alice).select_related("country").order_by("x_octet", "y_octet"))
+    rows = list(Region.objects.filter(user=alice).order_by("x_octet", "y_octet").values(*REGION_VALUES))
+    assert len(regions) == len(rows) == 2
+    for region, row in zip(regions, rows, strict=True):
+        assert render(region_row(row)) == render(RegionSerializer(region).data)
+    assert api.get("/ipam/regions").json()["results"] == [RegionSerializer(region).data for region in regions]
