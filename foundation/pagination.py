@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import F, OrderBy
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -69,7 +70,7 @@ class CountHintPaginator(DjangoPaginator):
         total, rows = seek(bottom, self.per_page)
         self.__dict__["count"] = int(total)  # the cached_property, from the same snapshot as the rows
         number = self.validate_number(number)
-        return self._get_page(list(rows), number, self)
+        return Page(list(rows), number, self)
 
 
 def with_count_hint(queryset: Any, count: int | Callable[[], int]) -> Any:

@@ -121,7 +121,7 @@ class RegionViewSet(
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through RegionSerializer: the same JSON.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REGION_VALUES))
-        return self.get_paginated_response([region_row(row) for row in page])
+        return self.get_paginated_response([region_row(row) for row in page or []])
 
     def precondition_lock(self) -> None:
         region_services.region_lock_for_write(actor=actor_of(self.request), region_id=self.kwargs["region_id"])
