@@ -123,3 +123,13 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
     sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_AUDIT" in q["sql"].upper()]
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
     assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and " OFFSET " not in sqls[1]
+
+
+def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:
+    spec = partitions.PartitionedTable("ipam_auditlog", "timestamp")
+    ahead = partitions.add_months(partitions.month_start(timezone.now()), 30)  # no partition yet: rows go to default
+    _rows(alice, [ahead.replace(day=3), ahead.replace(day=3, hour=5), ahead.replace(day=20)])
+    _counts_match_rows()
+    partitions.create_month(connection, spec, ahead)  # moves them from the default partition into the new one
+    assert ahead in partitions.monthly_partitions(connection, "ipam_auditlog")
+    _counts_match_rows()
