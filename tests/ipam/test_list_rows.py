@@ -82,3 +82,30 @@ def test_region_rows_render_exactly_as_the_region_serializer(api: Any, alice: An
     for region, row in zip(regions, rows, strict=True):
         assert render(region_row(row)) == render(RegionSerializer(region).data)
     assert api.get("/ipam/regions").json()["results"] == [RegionSerializer(region).data for region in regions]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
+def test_datetimes_are_formatted_as_drf_formats_them(zone: str) -> None:
+    from rest_framework import serializers
+
+    from ipam.api.list_rows import _datetime
+
+    drf = serializers.DateTimeField()
+    values = [
+        dt.datetime(2026, 12, 2, 17, 3, 4, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 7, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    ]
+    with timezone.override(zone):
+        for value in values:
+            assert _datetime(value) == drf.to_representation(value)
+
+
+def test_a_list_without_filters_equals_the_filtered_path(api: Any, alice: Any) -> None:
+    region = make_region(alice)
+    for _ in range(3):
+        make_host(alice, region)
+    for path in ("/ipam/hosts", "/ipam/regions"):
+        plain = api.get(f"{path}?page_size=2&ordering=-created_at").json()
+        filtered = api.get(f"{path}?page_size=2&ordering=-created_at&status=active").json()
+        assert plain["results"] == filtered["results"] and plain["count"] == filtered["count"]
