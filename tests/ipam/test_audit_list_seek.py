@@ -133,3 +133,17 @@ def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -
     partitions.create_month(connection, spec, ahead)  # moves them from the default partition into the new one
     assert ahead in partitions.monthly_partitions(connection, "ipam_auditlog")
     _counts_match_rows()
+
+
+def test_verify_counters_reports_and_repairs_drifted_audit_day_counts(alice: Any, bob: Any) -> None:
+    from ipam.services.integrity import counters_check, counters_repair
+
+    _history(alice, random.Random(6), 20)
+    _history(bob, random.Random(7), 5)
+    assert [d for d in counters_check().drifts if d.kind == "audit_counts"] == []
+    AuditDayCount.objects.create(user_id=alice.pk, day=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0), n=3)
+    drifts = [d for d in counters_check().drifts if d.kind == "audit_counts"]
+    assert [d.key for d in drifts] == [("audit_counts", alice.pk)] and "counted" in str(drifts[0])
+    counters_repair(drifts=drifts)
+    assert [d for d in counters_check().drifts if d.kind == "audit_counts"] == []
+    _counts_match_rows()
