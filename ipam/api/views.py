@@ -25,6 +25,7 @@ from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
+from ipam.api.detail import LightRetrieveMixin
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
@@ -86,6 +87,7 @@ class CountryViewSet(ConditionalMixin, ReplicaReadsMixin, viewsets.ReadOnlyModel
 class RegionViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -170,6 +172,7 @@ class RegionViewSet(
 class HostViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -96,6 +96,10 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
     the user has no such region."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
+    # The country table (a cache round trip) is read before the lock: it decides nothing about the allocation
+    # (only the name and code in the audit row and the response) and a region never changes country, so the
+    # lock is not held across a cache round trip. The region row and the probes are read after the lock.
+    countries = cache.countries()
     try:
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
@@ -126,7 +130,7 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         answers = cursor.fetchone()
     for probe, answer in zip(PROBES, answers, strict=True):
         setattr(region, probe, bool(answer))
-    country = next((c for c in cache.countries() if c.pk == region.country_id), None)
+    country = next((c for c in countries if c.pk == region.country_id), None)
     if country is not None:
         region.country = country
     return region
