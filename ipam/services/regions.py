@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from foundation.types import Actor
+from ipam import cache as ipam_cache
 from ipam import exceptions
 from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
 from ipam.selectors import occupancy
@@ -51,7 +52,9 @@ def region_allocate(
     name = clean_region_name(region_name)
     tags = clean_tags(tags)
     if not isinstance(country, Country):
-        country = country_get(country)
+        # The cached country table (versioned: any edit of a country makes it stale at once) answers without a
+        # query; an unknown value goes to the database, which gives the 404 (the lock below still decides).
+        country = ipam_cache.country_find(country) or country_get(country)
     allocation.ensure_may_use_country(actor, country)
     with allocation.measured("region"), transaction.atomic():
         cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)

@@ -200,3 +200,55 @@ def test_a_filtered_host_list_still_counts_its_rows(api: Any, alice: Any) -> Non
     make_host(alice, second, "b-0")
     assert api.get(f"/ipam/hosts?region_id={second.pk}").json()["count"] == 1
     assert api.get("/ipam/hosts?hostname=a-").json()["count"] == 3
+
+
+def test_a_region_allocation_resolves_the_country_from_the_cached_table(alice: Any) -> None:
+    """Issue 19: the country (name, alpha-2 or alpha-3, any case) comes from the versioned country cache; the
+    first statement is the cursor lock, and an unknown country is still a 404."""
+    import pytest
+
+    from ipam import cache as ipam_cache
+    from ipam.exceptions import NotFound
+    from ipam.models import Country, Region
+    from ipam.services.regions import region_allocate
+
+    region_allocate(actor=alice, country="India", region_name="warm")  # quota and cursor rows exist from now on
+    ipam_cache.countries()
+    for value in ("india", "IN", "ind"):
+        sql = _statements(lambda value=value: region_allocate(actor=alice, country=value, region_name=f"r-{value}"))
+        assert "ipam_country" not in sql[0] and "ipam_allocationcursor" in sql[0], sql[0]
+        assert not any("FROM \"ipam_country\"" in statement for statement in sql), sql
+    assert Region.objects.filter(user=alice, country__name="India").count() == 4
+    with pytest.raises(NotFound):
+        region_allocate(actor=alice, country="Atlantis", region_name="x")
+    # A renamed country is seen at once (the cache version moves with the edit), the old name is unknown.
+    Country.objects.filter(name="India").update(name="Bharat")
+    ipam_cache.bump_countries_version()
+    assert region_allocate(actor=alice, country="bharat", region_name="after-rename").country.name == "Bharat"
+    with pytest.raises(NotFound):
+        region_allocate(actor=alice, country="India", region_name="old-name")
+
+
+def test_the_host_lock_reads_the_country_table_before_the_lock(alice: Any, monkeypatch: Any) -> None:
+    """The country table is a cache round trip: read before the lock statement, not while the lock is held."""
+    from ipam import cache as ipam_cache
+    from ipam.services import hostlock
+
+    region = make_region(alice)
+    order: list[str] = []
+    real_countries = ipam_cache.countries
+
+    def countries() -> Any:
+        order.append("countries")
+        return real_countries()
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "ipam_region" in sql and sql.startswith("SELECT") and not order.count("lock"):
+            order.append("lock")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(hostlock.cache, "countries", countries)
+    with connection.execute_wrapper(record):
+        host = host_allocate(actor=alice, region_id=region.pk, hostname="web-1")
+    assert order == ["countries", "lock"]
+    assert host.region.country.name == region.country.name
