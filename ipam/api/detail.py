@@ -34,7 +34,9 @@ class LightRetrieveMixin:
             return super().get_object()  # type: ignore[misc]  # filters apply: DRF's path, unchanged
         lookup_url_kwarg = view.lookup_url_kwarg or view.lookup_field
         try:
-            found = next(iter(view.get_queryset().filter(**{view.lookup_field: view.kwargs[lookup_url_kwarg]})[:1]), None)
+            lookup = {view.lookup_field: view.kwargs[lookup_url_kwarg]}
+            # One row by its key: no ORDER BY to compile or sort (the model's default ordering is for lists).
+            found = next(iter(view.get_queryset().filter(**lookup).order_by()[:1]), None)
         except (TypeError, ValueError, ValidationError):  # as django's get_object_or_404 under DRF
             found = None
         if found is None:
