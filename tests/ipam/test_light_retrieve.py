@@ -30,7 +30,11 @@ def _full(serializer_class: Any, instance: Any, path: str) -> tuple[bytes, str]:
 def objects(api: Any, alice: Any) -> dict[str, Any]:
     region = make_region(alice, tags={"env": "prod", "tier": "1"}, description="edge")
     host = make_host(alice, region, hostname="web-1", tags={"role": "web"})
-    created = api.post("/ipam/reservations", {"resource_type": "host", "x_octet": region.x_octet, "y_octet": region.y_octet, "z_octet": 200, "reason": "planned"}, format="json")
+    created = api.post(
+        "/ipam/reservations",
+        {"resource_type": "host", "x_octet": region.x_octet, "y_octet": region.y_octet, "z_octet": 200, "reason": "planned"},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     return {
         "region": Region.objects.select_related("country").get(pk=region.pk),
@@ -66,7 +70,9 @@ def test_host_by_ip_equals_the_full_serializer(api: Any, objects: dict[str, Any]
 
 
 @pytest.mark.parametrize(("kind", "url", "serializer_class"), CASES)
-def test_one_statement_per_detail_get(api: Any, objects: dict[str, Any], kind: str, url: str, serializer_class: Any, django_assert_num_queries: Any) -> None:
+def test_one_statement_per_detail_get(
+    api: Any, objects: dict[str, Any], kind: str, url: str, serializer_class: Any, django_assert_num_queries: Any
+) -> None:
     path = url.format(objects[kind].pk)
     api.get(path)  # warm the process caches (country table)
     with django_assert_num_queries(1) as captured:
@@ -75,7 +81,9 @@ def test_one_statement_per_detail_get(api: Any, objects: dict[str, Any], kind: s
 
 
 @pytest.mark.parametrize(("kind", "url", "serializer_class"), CASES)
-def test_unknown_and_foreign_objects_are_404(client_for: Any, bob: Any, api: Any, objects: dict[str, Any], kind: str, url: str, serializer_class: Any) -> None:
+def test_unknown_and_foreign_objects_are_404(
+    client_for: Any, bob: Any, api: Any, objects: dict[str, Any], kind: str, url: str, serializer_class: Any
+) -> None:
     unknown = api.get(url.format("0b7e3c1e-9a43-4d7e-8f00-000000000000"))
     assert unknown.status_code == 404
     assert set(unknown.json()) >= {"error", "message"}

@@ -217,7 +217,7 @@ def test_a_region_allocation_resolves_the_country_from_the_cached_table(alice: A
     for value in ("india", "IN", "ind"):
         sql = _statements(lambda value=value: region_allocate(actor=alice, country=value, region_name=f"r-{value}"))
         assert "ipam_country" not in sql[0] and "ipam_allocationcursor" in sql[0], sql[0]
-        assert not any("FROM \"ipam_country\"" in statement for statement in sql), sql
+        assert not any('FROM "ipam_country"' in statement for statement in sql), sql
     assert Region.objects.filter(user=alice, country__name="India").count() == 4
     with pytest.raises(NotFound):
         region_allocate(actor=alice, country="Atlantis", region_name="x")
@@ -286,7 +286,9 @@ def test_a_reserved_region_is_still_skipped_and_an_expired_one_is_not(api: Any, 
     from ipam.models import Country
 
     japan = Country.objects.get(name="Japan")
-    held = api.post("/ipam/reservations", {"resource_type": "region", "x_octet": japan.x_start, "y_octet": 0, "reason": "hold"}, format="json")
+    held = api.post(
+        "/ipam/reservations", {"resource_type": "region", "x_octet": japan.x_start, "y_octet": 0, "reason": "hold"}, format="json"
+    )
     assert held.status_code == 201, held.content
     first = api.post("/ipam/regions", {"country": "Japan", "region_name": "a"}, format="json").json()
     assert (first["x_octet"], first["y_octet"]) == (japan.x_start, 1)
@@ -332,7 +334,9 @@ def test_the_region_probe_agrees_with_the_orm(alice: Any, bob: Any) -> None:
     assert probe(alice, "taken") == {"region_name_taken": True, "has_region_reservations": False, "has_webhooks": False, "has_rules": False}
     assert probe(alice, "other")["region_name_taken"] is False
     assert probe(bob, "taken")["region_name_taken"] is False  # another user's name
-    reservation = Reservation.objects.create(user=alice, resource_type="region", country=india, x_octet=india.x_start, y_octet=9, reason="r")
+    reservation = Reservation.objects.create(
+        user=alice, resource_type="region", country=india, x_octet=india.x_start, y_octet=9, reason="r"
+    )
     assert probe(alice, "x")["has_region_reservations"] is True and bool(reserved_region_slots(alice, india))
     Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert probe(alice, "x")["has_region_reservations"] is False and not reserved_region_slots(alice, india)
