@@ -271,7 +271,7 @@ class HostViewSet(
     def by_ip(self, request: Request, ip_address: str) -> Response:
         x, y, z = parse_private_ip(ip_address)
         # (user_id, ip_int) is a unique index: one index probe, where filtering on the three octets scanned the user's hosts
-        host = self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).first()
+        host = next(iter(self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).order_by()[:1]), None)  # one row: nothing to sort
         if host is None:
             raise NotFound(f"You have no host at {ip_address}.", code="host_not_found")
         return Response(s.represent(s.HostSerializer, host))

@@ -62,11 +62,15 @@ def test_body_and_etag_equal_the_full_serializer(api: Any, objects: dict[str, An
     assert api.get(path, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
-def test_host_by_ip_equals_the_full_serializer(api: Any, objects: dict[str, Any]) -> None:
+def test_host_by_ip_equals_the_full_serializer(api: Any, objects: dict[str, Any], django_assert_num_queries: Any) -> None:
     host = objects["host"]
     body, etag = _full(HostSerializer, host, "/")
-    response = api.get(f"/ipam/hosts/by-ip/{host.ip_address}")
+    api.get(f"/ipam/hosts/by-ip/{host.ip_address}")  # warm the process caches
+    with django_assert_num_queries(1) as captured:
+        response = api.get(f"/ipam/hosts/by-ip/{host.ip_address}")
     assert (response.content, response["ETag"]) == (body, etag)
+    assert "ORDER BY" not in captured.captured_queries[0]["sql"]
+    assert api.get("/ipam/hosts/by-ip/10.0.0.254").status_code == 404
 
 
 @pytest.mark.parametrize(("kind", "url", "serializer_class"), CASES)
