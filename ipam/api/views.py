@@ -25,6 +25,7 @@ from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
+from ipam.api.detail import LightRetrieveMixin
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
@@ -86,6 +87,7 @@ class CountryViewSet(ConditionalMixin, ReplicaReadsMixin, viewsets.ReadOnlyModel
 class RegionViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -170,6 +172,7 @@ class RegionViewSet(
 class HostViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -268,7 +271,7 @@ class HostViewSet(
     def by_ip(self, request: Request, ip_address: str) -> Response:
         x, y, z = parse_private_ip(ip_address)
         # (user_id, ip_int) is a unique index: one index probe, where filtering on the three octets scanned the user's hosts
-        host = self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).first()
+        host = next(iter(self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).order_by()[:1]), None)  # one row: nothing to sort
         if host is None:
             raise NotFound(f"You have no host at {ip_address}.", code="host_not_found")
         return Response(s.represent(s.HostSerializer, host))
