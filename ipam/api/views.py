@@ -25,6 +25,7 @@ from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
+from ipam.api.detail import LightRetrieveMixin
 from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row, unfiltered_or_filter
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
@@ -88,6 +89,7 @@ class CountryViewSet(ConditionalMixin, ReplicaReadsMixin, viewsets.ReadOnlyModel
 class RegionViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -179,6 +181,7 @@ class RegionViewSet(
 class HostViewSet(
     ConditionalMixin,
     ReplicaReadsMixin,
+    LightRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -283,7 +286,7 @@ class HostViewSet(
     def by_ip(self, request: Request, ip_address: str) -> Response:
         x, y, z = parse_private_ip(ip_address)
         # (user_id, ip_int) is a unique index: one index probe, where filtering on the three octets scanned the user's hosts
-        host = self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).first()
+        host = next(iter(self.get_queryset().filter(ip_int=ip_to_int(x, y, z)).order_by()[:1]), None)  # one row: nothing to sort
         if host is None:
             raise NotFound(f"You have no host at {ip_address}.", code="host_not_found")
         return Response(s.represent(s.HostSerializer, host))
