@@ -24,7 +24,7 @@ from ipam.services.legacy.accounts import account_import
 from ipam.services.legacy.address import address_write, hosts_import, regions_import
 from ipam.services.legacy.history import audit_import, quota_import
 from ipam.services.legacy.quirks import oid
-from ipam.services.legacy.readers import SourceReader
+from ipam.services.legacy.readers import SourceReader, add_chunk
 from ipam.services.legacy.report import ImportReport
 from ipam.services.legacy.scope import Scope
 from ipam.services.legacy.stores import (
@@ -91,10 +91,11 @@ def import_original(reader: SourceReader, *, options: ImportOptions, progress: P
         username = str(doc.get("username") or oid(doc.get("_id")))
         if progress:
             progress(done, len(wanted), username)
-        report.merge(_import_user(doc, buckets.pop(index, {}), countries, options, report, username))
+        docs = _documents(reader, buckets.pop(index, {}), index, owner_of, report)
+        report.merge(_import_user(doc, docs, countries, options, report, username))
     for name in sorted(reader.collections() - set(OWNED) - set(COUNTED_ONLY) - NOT_USER_DATA - {"users"}):
         if not name.startswith("system."):
-            report.skip(name, "not an IPAM collection of the original: ignored", sum(1 for _ in reader.documents(name)))
+            report.skip(name, "not an IPAM collection of the original: ignored", _count(reader, name))
     if not options.dry_run:
         report.verify = [str(drift) for drift in counters_check().drifts]
     return report
@@ -111,31 +112,70 @@ def _selected(users: list[dict[str, Any]], usernames: Sequence[str], report: Imp
 
 
 def _group(reader: SourceReader, owner_of: dict[str, int], wanted: set[int], report: ImportReport) -> dict[int, dict[str, list[Any]]]:
-    """Every owned document of the selected users, by user then collection; the others counted or skipped."""
+    """Every owned document of the selected users, by user then collection; the others counted or skipped.
+
+    A reader that can locate documents without decoding them (`DumpReader.owners`) gives where each one is:
+    the buckets then hold positions, decoded one user at a time by `_documents`."""
     buckets: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     available = reader.collections()
+    owners = getattr(reader, "owners", None)
     for collection in OWNED:
         if collection not in available:
+            continue
+        if owners is not None:
+            for key, chunk in owners(collection):
+                index = owner_of.get(key)
+                if index is None:
+                    _unowned(report, collection, key)
+                elif index in wanted:
+                    add_chunk(buckets[index][collection], chunk)
             continue
         for doc in reader.documents(collection):
             key = str(doc.get("user_id") or "")
             index = owner_of.get(key)
             if index is None:
-                report.stats(collection).read += 1
-                reason = (
-                    "written by the original's periodic jobs (user 'system'): no user namespace"
-                    if key.startswith("system")
-                    else ("owner (user_id) not in the users collection")
-                )
-                report.skip(collection, reason)
+                _unowned(report, collection, key)
             elif index in wanted:
                 buckets[index][collection].append(doc)
     for collection, reason in COUNTED_ONLY.items():
         if collection in available:
-            count = sum(1 for _ in reader.documents(collection))
+            count = _count(reader, collection)
             report.stats(collection).read += count
             report.skip(collection, reason, count)
     return buckets
+
+
+def _unowned(report: ImportReport, collection: str, key: str) -> None:
+    report.stats(collection).read += 1
+    reason = (
+        "written by the original's periodic jobs (user 'system'): no user namespace"
+        if key.startswith("system")
+        else ("owner (user_id) not in the users collection")
+    )
+    report.skip(collection, reason)
+
+
+def _count(reader: SourceReader, collection: str) -> int:
+    owners = getattr(reader, "owners", None)
+    return sum(1 for _ in (owners(collection) if owners is not None else reader.documents(collection)))
+
+
+def _documents(reader: SourceReader, bucket: dict[str, list[Any]], index: int, owner_of: dict[str, int], report: ImportReport) -> dict[str, list[Any]]:
+    """One user's documents, decoded now when the bucket holds positions. Each decoded document's owner is
+    checked again: one whose `user_id` was only found inside a nested object is not this user's."""
+    load = getattr(reader, "load", None)
+    if load is None:
+        return bucket
+    docs: dict[str, list[Any]] = {}
+    for collection, chunks in bucket.items():
+        mine = docs[collection] = []
+        for doc in load(chunks):
+            key = str(doc.get("user_id") or "")
+            if owner_of.get(key) == index:
+                mine.append(doc)
+            else:
+                _unowned(report, collection, key)
+    return docs
 
 
 def _import_user(
