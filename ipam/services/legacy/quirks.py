@@ -6,6 +6,7 @@ never an exception, so one odd document cannot stop an import.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -21,8 +22,14 @@ NAMESPACE = uuid.UUID("0b6c1f4e-8a5d-5f3e-9c2b-7d41e0a9c316")
 IMPORT_MARK = "import_original"  # request_id of imported audit rows (and how a re-run finds them)
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
+
+
 def legacy_uuid(kind: str, legacy_id: str) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"{kind}:{legacy_id}")
+    """`uuid.uuid5(NAMESPACE, f"{kind}:{legacy_id}")`, from a SHA-1 already fed the namespace (same value)."""
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(f"{kind}:{legacy_id}".encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=5)
 
 
 def oid(value: Any) -> str:

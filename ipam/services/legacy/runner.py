@@ -80,7 +80,8 @@ Progress = Callable[[int, int, str], None]
 def import_original(reader: SourceReader, *, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
     """Import every selected user (see the module docstring). The cyclic garbage collector is paused meanwhile:
     the import allocates millions of short-lived acyclic objects (decoded documents, row tuples) and its
-    generation scans would otherwise cost a sizeable share of the CPU time; it runs once after each user."""
+    generation scans would otherwise cost a sizeable share of the CPU time. Reference counting still frees each
+    user's documents when the next user starts; the collector runs again when the import returns."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -114,7 +115,6 @@ def _import_original(reader: SourceReader, *, options: ImportOptions, progress: 
             docs = _documents(reader, buckets.pop(index, {}), index, owner_of, report)
             report.merge(_import_user(doc, docs, countries, options, report, username))
             del docs
-            gc.collect()
     for name in sorted(reader.collections() - set(OWNED) - set(COUNTED_ONLY) - NOT_USER_DATA - {"users"}):
         if not name.startswith("system."):
             report.skip(name, "not an IPAM collection of the original: ignored", _count(reader, name))
