@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipam_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -45,7 +45,8 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"{report.total_new} new; verify drifts: {len(report.verify)}; failed users: {len(report.users_failed)}")
     print(f"wall {wall:.1f} s; import process CPU {usage.ru_utime + usage.ru_stime - client_before:.1f} s; ", end="")
-    print(f"PostgreSQL backend CPU {backend_cpu(pid) - server_before:.1f} s; peak RSS {usage.ru_maxrss // 1024} MB; load {os.getloadavg()[0]:.1f}")
+    server = backend_cpu(pid) - server_before
+    print(f"PostgreSQL backend CPU {server:.1f} s; peak RSS {usage.ru_maxrss // 1024} MB; load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

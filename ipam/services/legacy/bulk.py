@@ -28,7 +28,7 @@ MAINTENANCE_WORK_MEM = "256MB"  # for the index builds of this transaction only 
 
 
 def bulk_tables_empty() -> bool:
-    return connection.vendor == "postgresql" and not any(model.objects.exists() for model in BULK_MODELS)
+    return connection.vendor == "postgresql" and not any(model._default_manager.exists() for model in BULK_MODELS)
 
 
 def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
@@ -71,6 +71,15 @@ def _foreign_keys(tables: list[str]) -> list[tuple[str, str, str]]:
         return list(cursor.fetchall())
 
 
+def check_deferred() -> None:
+    """Run the foreign-key checks deferred so far in this transaction now (they raise here, not at commit).
+    Every deferrable constraint of the schema is INITIALLY DEFERRED (Django's foreign keys), so switching
+    back to DEFERRED restores the transaction's mode."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 @contextmanager
 def deferred_indexes() -> Iterator[list[str]]:
     """Drop the bulk tables' secondary indexes and foreign keys; recreate them on a clean exit (the foreign
@@ -80,12 +89,14 @@ def deferred_indexes() -> Iterator[list[str]]:
     indexes = _secondary_indexes(tables)
     keys = _foreign_keys(tables)
     quote = connection.ops.quote_name
+    check_deferred()  # PostgreSQL refuses ALTER TABLE on a table with pending trigger events
     with connection.cursor() as cursor:
         for table, name, _ in keys:
             cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {quote(name)}")
     yield [name for name, _ in indexes] + [name for _, name, _ in keys]
+    check_deferred()
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
         for _, definition in indexes:

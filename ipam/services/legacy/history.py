@@ -136,7 +136,16 @@ def _create_rows(scope: Scope, created_for: set[str]) -> Iterator[tuple[Any, ...
 
 
 def _create_row(
-    scope: Scope, user_id: int, username: str, legacy: str, resource_type: str, row: dict[str, Any], cidr: str, ip: str, region_id: Any, name: Any
+    scope: Scope,
+    user_id: int,
+    username: str,
+    legacy: str,
+    resource_type: str,
+    row: dict[str, Any],
+    cidr: str,
+    ip: str,
+    region_id: Any,
+    name: Any,
 ) -> tuple[Any, ...]:
     return (
         legacy_uuid("audit-create", legacy),

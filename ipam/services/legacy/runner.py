@@ -23,8 +23,8 @@ from ipam import cache
 from ipam.models import Country
 from ipam.services.integrity import counters_check, counters_rebuild
 from ipam.services.legacy.accounts import account_import
-from ipam.services.legacy.bulk import bulk_tables_empty, deferred_indexes
 from ipam.services.legacy.address import address_write, hosts_import, regions_import
+from ipam.services.legacy.bulk import bulk_tables_empty, check_deferred, deferred_indexes
 from ipam.services.legacy.history import audit_import, quota_import
 from ipam.services.legacy.quirks import oid
 from ipam.services.legacy.readers import SourceReader, add_chunk
@@ -182,7 +182,9 @@ def _count(reader: SourceReader, collection: str) -> int:
     return sum(1 for _ in (owners(collection) if owners is not None else reader.documents(collection)))
 
 
-def _documents(reader: SourceReader, bucket: dict[str, list[Any]], index: int, owner_of: dict[str, int], report: ImportReport) -> dict[str, list[Any]]:
+def _documents(
+    reader: SourceReader, bucket: dict[str, list[Any]], index: int, owner_of: dict[str, int], report: ImportReport
+) -> dict[str, list[Any]]:
     """One user's documents, decoded now when the bucket holds positions. Each decoded document's owner is
     checked again: one whose `user_id` was only found inside a nested object is not this user's."""
     load = getattr(reader, "load", None)
@@ -218,8 +220,8 @@ def _import_user(
                     keys=account.keys,
                 )
                 _import_owned(scope, docs)
-                if connection.in_atomic_block and len(connection.savepoint_ids) > 0 and connection.vendor == "postgresql":
-                    _check_deferred()  # inside the bulk transaction: this user's foreign keys are checked now, not at the end
+                if connection.vendor == "postgresql" and connection.savepoint_ids:
+                    check_deferred()  # inside the bulk transaction: this user's foreign keys are checked now, not at the end
                 mine.users_imported.append(account.user.username)
                 user_id = scope.user_id
                 transaction.on_commit(lambda: cache.forget_user_history(user_id))
@@ -232,12 +234,6 @@ def _import_user(
         report.users_failed.append((username, f"{type(exc).__name__}: {exc}"))
         return ImportReport(dry_run=options.dry_run)
     return mine
-
-
-def _check_deferred() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _import_owned(scope: Scope, docs: dict[str, list[Any]]) -> None:
