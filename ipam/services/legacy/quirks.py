@@ -34,6 +34,9 @@ def legacy_uuid(kind: str, legacy_id: str) -> uuid.UUID:
 
 def oid(value: Any) -> str:
     """The string form of an ObjectId (or of whatever the original stored as an id)."""
+    kind = type(value)
+    if kind is ObjectId or kind is str:  # the usual cases, without the (slow) abstract Mapping check
+        return str(value)
     if isinstance(value, Mapping) and "$oid" in value:  # a stray Extended JSON wrapper
         return str(value["$oid"])
     return str(value) if value is not None else ""
@@ -91,6 +94,11 @@ def tags(value: Any) -> tuple[dict[str, str], str | None]:
 
 def plain(value: Any) -> Any:
     """JSON-safe copy of a BSON value (ObjectId → str, datetime → ISO 8601 UTC), for snapshots and criteria."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:  # exact types first (cheap)
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
