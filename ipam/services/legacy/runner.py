@@ -221,7 +221,7 @@ def _import_user(
                 )
                 _import_owned(scope, docs)
                 if connection.vendor == "postgresql" and connection.savepoint_ids:
-                    check_deferred()  # inside the bulk transaction: this user's foreign keys are checked now, not at the end
+                    check_deferred()  # inside the bulk transaction: this user's remaining foreign keys are checked now, not at the end
                 mine.users_imported.append(account.user.username)
                 user_id = scope.user_id
                 transaction.on_commit(lambda: cache.forget_user_history(user_id))
