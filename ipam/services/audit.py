@@ -132,14 +132,20 @@ def audit_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
 
 def audit_counts_compact() -> int:
     """Fold the delta rows of `ipam_auditdaycount` into one row per (user, day), dropping days at zero; returns
-    the rows left. One statement: readers see the deltas or their sum, never both or neither."""
+    the rows written. Only the (user, day) groups that hold more than one row (or sum to zero) are rewritten, so
+    a run costs one index scan plus the days written since the last run, not a rewrite of the whole table. One
+    statement: readers see the deltas or their sum, never both or neither; deltas inserted while it runs are
+    not in its snapshot and stay for the next run."""
     connection = connections[router.db_for_write(AuditDayCount)]
     if connection.vendor != "postgresql":
         return 0
     table = connection.ops.quote_name(AuditDayCount._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH gone AS (DELETE FROM {table} RETURNING user_id, day, n) "  # noqa: S608  # the model's quoted table name
+            # the model's quoted table name only
+            f"WITH loose AS (SELECT user_id, day FROM {table} GROUP BY user_id, day HAVING COUNT(*) > 1 OR SUM(n) = 0), "  # noqa: S608
+            f"gone AS (DELETE FROM {table} t USING loose WHERE t.user_id = loose.user_id AND t.day = loose.day "
+            "RETURNING t.user_id, t.day, t.n) "
             f"INSERT INTO {table} (user_id, day, n) SELECT user_id, day, SUM(n) FROM gone GROUP BY user_id, day HAVING SUM(n) <> 0"
         )
         return int(cursor.rowcount)
