@@ -4,7 +4,7 @@ would, and `import_parse`: the whole file parsed and cleaned, or `ValidationFail
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ipam import exceptions
@@ -18,10 +18,10 @@ from ipam.services.imports.parsing import (
     Errors,
     Record,
     csv_lines,
+    csv_records,
     decode,
+    json_records,
     max_bytes,
-    parse_csv,
-    parse_json,
     present,
     too_large,
 )
@@ -131,7 +131,7 @@ def _clean_region(record: Record, countries: _Countries, placement: str, errors:
     for key in HOST_ONLY:
         if present(raw.get(key)):
             errors.add(record, key, "Not a region field (leave it empty on region rows).")
-    if not record.region_name and "region_name" not in {e["field"] for e in errors.items if e["line"] == record.line}:
+    if not record.region_name and "region_name" not in errors.fields_of(record.line):
         errors.add(record, "region_name", "Required.")
     status = str(raw.get("status") or "active").strip()
     if status not in RegionStatus.values:
@@ -198,34 +198,69 @@ def _clean_host(record: Record, countries: _Countries, placement: str, errors: E
         errors.add(record, "region_name", "Say which region: region_name (and country), or the region's cidr.")
 
 
-def _placement(records: list[Record]) -> str:
-    """Preview without an explicit placement: manual when every row carries its address."""
-
-    def placed(record: Record) -> bool:
-        keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
-        own = "cidr" if record.kind == "region" else "ip_address"
-        return present(record.raw.get(own)) or all(present(record.raw.get(k)) for k in keys)
-
-    return "manual" if records and all(placed(r) for r in records) else "auto"
+def _placed(record: Record) -> bool:
+    keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
+    own = "cidr" if record.kind == "region" else "ip_address"
+    return present(record.raw.get(own)) or all(present(record.raw.get(k)) for k in keys)
 
 
-def import_parse(*, content: Any, format: str, placement: str, progress: Callable[[int], None] | None = None) -> tuple[list[Record], str]:
-    """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
-    if format == "csv":
-        records = parse_csv(csv_lines(content), progress)
-    elif format == "json":
-        records = parse_json(decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content))
-    else:
-        raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
-    if not records:
+class ImportSource:
+    """An upload read record by record, as many times as the import needs (it is validated in one pass and
+    written in the next ones): CSV from its bytes line by line, JSON element by element over its decoded text."""
+
+    def __init__(self, content: Any, format: str) -> None:
+        if format not in ("csv", "json"):
+            raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
+        self.format = format
+        if format == "json":
+            content = decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content)
+        self.content = content
+
+    def records(self, errors: Errors, progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+        if self.format == "csv":
+            return csv_records(csv_lines(self.content), errors, progress)
+        return json_records(self.content, errors)
+
+
+def clean_record(record: Record, countries: _Countries, placement: str, errors: Errors) -> None:
+    (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
+
+
+def cleaned_records(source: ImportSource, placement: str, countries: _Countries) -> Iterator[Record]:
+    """The records of a file `import_check` accepted, cleaned again one at a time (for the writing passes)."""
+    errors = Errors()
+    for record in source.records(errors):
+        clean_record(record, countries, placement, errors)
+        yield record
+
+
+def import_check(*, source: ImportSource, placement: str, progress: Callable[[int], None] | None = None) -> tuple[str, _Countries]:
+    """Validate the whole file without keeping its records (400 listing the problems, at most MAX_REPORTED_ERRORS
+    of them, all counted): a pass reading it (structure; the placement when `placement` is "": manual when every
+    row carries its address), then a pass checking every record's fields. Returns the placement."""
+    errors = Errors()
+    rows = 0
+    placed = True
+    for record in source.records(errors):
+        rows += 1
+        placed = placed and _placed(record)
+    errors.raise_if_any()
+    if not rows:
         raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
-    placement = placement or _placement(records)
+    placement = placement or ("manual" if placed else "auto")
     countries = _Countries()
     errors = Errors()
-    for record in records:
-        (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
+    for record in source.records(Errors(), progress):
+        clean_record(record, countries, placement, errors)
     errors.raise_if_any()
-    return records, placement
+    return placement, countries
+
+
+def import_parse(*, content: Any, format: str, placement: str) -> tuple[list[Record], str]:
+    """The whole file parsed and cleaned into a list (small files, tests); `placement` auto|manual|"" (infer)."""
+    source = ImportSource(content, format)
+    placement, countries = import_check(source=source, placement=placement)
+    return list(cleaned_records(source, placement, countries)), placement
 
 
 def _checked_size(content: Any) -> Any:

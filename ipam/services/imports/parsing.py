@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,18 +136,35 @@ class Record:
 
 
 class Errors:
+    """Problems found in a file: the first MAX_REPORTED_ERRORS kept (file order), all counted, so that a file with a
+    problem on every row costs no more memory than one with a few."""
+
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        self.count = 0
+        self._line: int | None = None
+        self._line_fields: set[str] = set()
 
     def add(self, record: Record | None, field_name: str, message: str, *, line: int | None = None) -> None:
-        item: dict[str, Any] = {"line": record.line if record else line, "field": field_name, "message": message}
+        self.count += 1
+        at = record.line if record else line
+        if at != self._line:
+            self._line, self._line_fields = at, set()
+        self._line_fields.add(field_name)
+        if len(self.items) >= MAX_REPORTED_ERRORS:
+            return
+        item: dict[str, Any] = {"line": at, "field": field_name, "message": message}
         if record is not None and record.path:
             item["path"] = record.path
         self.items.append(item)
 
+    def fields_of(self, line: int) -> set[str]:
+        """The fields reported for `line` (the record being checked) so far."""
+        return self._line_fields if line == self._line else set()
+
     def raise_if_any(self) -> None:
-        if self.items:
-            count = len(self.items)
+        if self.count:
+            count = self.count
             raise exceptions.ValidationFailed(
                 f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported.",
                 details={"rows": self.items[:MAX_REPORTED_ERRORS], "error_count": count},
@@ -214,11 +232,11 @@ def present(value: Any) -> bool:
     return value is not None and value != "" and value != {}
 
 
-def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = None) -> list[Record]:
-    """Records of a CSV file given line by line (`csv_lines`); `progress(rows)` every PROGRESS_EVERY rows."""
-    errors = Errors()
+def csv_records(lines: Iterable[str], errors: Errors, progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+    """The records of a CSV file given line by line (`csv_lines`), one at a time: problems of a row go to
+    `errors` (the row is skipped), problems of the file raise at once; `progress(rows)` every PROGRESS_EVERY rows."""
     reader = csv.reader(_no_nul(lines), strict=True)
-    records: list[Record] = []
+    rows = 0
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -235,18 +253,17 @@ def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = Non
             if len(cells) != len(columns):
                 errors.add(None, "row", f"{len(cells)} values for {len(columns)} columns.", line=line)
                 continue
-            if len(records) >= max_rows():
+            if rows >= max_rows():
                 raise too_many_rows(line)
             raw = {col: unquote_cell(cell.strip()) for col, cell in zip(columns, cells, strict=True)}
-            records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
-            if progress is not None and len(records) % PROGRESS_EVERY == 0:
-                progress(len(records))
+            rows += 1
+            yield Record(line=line, kind=_kind(raw, errors, line), raw=raw)
+            if progress is not None and rows % PROGRESS_EVERY == 0:
+                progress(rows)
     except csv.Error as exc:
         raise exceptions.ValidationFailed(
             f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
         ) from None
-    errors.raise_if_any()
-    return records
 
 
 def _no_nul(lines: Iterable[str]) -> Iterator[str]:
@@ -258,36 +275,150 @@ def _no_nul(lines: Iterable[str]) -> Iterator[str]:
         yield line
 
 
-def parse_json(content: Any) -> list[Record]:
+# --- JSON, element by element ------------------------------------------------------------------------------
+# The documented layouts are a list of records or an object whose `regions`/`hosts`/`continents` are lists. The
+# text is walked with `raw_decode` one list element at a time, so only one element is ever decoded: first a
+# checking walk (syntax and strings of the whole text, as `json.loads` would refuse it, before any record
+# problem), then the records. A `continents` element (one continent with its countries) is decoded whole.
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_STREAMED = ("continents", "regions", "hosts")
+
+
+def _malformed(exc: json.JSONDecodeError) -> exceptions.ValidationFailed:
+    return exceptions.ValidationFailed(
+        f"The JSON is malformed at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
+        details={"file": [exc.msg], "line": exc.lineno, "column": exc.colno},
+    )
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _decode_at(text: str, pos: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        raise _malformed(exc) from None
+
+
+def _expect(text: str, pos: int, what: str) -> None:
+    raise _malformed(json.JSONDecodeError(f"Expecting {what}", text, pos))
+
+
+def _elements(text: str, pos: int, end: list[int]) -> Iterator[Any]:
+    """The elements of the JSON list starting at `pos` (a `[`), decoded one at a time; `end[0]` is set to the
+    position after the `]`."""
+    pos = _skip(text, pos + 1)
+    if text.startswith("]", pos):
+        end[:] = [pos + 1]
+        return
+    while True:
+        value, pos = _decode_at(text, pos)
+        yield value
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+        elif text.startswith("]", pos):
+            end[:] = [pos + 1]
+            return
+        else:
+            _expect(text, pos, "',' delimiter")
+
+
+def _value_end(text: str, pos: int, check: bool) -> int:
+    """Past the JSON value at `pos`, a list walked element by element; each decoded piece `_check_strings`-ed."""
+    if text.startswith("[", pos):
+        end = [pos]
+        for element in _elements(text, pos, end):
+            if check:
+                _check_strings(element)
+        return end[0]
+    value, pos = _decode_at(text, pos)
+    if check:
+        _check_strings(value)
+    return pos
+
+
+def _json_layout(text: str) -> tuple[str, Any]:
+    """Check the whole text (syntax, strings) without holding it decoded: ("list", start) for a list,
+    ("object", {key: start of its value}) for an object, ("other", None) for anything else."""
+    pos = _skip(text, 0)
+    layout: tuple[str, Any]
+    if text.startswith("{", pos):
+        starts: dict[str, int] = {}
+        pos = _skip(text, pos + 1)
+        if text.startswith("}", pos):
+            pos += 1
+        else:
+            while True:
+                if not text.startswith('"', pos):
+                    _expect(text, pos, "property name enclosed in double quotes")
+                key, pos = _decode_at(text, pos)
+                _check_strings(key)
+                pos = _skip(text, pos)
+                if not text.startswith(":", pos):
+                    _expect(text, pos, "':' delimiter")
+                pos = _skip(text, pos + 1)
+                starts[key] = pos
+                pos = _skip(text, _value_end(text, pos, check=True))
+                if text.startswith(",", pos):
+                    pos = _skip(text, pos + 1)
+                elif text.startswith("}", pos):
+                    pos += 1
+                    break
+                else:
+                    _expect(text, pos, "',' delimiter")
+        layout = ("object", starts)
+    else:
+        start = pos
+        pos = _value_end(text, pos, check=True)
+        layout = ("list", start) if text.startswith("[", start) else ("other", None)
+    if _skip(text, pos) != len(text):
+        raise _malformed(json.JSONDecodeError("Extra data", text, _skip(text, pos)))
+    return layout
+
+
+def _json_value(text: str, pos: int) -> Any:
+    """The value at `pos`: a list as a lazy iterator of its elements, anything else decoded."""
+    if text.startswith("[", pos):
+        return _elements(text, pos, [pos])
+    return _decode_at(text, pos)[0]
+
+
+def json_records(content: Any, errors: Errors) -> Iterator[Record]:
+    """The records of a JSON file (its text, or a value the request already parsed), one at a time."""
     if isinstance(content, str):
-        try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise exceptions.ValidationFailed(
-                f"The JSON is malformed at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
-                details={"file": [exc.msg], "line": exc.lineno, "column": exc.colno},
-            ) from None
+        kind, where = _json_layout(content)
+        if kind == "other":
+            data: Any = None
+        elif kind == "list":
+            data = _json_value(content, where)
+        else:
+            data = {key: _json_value(content, start) for key, start in where.items()}
     else:
         data = content
-    _check_strings(data)
-    errors = Errors()
-    records: list[Record] = []
+        _check_strings(data)
+    count = [0]
 
-    def add(item: Any, path: str, inherited: dict[str, Any], parent: Record | None, kind: str | None) -> Record | None:
-        line = len(records) + 1
+    def add(item: Any, path: str, inherited: dict[str, Any], parent: Record | None, kind: str | None) -> Iterator[Record]:
+        line = count[0] + 1
         if not isinstance(item, dict):
             errors.add(None, path, "Each record must be an object.", line=line)
-            return None
+            return
         unknown = sorted(set(item) - JSON_KEYS)
         if unknown:
             errors.add(None, path, f"Unknown keys: {', '.join(unknown)}.", line=line)
-            return None
+            return
         raw = {key: value for key, value in item.items() if key != "hosts"}
         for key, value in inherited.items():
             if not present(raw.get(key)):
                 raw[key] = value
+        count[0] += 1
         record = Record(line=line, kind=kind or _kind(raw, errors, line), raw=raw, path=path, parent=parent)
-        records.append(record)
+        yield record
         nested = item.get("hosts")
         if nested is not None:
             if record.kind != "region" or not isinstance(nested, list):
@@ -295,18 +426,17 @@ def parse_json(content: Any) -> list[Record]:
             else:
                 keep = {k: raw[k] for k in ("country", "region_name", "cidr") if present(raw.get(k))}
                 for index, host in enumerate(nested):
-                    add(host, f"{path}.hosts[{index}]", keep, record, "host")
-        return record
+                    yield from add(host, f"{path}.hosts[{index}]", keep, record, "host")
 
-    def add_list(items: Any, path: str, inherited: dict[str, Any], kind: str | None) -> None:
-        if not isinstance(items, list):
-            errors.add(None, path, "Must be a list.", line=len(records) + 1)
+    def add_list(items: Any, path: str, inherited: dict[str, Any], kind: str | None) -> Iterator[Record]:
+        if not isinstance(items, list | Iterator):
+            errors.add(None, path, "Must be a list.", line=count[0] + 1)
             return
         for index, item in enumerate(items):
-            add(item, f"{path}[{index}]", inherited, None, kind)
+            yield from add(item, f"{path}[{index}]", inherited, None, kind)
 
-    if isinstance(data, list):
-        add_list(data, "", {}, None)
+    if isinstance(data, list | Iterator):
+        yield from add_list(data, "", {}, None)
     elif isinstance(data, dict):
         unknown = sorted(set(data) - JSON_TOP_KEYS)
         if unknown:
@@ -315,23 +445,21 @@ def parse_json(content: Any) -> list[Record]:
             )
         for c_index, continent in enumerate(data.get("continents") or []):
             if not isinstance(continent, dict) or not isinstance(continent.get("countries", []), list):
-                errors.add(None, f"continents[{c_index}]", "Expected {continent, countries: [...]}.", line=len(records) + 1)
+                errors.add(None, f"continents[{c_index}]", "Expected {continent, countries: [...]}.", line=count[0] + 1)
                 continue
             for k_index, country in enumerate(continent.get("countries", [])):
                 path = f"continents[{c_index}].countries[{k_index}]"
                 if not isinstance(country, dict) or set(country) - {"country", "country_code", "code", "code3", "regions"}:
-                    errors.add(None, path, "Expected {country, regions: [...]}.", line=len(records) + 1)
+                    errors.add(None, path, "Expected {country, regions: [...]}.", line=count[0] + 1)
                     continue
                 name = country.get("country") or country.get("country_code") or country.get("code") or ""
-                add_list(country.get("regions", []), f"{path}.regions", {"country": name}, "region")
+                yield from add_list(country.get("regions", []), f"{path}.regions", {"country": name}, "region")
         if "regions" in data:
-            add_list(data["regions"], "regions", {}, "region")
+            yield from add_list(data["regions"], "regions", {}, "region")
         if "hosts" in data:
-            add_list(data["hosts"], "hosts", {}, "host")
+            yield from add_list(data["hosts"], "hosts", {}, "host")
     else:
         raise exceptions.ValidationFailed(details={"file": ["Expected a list of records or an object with regions/hosts/continents."]})
-    errors.raise_if_any()
-    return records
 
 
 def _check_strings(data: Any) -> None:
