@@ -155,7 +155,11 @@ def test_json_is_checked_whole_before_any_record_problem_and_read_element_by_ele
     with pytest.raises(exceptions.ValidationFailed) as caught:
         import_run(actor=alice, content='[{"country": "India", "region_name": "a\\u0000"}]', format="json", mode="auto")
     assert "NUL" in caught.value.details["file"][0]
-    content = '{"hosts": [{"country": "India", "region_name": "b", "hostname": "h"}], "regions": [{"country": "India", "region_name": "b"}]}'
+    hosts_first = {
+        "hosts": [{"country": "India", "region_name": "b", "hostname": "h"}],
+        "regions": [{"country": "India", "region_name": "b"}],
+    }
+    content = json.dumps(hosts_first)  # regions are read first, as before, whatever the order of the keys
     summary = import_run(actor=alice, content=content, format="json", mode="auto")
     assert [(r["line"], r["path"], r["status"]) for r in summary["results"]] == [(1, "regions[0]", "created"), (2, "hosts[0]", "created")]
 
