@@ -4,12 +4,16 @@ hostnames, all-or-nothing), the lock order, JSON read element by element, and th
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import threading
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -127,6 +131,36 @@ def test_regions_are_locked_in_one_sorted_order_before_any_host_is_written(alice
     locked_first = [pk for kind, pk in events[:first_insert] if kind == "lock"]
     assert locked_first[:4] == sorted(str(r.pk) for r in existing)  # every region, sorted, before the first write
     assert Host.objects.count() == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_imports_writing_the_same_regions_in_opposite_orders_do_not_deadlock(alice, monkeypatch):
+    monkeypatch.setattr(running, "CHUNK_ROWS", 1)
+    make_region(alice, "India", "a")
+    make_region(alice, "India", "b")
+    files = ["country,region_name,hostname\nIndia,a,x1\nIndia,b,x2\n", "country,region_name,hostname\nIndia,b,y1\nIndia,a,y2\n"]
+    barrier = threading.Barrier(2, timeout=3)
+    write_chunk = running._Run._write_chunk
+
+    def paced(self, records, publish):  # both imports write their first chunk before either writes its second
+        outcome = write_chunk(self, records, publish)
+        with contextlib.suppress(threading.BrokenBarrierError):  # the other import waits for our locks: the point
+            barrier.wait()
+        return outcome
+
+    monkeypatch.setattr(running._Run, "_write_chunk", paced)
+
+    def run(content):
+        try:
+            return import_run(actor=alice, content=content, format="csv", mode="auto")["created"]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        created = list(pool.map(run, files))
+    assert created == [{"regions": 0, "hosts": 2}] * 2
+    assert sorted(Host.objects.values_list("hostname", flat=True)) == ["x1", "x2", "y1", "y2"]
 
 
 def test_a_job_lists_the_first_failed_rows_in_file_order_and_counts_them_all(alice, monkeypatch):
