@@ -1,5 +1,7 @@
 """Checking the fields of parsed records (octets, names, tags, countries, placement) the way the API
-would, and `import_parse`: the whole file parsed and cleaned, or `ValidationFailed` listing every problem."""
+would; `ImportSource`, the upload read record by record as often as needed; `import_check`: the whole file
+validated in streaming passes, or `ValidationFailed` listing its problems (at most MAX_REPORTED_ERRORS, all
+counted); `cleaned_records`: its records again, cleaned, one at a time, for the writing passes."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ipam.models import Country, HostStatus, RegionStatus
 from ipam.selectors.search import parse_cidr
 from ipam.services.exports import HOST_FIELDS
 from ipam.services.hosts import clean_host_metadata
+from ipam.services.imports.jsonstream import json_records
 from ipam.services.imports.parsing import (
     HOST_ONLY,
     REGION_ONLY,
@@ -20,7 +23,6 @@ from ipam.services.imports.parsing import (
     csv_lines,
     csv_records,
     decode,
-    json_records,
     max_bytes,
     present,
     too_large,

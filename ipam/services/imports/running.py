@@ -1,11 +1,16 @@
 """Import regions and hosts from CSV or JSON (the layouts `ipam.services.exports` writes, or hand-made).
 
-1. Parse and validate the whole file first: bad encoding, bad CSV/JSON, unknown columns, malformed
-   addresses, names or fields → `ValidationFailed` (400) listing every problem with its line and field.
-2. Then, in one transaction: regions (one savepoint each, through `region_allocate`, at the file's
-   address in manual mode), then hosts grouped by region (one savepoint and one region lock per group,
-   batched: one hostname check, one insert, one audit insert), then non-active statuses.
-   Each row that cannot be imported gets the error the API would give (409 conflicts, 404, 429 quota).
+The file's records are never all in memory (a background import's memory does not grow with the file): the
+upload is read again for each pass (`ImportSource`), and each record is dropped once handled.
+
+1. Validate the whole file first (`import_check`, two streaming passes): bad encoding, bad CSV/JSON, unknown
+   columns, malformed addresses, names or fields → `ValidationFailed` (400) listing the problems (the first
+   MAX_REPORTED_ERRORS, all counted) with their line and field.
+2. Then, in one transaction: the region rows (one savepoint each, through `region_allocate`, at the file's
+   address in manual mode); the regions the host rows go to, locked in sorted order; the host rows in chunks
+   of CHUNK_ROWS, grouped by region in a chunk (one savepoint, one hostname check, one insert, one audit
+   insert per group); then non-active statuses. Each row that cannot be imported gets the error the API
+   would give (409 conflicts, 404, 429 quota).
 3. Preview rolls everything back (a dry run: the results show what would happen). Without `force` any
    failed row rolls everything back and raises `ImportFailed`; with `force` the successful rows commit.
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -33,21 +38,12 @@ from ipam.services.audit import audit_record
 from ipam.services.hosts import host_row, hosts_insert
 from ipam.services.imports.cleaning import ImportSource, cleaned_records, import_check
 from ipam.services.imports.parsing import MAX_REPORTED_ERRORS, MODES, PLACEMENTS, Record
+from ipam.services.imports.resolving import FileRegions, RegionIndex, RegionRef, region_for_host
 from ipam.services.quotas import quota_get
 from ipam.services.regions import region_allocate, region_update
 from webhooks.models import Webhook
 
 CHUNK_ROWS = 2000  # host rows written per chunk of the writing pass
-
-
-class RegionRef(NamedTuple):
-    """What the writing passes keep of a region: bounded by the address space, not by the file."""
-
-    pk: Any
-    region_name: str
-    x: int
-    y: int
-    country_id: int
 
 
 class _Results:
@@ -89,87 +85,6 @@ def _failure(exc: exceptions.ServiceError) -> dict[str, Any]:
     return {"status": "failed", "error": exc.code, "message": exc.message}
 
 
-class _RegionIndex:
-    """The caller's regions by address and by name, existing ones plus those the file creates."""
-
-    def __init__(self, user: Any) -> None:
-        self.by_xy: dict[tuple[int, int], RegionRef] = {}
-        self.by_name: dict[tuple[int, str], RegionRef] = {}
-        self.by_plain_name: dict[str, list[RegionRef]] = {}
-        rows = Region.objects.filter(user=user).values_list("id", "region_name", "x_octet", "y_octet", "country_id")
-        for row in rows.iterator(chunk_size=2000):
-            self.add(RegionRef(*row))
-
-    def add(self, region: RegionRef) -> None:
-        self.by_xy[(region.x, region.y)] = region
-        self.by_name[(region.country_id, region.region_name.lower())] = region
-        self.by_plain_name.setdefault(region.region_name.lower(), []).append(region)
-
-
-class _FileRegions:
-    """The region rows of the file by the keys a host row can use: (line, region or None when it failed).
-    Only the first region row per key is kept, as before."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[Any, tuple[int, RegionRef | None]] = {}
-
-    def add(self, record: Record, region: RegionRef | None) -> None:
-        assert record.country is not None
-        entry = (record.line, region)
-        self.by_key[("record", record.line)] = entry
-        if record.xy is not None:
-            self.by_key.setdefault(("xy", record.xy), entry)
-        self.by_key.setdefault(("name", record.country.pk, record.region_name.lower()), entry)
-        self.by_key.setdefault(("plain", record.region_name.lower()), entry)
-
-    def get(self, key: Any) -> RegionRef | None:
-        entry = self.by_key.get(key)
-        if entry is None:
-            return None
-        line, region = entry
-        if region is None:
-            raise exceptions.Conflict(
-                f"Its region (line {line}) was not imported.", code="region_not_imported", details={"region_line": line}
-            )
-        return region
-
-
-def _region_for_host(record: Record, placement: str, index: _RegionIndex, file_regions: _FileRegions) -> RegionRef:
-    """The region a host row goes to (raises the per-row error otherwise)."""
-    region: RegionRef | None = None
-    if placement == "manual":
-        assert record.xy is not None
-        region = file_regions.get(("xy", record.xy)) or index.by_xy.get(record.xy)
-        if region is None:
-            raise exceptions.NotFound(f"You have no region 10.{record.x}.{record.y}.0/24.", code="region_not_found")
-        if record.region_name and record.region_name.lower() != region.region_name.lower():
-            raise exceptions.Conflict(
-                f"10.{record.x}.{record.y}.0/24 is region {region.region_name!r}, not {record.region_name!r}.", code="region_mismatch"
-            )
-        return region
-    if record.parent is not None:
-        region = file_regions.get(("record", record.parent.line))
-        if region is not None:
-            return region
-    if record.region_name:
-        name = record.region_name.lower()
-        if record.country is not None:
-            region = file_regions.get(("name", record.country.pk, name)) or index.by_name.get((record.country.pk, name))
-        else:
-            candidates = index.by_plain_name.get(name, [])
-            if len(candidates) > 1:
-                raise exceptions.Conflict(f"Several regions are named {record.region_name!r}; add the country.", code="ambiguous_region")
-            region = file_regions.get(("plain", name)) or (candidates[0] if candidates else None)
-        if region is None:
-            raise exceptions.NotFound(f"You have no region named {record.region_name!r}.", code="region_not_found")
-        return region
-    assert record.xy is not None
-    region = file_regions.get(("xy", record.xy)) or index.by_xy.get(record.xy)
-    if region is None:
-        raise exceptions.NotFound(f"You have no region 10.{record.x}.{record.y}.0/24.", code="region_not_found")
-    return region
-
-
 class _Run:
     """One import inside its transaction: the passes over the file after `import_check` accepted it."""
 
@@ -180,8 +95,8 @@ class _Run:
         self.placement = placement
         self.countries = countries
         self.results = results
-        self.index = _RegionIndex(actor)
-        self.file_regions = _FileRegions()
+        self.index = RegionIndex(actor)
+        self.file_regions = FileRegions()
         self.statuses: list[tuple[Record, RegionRef, dict[str, Any]]] = []  # regions to set reserved/retired
         self.country_by_id = {c.pk: c for c in Country.objects.all()}
 
@@ -227,7 +142,7 @@ class _Run:
         region_ids: set[Any] = set()
         for record in self.records("host"):
             try:
-                region_ids.add(_region_for_host(record, self.placement, self.index, self.file_regions).pk)
+                region_ids.add(region_for_host(record, self.placement, self.index, self.file_regions).pk)
             except exceptions.ServiceError:
                 continue  # reported by the writing pass
         for region_id in sorted(region_ids, key=str):
@@ -258,7 +173,7 @@ class _Run:
         groups: dict[Any, list[Record]] = {}
         for record in records:
             try:
-                region = _region_for_host(record, self.placement, self.index, self.file_regions)
+                region = region_for_host(record, self.placement, self.index, self.file_regions)
             except exceptions.ServiceError as exc:
                 self.results.add(record, _failure(exc))
                 continue
