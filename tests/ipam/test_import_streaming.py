@@ -196,6 +196,26 @@ def test_json_is_checked_whole_before_any_record_problem_and_read_element_by_ele
     content = json.dumps(hosts_first)  # regions are read first, as before, whatever the order of the keys
     summary = import_run(actor=alice, content=content, format="json", mode="auto")
     assert [(r["line"], r["path"], r["status"]) for r in summary["results"]] == [(1, "regions[0]", "created"), (2, "hosts[0]", "created")]
+    hierarchy = {
+        "continents": [
+            {"continent": "Asia", "countries": [{"country": "Japan", "regions": [{"region_name": "c", "hosts": [{"hostname": "n"}]}]}]},
+            {"continent": "Europe", "countries": [{"country": "Nowhere", "regions": [{"region_name": "d"}]}, {"colour": 1}]},
+        ]
+    }
+    with pytest.raises(exceptions.ValidationFailed) as caught:  # walked down to each region, checked as before
+        import_run(actor=alice, content=json.dumps(hierarchy), format="json", mode="auto")
+    assert [(row["line"], row["field"]) for row in caught.value.details["rows"]] == [(4, "continents[1].countries[1]")]
+    hierarchy["continents"][1]["countries"].pop()
+    with pytest.raises(exceptions.ValidationFailed) as caught:
+        import_run(actor=alice, content=json.dumps(hierarchy), format="json", mode="auto")
+    assert [(row["line"], row["field"]) for row in caught.value.details["rows"]] == [(3, "country")]
+    hierarchy["continents"][1]["countries"][0]["country"] = "Chile"
+    summary = import_run(actor=alice, content=json.dumps(hierarchy), format="json", mode="auto")
+    assert [(r["path"], r["status"]) for r in summary["results"]] == [
+        ("continents[0].countries[0].regions[0]", "created"),
+        ("continents[0].countries[0].regions[0].hosts[0]", "created"),
+        ("continents[1].countries[0].regions[0]", "created"),
+    ]
 
 
 def test_the_admin_import_records_the_staff_user_as_the_audit_actor(alice):

@@ -5,7 +5,8 @@ text is walked with `JSONDecoder.raw_decode` one list element at a time, so only
 once: first a checking walk (syntax and strings of the whole text, so that a file `json.loads` would refuse is
 refused before any record problem is reported, as before), then the records. The object layout is read in the
 order continents, regions, hosts whatever the order of its keys (the record numbers do not change). A
-`continents` element (one continent of the hierarchy layout, with its countries and regions) is decoded whole.
+`continents` list is walked down to its regions (continent by continent, country by country), each region
+decoded whole with its nested hosts.
 """
 
 from __future__ import annotations
@@ -45,84 +46,96 @@ def _expect(text: str, pos: int, what: str) -> None:
     raise _malformed(json.JSONDecodeError(f"Expecting {what}", text, pos))
 
 
-def _elements(text: str, pos: int, end: list[int]) -> Iterator[Any]:
-    """The elements of the JSON list starting at `pos` (a `[`), decoded one at a time; `end[0]` is set to the
-    position after the `]`."""
+CHECK_DEPTH = 5  # levels of lists/objects walked piece by piece while checking (deeper values are decoded whole)
+CONTINENTS_DEPTH = 4  # continents[] → {continent, countries[]} → {country, regions[]} → each region decoded whole
+
+
+def _walk(text: str, pos: int, depth: int, check: bool) -> int:
+    """Past the JSON value at `pos` without holding it: a list walked element by element, an object (while
+    `depth` > 0) member by member, anything else decoded (and `_check_strings`-ed when `check`)."""
+    if text.startswith("[", pos):
+        pos = _skip(text, pos + 1)
+        if text.startswith("]", pos):
+            return pos + 1
+        while True:
+            pos = _skip(text, _walk(text, pos, depth - 1, check))
+            if text.startswith(",", pos):
+                pos = _skip(text, pos + 1)
+            elif text.startswith("]", pos):
+                return pos + 1
+            else:
+                _expect(text, pos, "',' delimiter")
+    if text.startswith("{", pos) and depth > 0:
+        return _members(text, pos, depth, check)[1]
+    value, end = _decode_at(text, pos)
+    if check:
+        _check_strings(value)
+    return end
+
+
+def _members(text: str, pos: int, depth: int, check: bool) -> tuple[dict[str, int], int]:
+    """The object at `pos`: {key: where its value starts} (the last of a repeated key, as `json.loads`) and its end."""
+    starts: dict[str, int] = {}
     pos = _skip(text, pos + 1)
-    if text.startswith("]", pos):
-        end[:] = [pos + 1]
-        return
+    if text.startswith("}", pos):
+        return starts, pos + 1
     while True:
-        value, pos = _decode_at(text, pos)
-        yield value
+        if not text.startswith('"', pos):
+            _expect(text, pos, "property name enclosed in double quotes")
+        key, pos = _decode_at(text, pos)
+        if check:
+            _check_strings(key)
         pos = _skip(text, pos)
+        if not text.startswith(":", pos):
+            _expect(text, pos, "':' delimiter")
+        pos = _skip(text, pos + 1)
+        starts[key] = pos
+        pos = _skip(text, _walk(text, pos, depth - 1, check))
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)
-        elif text.startswith("]", pos):
-            end[:] = [pos + 1]
-            return
+        elif text.startswith("}", pos):
+            return starts, pos + 1
         else:
             _expect(text, pos, "',' delimiter")
 
 
-def _value_end(text: str, pos: int, check: bool) -> int:
-    """Past the JSON value at `pos`, a list walked element by element; each decoded piece `_check_strings`-ed."""
+def _lazy(text: str, pos: int, depth: int) -> Any:
+    """The value at `pos` of a checked text: a list as an iterator of its elements, an object (while `depth` > 0)
+    as a dict of such values, anything else decoded."""
     if text.startswith("[", pos):
-        end = [pos]
-        for element in _elements(text, pos, end):
-            if check:
-                _check_strings(element)
-        return end[0]
-    value, pos = _decode_at(text, pos)
-    if check:
-        _check_strings(value)
-    return pos
+        return _lazy_elements(text, pos, depth)
+    if text.startswith("{", pos) and depth > 0:
+        return {key: _lazy(text, start, depth - 1) for key, start in _members(text, pos, depth, check=False)[0].items()}
+    return _decode_at(text, pos)[0]
+
+
+def _lazy_elements(text: str, pos: int, depth: int) -> Iterator[Any]:
+    pos = _skip(text, pos + 1)
+    while not text.startswith("]", pos):
+        if text.startswith("[", pos) or (text.startswith("{", pos) and depth > 1):
+            value = _lazy(text, pos, depth - 1)
+            pos = _walk(text, pos, depth - 1, check=False)
+        else:
+            value, pos = _decode_at(text, pos)
+        yield value
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
 
 
 def _json_layout(text: str) -> tuple[str, Any]:
     """Check the whole text (syntax, strings) without holding it decoded: ("list", start) for a list,
     ("object", {key: start of its value}) for an object, ("other", None) for anything else."""
-    pos = _skip(text, 0)
-    layout: tuple[str, Any]
-    if text.startswith("{", pos):
-        starts: dict[str, int] = {}
-        pos = _skip(text, pos + 1)
-        if text.startswith("}", pos):
-            pos += 1
-        else:
-            while True:
-                if not text.startswith('"', pos):
-                    _expect(text, pos, "property name enclosed in double quotes")
-                key, pos = _decode_at(text, pos)
-                _check_strings(key)
-                pos = _skip(text, pos)
-                if not text.startswith(":", pos):
-                    _expect(text, pos, "':' delimiter")
-                pos = _skip(text, pos + 1)
-                starts[key] = pos
-                pos = _skip(text, _value_end(text, pos, check=True))
-                if text.startswith(",", pos):
-                    pos = _skip(text, pos + 1)
-                elif text.startswith("}", pos):
-                    pos += 1
-                    break
-                else:
-                    _expect(text, pos, "',' delimiter")
-        layout = ("object", starts)
+    start = _skip(text, 0)
+    if text.startswith("{", start):
+        starts, pos = _members(text, start, CHECK_DEPTH, check=True)
+        layout: tuple[str, Any] = ("object", starts)
     else:
-        start = pos
-        pos = _value_end(text, pos, check=True)
+        pos = _walk(text, start, CHECK_DEPTH, check=True)
         layout = ("list", start) if text.startswith("[", start) else ("other", None)
     if _skip(text, pos) != len(text):
         raise _malformed(json.JSONDecodeError("Extra data", text, _skip(text, pos)))
     return layout
-
-
-def _json_value(text: str, pos: int) -> Any:
-    """The value at `pos`: a list as a lazy iterator of its elements, anything else decoded."""
-    if text.startswith("[", pos):
-        return _elements(text, pos, [pos])
-    return _decode_at(text, pos)[0]
 
 
 def json_records(content: Any, errors: Errors) -> Iterator[Record]:
@@ -132,9 +145,9 @@ def json_records(content: Any, errors: Errors) -> Iterator[Record]:
         if kind == "other":
             data: Any = None
         elif kind == "list":
-            data = _json_value(content, where)
+            data = _lazy(content, where, 0)
         else:
-            data = {key: _json_value(content, start) for key, start in where.items()}
+            data = {key: _lazy(content, start, CONTINENTS_DEPTH if key == "continents" else 0) for key, start in where.items()}
     else:
         data = content
         _check_strings(data)
@@ -181,7 +194,7 @@ def json_records(content: Any, errors: Errors) -> Iterator[Record]:
                 "Unknown top-level keys.", details={"keys": unknown, "allowed": sorted(JSON_TOP_KEYS - {"exported_at", "filters"})}
             )
         for c_index, continent in enumerate(data.get("continents") or []):
-            if not isinstance(continent, dict) or not isinstance(continent.get("countries", []), list):
+            if not isinstance(continent, dict) or not isinstance(continent.get("countries", []), list | Iterator):
                 errors.add(None, f"continents[{c_index}]", "Expected {continent, countries: [...]}.", line=count[0] + 1)
                 continue
             for k_index, country in enumerate(continent.get("countries", [])):
