@@ -228,12 +228,14 @@ def clean_record(record: Record, countries: _Countries, placement: str, errors: 
     (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
 
 
-def cleaned_records(source: ImportSource, placement: str, countries: _Countries) -> Iterator[Record]:
-    """The records of a file `import_check` accepted, cleaned again one at a time (for the writing passes)."""
+def cleaned_records(source: ImportSource, placement: str, countries: _Countries, kind: str = "") -> Iterator[Record]:
+    """The records of a file `import_check` accepted (of one `kind` when given), cleaned again one at a time
+    (for the writing passes; the other kind is only parsed)."""
     errors = Errors()
     for record in source.records(errors):
-        clean_record(record, countries, placement, errors)
-        yield record
+        if not kind or record.kind == kind:
+            clean_record(record, countries, placement, errors)
+            yield record
 
 
 def import_check(*, source: ImportSource, placement: str, progress: Callable[[int], None] | None = None) -> tuple[str, _Countries]:

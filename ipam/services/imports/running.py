@@ -101,7 +101,7 @@ class _Run:
         self.country_by_id = {c.pk: c for c in Country.objects.all()}
 
     def records(self, kind: str) -> Iterator[Record]:
-        return (record for record in cleaned_records(self.source, self.placement, self.countries) if record.kind == kind)
+        return cleaned_records(self.source, self.placement, self.countries, kind)
 
     def regions(self) -> int:
         """First pass: every region row, in file order (one savepoint each, through `region_allocate`)."""
