@@ -240,23 +240,26 @@ def cleaned_records(source: ImportSource, placement: str, countries: _Countries,
 
 def import_check(*, source: ImportSource, placement: str, progress: Callable[[int], None] | None = None) -> tuple[str, _Countries]:
     """Validate the whole file without keeping its records (400 listing the problems, at most MAX_REPORTED_ERRORS
-    of them, all counted): a pass reading it (structure; the placement when `placement` is "": manual when every
-    row carries its address), then a pass checking every record's fields. Returns the placement."""
-    errors = Errors()
+    of them, all counted) and return the placement. Problems of the file's structure are reported alone, before
+    any field problem; an empty file is refused. A preview without a placement reads the file once more first
+    to infer it (manual when every row carries its address)."""
+    countries = _Countries()
+    if not placement:
+        errors = Errors()
+        placed = True
+        for record in source.records(errors):
+            placed = placed and _placed(record)
+        errors.raise_if_any()
+        placement = "manual" if placed else "auto"
+    structure, fields = Errors(), Errors()
     rows = 0
-    placed = True
-    for record in source.records(errors):
+    for record in source.records(structure, progress):
         rows += 1
-        placed = placed and _placed(record)
-    errors.raise_if_any()
+        clean_record(record, countries, placement, fields)
+    structure.raise_if_any()
     if not rows:
         raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
-    placement = placement or ("manual" if placed else "auto")
-    countries = _Countries()
-    errors = Errors()
-    for record in source.records(Errors(), progress):
-        clean_record(record, countries, placement, errors)
-    errors.raise_if_any()
+    fields.raise_if_any()
     return placement, countries
 
 
