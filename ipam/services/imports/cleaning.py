@@ -228,14 +228,27 @@ def clean_record(record: Record, countries: _Countries, placement: str, errors: 
     (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
 
 
-def cleaned_records(source: ImportSource, placement: str, countries: _Countries, kind: str = "") -> Iterator[Record]:
+def cleaned_records(
+    source: ImportSource, placement: str, countries: _Countries, kind: str = "", *, located_only: bool = False
+) -> Iterator[Record]:
     """The records of a file `import_check` accepted (of one `kind` when given), cleaned again one at a time
-    (for the writing passes; the other kind is only parsed)."""
+    (for the writing passes; the other kind is only parsed). `located_only`: only what says where a row goes
+    (country, region name, address), for a pass that only looks its region up."""
     errors = Errors()
     for record in source.records(errors):
         if not kind or record.kind == kind:
-            clean_record(record, countries, placement, errors)
+            if located_only:
+                _locate(record, countries, errors)
+            else:
+                clean_record(record, countries, placement, errors)
             yield record
+
+
+def _locate(record: Record, countries: _Countries, errors: Errors) -> None:
+    _clean_common(record, countries, errors)
+    if record.kind == "host" and present(record.raw.get("ip_address")):
+        x, y, record.z = parse_private_ip(record.raw["ip_address"])  # valid: the file was checked
+        record.x, record.y = x, y
 
 
 def import_check(*, source: ImportSource, placement: str, progress: Callable[[int], None] | None = None) -> tuple[str, _Countries]:

@@ -100,8 +100,8 @@ class _Run:
         self.statuses: list[tuple[Record, RegionRef, dict[str, Any]]] = []  # regions to set reserved/retired
         self.country_by_id = {c.pk: c for c in Country.objects.all()}
 
-    def records(self, kind: str) -> Iterator[Record]:
-        return cleaned_records(self.source, self.placement, self.countries, kind)
+    def records(self, kind: str, *, located_only: bool = False) -> Iterator[Record]:
+        return cleaned_records(self.source, self.placement, self.countries, kind, located_only=located_only)
 
     def regions(self) -> int:
         """First pass: every region row, in file order (one savepoint each, through `region_allocate`)."""
@@ -140,7 +140,7 @@ class _Run:
         every import takes them in) before any host is written, so that two imports writing chunk by chunk
         cannot wait on each other's regions in opposite orders. Keeps only the set of region ids."""
         region_ids: set[Any] = set()
-        for record in self.records("host"):
+        for record in self.records("host", located_only=True):
             try:
                 region_ids.add(region_for_host(record, self.placement, self.index, self.file_regions).pk)
             except exceptions.ServiceError:
