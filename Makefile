@@ -47,7 +47,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 typecheck: install
-	$(DEV) $(BIN)/mypy foundation notifications webhooks ipam enhancements ipam_project
+	$(DEV) $(BIN)/mypy foundation notifications webhooks ipam enhancements ipam_project scripts
 	$(DEV) $(BIN)/mypy --strict clients/python/src
 
 check: install

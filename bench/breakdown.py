@@ -35,8 +35,8 @@ bootstrap_django()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client as DjangoClient  # noqa: E402
-from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
+from foundation.views import VersionedRefreshToken  # noqa: E402
 from ipam.models import Host, Region  # noqa: E402
 
 # Phase → functions (module path suffix, function name) whose cumulative time makes the phase.
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="")
     args = parser.parse_args(argv)
     user = get_user_model().objects.get(username=args.username)
-    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}", REMOTE_ADDR="127.0.0.1")
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {VersionedRefreshToken.for_user(user).access_token}", REMOTE_ADDR="127.0.0.1")
     found = scenarios(user)
     cleanup = found.pop("_cleanup")
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -18,10 +18,11 @@ import binascii
 import datetime
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import F, OrderBy
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
@@ -42,17 +43,46 @@ class CountHintPaginator(DjangoPaginator):
     Counting a million rows for a page's `count` costs more than the page itself; a view that keeps the
     number in a counter (hosts: the regions' `allocated_hosts`, kept in the allocation transactions)
     attaches it with `with_count_hint` and the paginator uses it instead of `COUNT(*)`.
+
+    A view that can also find a page without OFFSET attaches a seek with `with_page_seek`: a function
+    `(offset, limit) -> (total, rows)` answering the total and the page's rows together (hosts: from the
+    regions' running counters, see ipam/selectors/host_pages.py); the paginator then reads neither
+    `COUNT(*)` nor `OFFSET`, and a page past the end is still a 404.
     """
 
     @cached_property
     def count(self) -> int:
         hint = getattr(self.object_list, "count_hint", None)
+        if callable(hint):
+            hint = hint()
         return int(hint) if hint is not None else int(super().count)
 
+    def page(self, number: Any) -> Any:
+        seek = getattr(self.object_list, "page_seek", None)
+        if seek is None:
+            return super().page(number)
+        try:
+            bottom = (int(number) - 1) * self.per_page
+        except (TypeError, ValueError):
+            return super().page(number)  # validate_number raises the usual error
+        if not 0 <= bottom < 2**40:  # past any real list: the counted path answers 404 without a huge offset
+            return super().page(number)
+        total, rows = seek(bottom, self.per_page)
+        self.__dict__["count"] = int(total)  # the cached_property, from the same snapshot as the rows
+        number = self.validate_number(number)
+        return Page(list(rows), number, self)
 
-def with_count_hint(queryset: Any, count: int) -> Any:
-    """`queryset`, telling `StandardPagination` its total row count (see `CountHintPaginator`)."""
+
+def with_count_hint(queryset: Any, count: int | Callable[[], int]) -> Any:
+    """`queryset`, telling `StandardPagination` its total row count, or how to read it (see `CountHintPaginator`)."""
     queryset.count_hint = count
+    return queryset
+
+
+def with_page_seek(queryset: Any, seek: Callable[[int, int], tuple[int, Sequence[Any]]]) -> Any:
+    """`queryset`, telling `StandardPagination` how to read a page and the total without OFFSET (see
+    `CountHintPaginator`); `seek(offset, limit)` must answer exactly what COUNT(*) and OFFSET would."""
+    queryset.page_seek = seek
     return queryset
 
 

@@ -205,7 +205,7 @@ class Client:
         rng = self.rng
         choice = rng.choices(["region", "host", "read", "retire", "reserve"], weights=[2, 6, 8, 2, 1])[0]
         if choice == "region" or not self.regions:
-            body = {"country": rng.choice(COUNTRIES), "region_name": f"r-{uuid.uuid4().hex[:8]}"}
+            body: dict[str, Any] = {"country": rng.choice(COUNTRIES), "region_name": f"r-{uuid.uuid4().hex[:8]}"}
             code, got = self.call("region", "POST", "/ipam/regions", write=True, json=body)
             if code == 201 and got:
                 self.regions.append(got["region_id"])

@@ -1,4 +1,4 @@
-"""The region page's actions: allocate next host, reserve, release, retire.
+"""The region page's actions: allocate next host, reserve, release, retire, and add a comment.
 
 Each is a POST from the region's change view that calls the same service as the API, in the owner's
 namespace (`actor` = the region's user) with the staff user as `performed_by`, so it is validated,
@@ -20,11 +20,12 @@ from ipam import exceptions
 from ipam.admin.charts import level
 from ipam.models import Host, Region
 from ipam.selectors.console import region_page
+from ipam.services.comments import comment_create
 from ipam.services.hosts import host_allocate, host_retire
 from ipam.services.regions import region_retire
 from ipam.services.reservations import reservation_create
 
-ACTIONS = ("allocate", "reserve", "release", "retire")
+ACTIONS = ("allocate", "reserve", "release", "retire", "comment")
 
 
 def _optional_int(value: str | None, field: str) -> int | None:
@@ -87,7 +88,15 @@ def _retire(request: HttpRequest, region: Region) -> str:
     return f"Retired {region.cidr} ({region.region_name}) and {result['hosts_retired']} host(s)."
 
 
-_RUN = {"allocate": _allocate, "reserve": _reserve, "release": _release, "retire": _retire}
+def _comment(request: HttpRequest, region: Region) -> str:
+    # Comments are append-only (the API has no edit or delete), so the console only adds them.
+    comment_create(
+        actor=region.user, resource_type="region", resource_id=region.pk, text=request.POST.get("text", ""), performed_by=request.user
+    )
+    return f"Comment added to {region.cidr}."
+
+
+_RUN = {"allocate": _allocate, "reserve": _reserve, "release": _release, "retire": _retire, "comment": _comment}
 
 
 def region_action_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:

@@ -1,6 +1,7 @@
 """Regions in the operator console: the list (utilization bars, address/CIDR/tag search, filters by user,
 country, status and tag), the region page (utilization, the 254-address grid, hosts, comments,
-reservations, audit trail and the allocate/reserve/release/retire actions — ipam/admin/region_page.py),
+reservations, audit trail, the allocate/reserve/release/retire actions and the comment form —
+ipam/admin/region_page.py),
 and the address-space map (ipam/admin/maps.py), mounted under /admin/ipam/region/.
 
 Edits go through `region_update`, retirement through `region_retire`: the staff user is the audit actor.
@@ -21,6 +22,7 @@ from ipam.admin import maps, region_page, transfer
 from ipam.admin.address import ServiceAdmin, _clean_with
 from ipam.admin.lists import AddressSearchMixin, CappedPaginator, TagKeyFilter, utilization_bar
 from ipam.models import Region
+from ipam.services.comments import COMMENT_MAX
 from ipam.services.regions import REGION_UPDATABLE, region_retire, region_update
 from ipam.validation import clean_region_name, clean_tags
 
@@ -94,6 +96,7 @@ class RegionAdmin(AddressSearchMixin, ServiceAdmin):
         if region is not None:
             context.update(region_page.region_change_context(region))
             context["can_act"] = self.has_change_permission(request, region)
+            context["comment_max"] = COMMENT_MAX
             context["audit_url"] = reverse("admin:ipam_auditlog_changelist") + f"?region_id={region.pk}"
             # one reverse each, not one per host and audit row (a region has up to 254 hosts)
             context["host_pages"] = reverse("admin:ipam_host_changelist")

@@ -14,11 +14,14 @@ from rest_framework.views import APIView
 
 from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import str_path, valid_body
+from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
+from ipam.api.list_rows import AUDIT_VALUES, audit_row
 from ipam.models import AuditLog, ExportJob
 from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
+from ipam.selectors.audit_pages import audit_list_unfiltered, audit_seek_available
 from ipam.services.exports import export_job_create
 
 
@@ -26,6 +29,9 @@ class AuditChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old_value = serializers.JSONField(allow_null=True)
     new_value = serializers.JSONField(allow_null=True)
+
+
+_CHANGES = AuditChangeSerializer(many=True, read_only=True)  # built once: the fallback of list_rows.audit_row
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -81,6 +87,22 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AuditLog.objects.none()
         return audit_queryset(self.request.user, _query_filters(self.request))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
+            return super().list(request, *args, **kwargs)
+        # Plain rows and a plain function instead of model instances through AuditEntrySerializer: the same JSON.
+        page = self.paginate_queryset(self.get_queryset().values(*AUDIT_VALUES))
+        return self.get_paginated_response([audit_row(row, _CHANGES.to_representation) for row in page])
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # The whole trail newest first (no filter, no cursor): total and page from the per-day counts, without
+        # COUNT(*) or OFFSET over the user's rows (ipam/selectors/audit_pages.py).
+        params = self.request.query_params
+        unfiltered = set(params) <= {"page", "page_size", "format", "ordering"} and params.get("ordering", "-timestamp") == "-timestamp"
+        if unfiltered and audit_seek_available():
+            queryset = audit_list_unfiltered(queryset, self.request.user)
+        return super().paginate_queryset(queryset)
 
     @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

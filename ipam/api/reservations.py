@@ -20,6 +20,7 @@ from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from ipam.api import serializers as core
+from ipam.api.detail import LightRetrieveMixin
 from ipam.models import Host, Region, Reservation, ReservationStatus
 from ipam.selectors.filters import country_q
 from ipam.services import reservations as reservation_services
@@ -133,7 +134,7 @@ class ReservationFilter(django_filters.FilterSet):
     list=extend_schema(summary="List the caller's reservations", tags=["reservations"]),
     retrieve=extend_schema(summary="Reservation detail", tags=["reservations"]),
 )
-class ReservationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReservationViewSet(ConditionalMixin, LightRetrieveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReservationSerializer
     permission_classes = [IPAMPermission]
     filterset_class = ReservationFilter

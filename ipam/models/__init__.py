@@ -10,7 +10,7 @@ from .address import (
     RegionStatus,
     ip_to_int,
 )
-from .audit import ActorType, AuditLog
+from .audit import ActorType, AuditDayCount, AuditLog
 from .bulk import BulkJob, BulkJobStatus
 from .comments import Comment
 from .jobs import ExportJob, ImportJob, JobStatus
@@ -23,6 +23,7 @@ __all__ = [
     "HOSTS_PER_REGION",
     "ActorType",
     "AllocationCursor",
+    "AuditDayCount",
     "AuditLog",
     "BulkJob",
     "BulkJobStatus",

@@ -47,3 +47,25 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.action_type} {self.resource_type} {self.resource_id}"
+
+
+class AuditDayCount(models.Model):
+    """How many audit rows of `user_id` have a `timestamp` in the UTC day starting at `day` (issue 19).
+
+    Written only by PostgreSQL triggers on the audit table (migration 0009): every statement inserting,
+    deleting or updating audit rows appends one delta row per (user, day) it touched, in the same
+    transaction. Rows are never updated in place, so concurrent writers never wait on each other here;
+    `audit_counts_compact` folds the deltas into one row per (user, day). A user's exact total and the
+    day holding the k-th newest row are therefore a sum over a few hundred rows, which lets
+    `GET /ipam/audit?page=N` seek instead of counting and skipping a million rows. Empty on SQLite.
+    """
+
+    user_id = models.IntegerField()
+    day = models.DateTimeField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "day"], name="auditdaycount_user_day")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} {self.day:%Y-%m-%d}: {self.n:+d}"

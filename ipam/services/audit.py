@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from foundation import context, partitions
 from foundation.types import Actor
 from ipam import cache
-from ipam.models import ActorType, AuditLog
+from ipam.models import ActorType, AuditDayCount, AuditLog
 
 
 def _actor_fields(actor: Actor | None) -> dict[str, str]:
@@ -120,6 +120,26 @@ def audit_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     while True:
         ids = list(AuditLog.objects.filter(timestamp__lt=cutoff).values_list("id", flat=True)[:batch_size])
         if not ids:
-            return total
+            break
         deleted, _ = AuditLog.objects.filter(id__in=ids).delete()
         total += deleted
+    # A dropped partition fires no trigger: the days now empty lose their counts (every row before the cutoff
+    # is gone), the rest are folded into one row per (user, day).
+    AuditDayCount.objects.filter(day__lte=cutoff - timedelta(days=1)).delete()
+    audit_counts_compact()
+    return total
+
+
+def audit_counts_compact() -> int:
+    """Fold the delta rows of `ipam_auditdaycount` into one row per (user, day), dropping days at zero; returns
+    the rows left. One statement: readers see the deltas or their sum, never both or neither."""
+    connection = connections[router.db_for_write(AuditDayCount)]
+    if connection.vendor != "postgresql":
+        return 0
+    table = connection.ops.quote_name(AuditDayCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {table} RETURNING user_id, day, n) "  # noqa: S608  # the model's quoted table name
+            f"INSERT INTO {table} (user_id, day, n) SELECT user_id, day, SUM(n) FROM gone GROUP BY user_id, day HAVING SUM(n) <> 0"
+        )
+        return int(cursor.rowcount)

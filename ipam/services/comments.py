@@ -39,17 +39,21 @@ def comment_target(*, user: Any, resource_type: str, resource_id: Any) -> Region
     raise exceptions.ValidationFailed(details={"resource_type": ["Must be region or host."]})
 
 
-def comment_create(*, actor: Actor, resource_type: str, resource_id: Any, text: Any) -> Comment:
-    """Append a comment to the caller's region or host."""
+def comment_create(*, actor: Actor, resource_type: str, resource_id: Any, text: Any, performed_by: Any = None) -> Comment:
+    """Append a comment to the caller's region or host.
+
+    `performed_by`: a staff user commenting in the actor's namespace (the admin), recorded as the comment's
+    author and the audit actor."""
     text = clean_comment_text(text)
+    author = performed_by or actor
     with transaction.atomic():
         target = comment_target(user=actor, resource_type=resource_type, resource_id=resource_id)
         region = target if isinstance(target, Region) else target.region
         comment = Comment.objects.create(
-            user=actor, resource_type=resource_type, resource_id=target.pk, text=text, author=actor.get_username()
+            user=actor, resource_type=resource_type, resource_id=target.pk, text=text, author=author.get_username()
         )
         audit_record(
-            actor=actor,
+            actor=author,
             user_id=actor.pk,
             action_type="comment",
             resource_type=resource_type,

@@ -96,6 +96,10 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
     the user has no such region."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
+    # The country table (a cache round trip) is read before the lock: it decides nothing about the allocation
+    # (only the name and code in the audit row and the response) and a region never changes country, so the
+    # lock is not held across a cache round trip. The region row and the probes are read after the lock.
+    countries = cache.countries()
     try:
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
@@ -126,7 +130,68 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         answers = cursor.fetchone()
     for probe, answer in zip(PROBES, answers, strict=True):
         setattr(region, probe, bool(answer))
-    country = next((c for c in cache.countries() if c.pk == region.country_id), None)
+    country = next((c for c in countries if c.pk == region.country_id), None)
     if country is not None:
         region.country = country
     return region
+
+
+# --- Region allocation: the same idea for the (user, country) cursor lock ---------------------------------
+REGION_PROBES = ("region_name_taken", "has_region_reservations", "has_webhooks", "has_rules")
+
+
+@functools.lru_cache(maxsize=16)
+def _region_probe_statement(alias: str, vendor: str) -> str:
+    qn = connections[alias].ops.quote_name
+
+    def table(model: Any) -> str:
+        return qn(model._meta.db_table)
+
+    def col(prefix: str, model: Any, field: str) -> str:
+        return f"{prefix}.{qn(_column(model, field))}"
+
+    # UPPER(a) = UPPER(b) is what `region_name__iexact` compiles to on PostgreSQL; on SQLite (ASCII case folding
+    # in both UPPER and LIKE) it matches the same rows as Django's escaped `LIKE`.
+    # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
+    return (
+        f"SELECT EXISTS(SELECT 1 FROM {table(Region)} g WHERE {col('g', Region, 'user')} = %s "  # noqa: S608
+        f"AND {col('g', Region, 'country')} = %s AND UPPER({col('g', Region, 'region_name')}) = UPPER(%s)), "
+        f"EXISTS(SELECT 1 FROM {table(Reservation)} v WHERE {col('v', Reservation, 'user')} = %s "
+        f"AND {col('v', Reservation, 'resource_type')} = %s AND {col('v', Reservation, 'status')} = %s "
+        f"AND {col('v', Reservation, 'x_octet')} >= %s AND {col('v', Reservation, 'x_octet')} <= %s "
+        f"AND ({col('v', Reservation, 'expires_at')} IS NULL OR {col('v', Reservation, 'expires_at')} > %s)), "
+        f"EXISTS(SELECT 1 FROM {table(Webhook)} w WHERE {col('w', Webhook, 'user')} = %s AND {col('w', Webhook, 'is_active')} = %s), "
+        f"EXISTS(SELECT 1 FROM {table(NotificationRule)} n WHERE {col('n', NotificationRule, 'user')} = %s "
+        f"AND {col('n', NotificationRule, 'is_active')} = %s)"
+    )
+
+
+def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[str, bool]:
+    """After the (user, country) cursor is locked: one statement answers what region allocation's common case
+    asks — is the name taken in the country (case-insensitive), does the user hold an active, unexpired region
+    reservation in the country's X range, has the user an active webhook, an active notification rule.
+
+    It must run after the lock (a new statement, a new snapshot: see the module docstring). A `True` only says
+    "ask the exact question": the caller then runs the query it always ran; a `False` skips it."""
+    alias = router.db_for_write(Region)
+    connection = connections[alias]
+    now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
+    params = [
+        user.pk,
+        country.pk,
+        region_name,
+        user.pk,
+        Reservation.ResourceType.REGION.value,
+        ReservationStatus.ACTIVE.value,
+        country.x_start,
+        country.x_end,
+        now,
+        user.pk,
+        True,
+        user.pk,
+        True,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_region_probe_statement(alias, connection.vendor), params)
+        answers = cursor.fetchone()
+    return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}

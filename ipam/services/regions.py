@@ -7,11 +7,12 @@ from typing import Any
 from django.db import transaction
 
 from foundation.types import Actor
+from ipam import cache as ipam_cache
 from ipam import exceptions
 from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
 from ipam.selectors import occupancy
 from ipam.selectors.countries import country_get
-from ipam.services import allocation, capacity
+from ipam.services import allocation, capacity, hostlock
 from ipam.services.audit import audit_save_many, diff, host_audit, region_audit
 from ipam.services.quotas import quota_consume, quota_release
 from ipam.services.reservations import reservations_cancel_for_retired_region
@@ -54,12 +55,20 @@ def region_allocate(
     name = clean_region_name(region_name)
     tags = clean_tags(tags)
     if not isinstance(country, Country):
-        country = country_get(country)
+        # The cached country table (versioned: any edit of a country makes it stale at once) answers without a
+        # query; an unknown value goes to the database, which gives the 404 (the lock below still decides).
+        country = ipam_cache.country_find(country) or country_get(country)
     allocation.ensure_may_use_country(actor, country)
     with allocation.measured("region"), transaction.atomic():
         cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)
-        _check_name_free(actor, country, name)
-        reserved = occupancy.reserved_region_slots(actor, country, exclude_id=reservation_id)
+        # One statement after the lock answers the common case (no clash, no reservation, no webhook or rule);
+        # each "yes" runs the exact query as before, still under the lock.
+        probes = hostlock.probe_region_allocation(actor, country, name)
+        if probes["region_name_taken"]:
+            _check_name_free(actor, country, name)
+        reserved: dict[int, Any] = {}
+        if probes["has_region_reservations"]:
+            reserved = occupancy.reserved_region_slots(actor, country, exclude_id=reservation_id)
         if at is None:
             slot = occupancy.next_region_slot(cursor, country, reserved)
             if slot is None:
@@ -91,8 +100,9 @@ def region_allocate(
         allocation.cursor_take(cursor, x, y)
         snapshot = region_snapshot(region)
         audit_save_many([region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
-        event_publish(user=actor, event_type="region.created", data=snapshot)
-        capacity.utilization_changed(user=actor, country_id=country.pk)
+        if probes["has_webhooks"]:
+            event_publish(user=actor, event_type="region.created", data=snapshot)
+        capacity.utilization_changed(user=actor, country_id=country.pk, rules_exist=probes["has_rules"])
         if quota_consume(user=actor, regions=1):  # last: the usage row stays locked only until commit
             capacity.quota_changed(user=actor)
     return region

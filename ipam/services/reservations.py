@@ -303,8 +303,9 @@ def reservation_get(actor: Actor, reservation_id: Any) -> Reservation:
 
 
 # --- Delete -----------------------------------------------------------------------------------------
-def reservation_delete(*, actor: Actor, reservation_id: Any) -> None:
-    """Delete a reservation (whatever its status); an active one frees its address at once."""
+def reservation_delete(*, actor: Actor, reservation_id: Any, performed_by: Any = None) -> None:
+    """Delete a reservation (whatever its status); an active one frees its address at once. `performed_by`: a
+    staff user acting in the actor's namespace (the admin), recorded as the audit actor."""
     with transaction.atomic():
         rows = Reservation.objects.select_for_update(of=("self",)).select_related("country")
         found = rows.filter(user=actor, pk=reservation_id).first()
@@ -312,7 +313,7 @@ def reservation_delete(*, actor: Actor, reservation_id: Any) -> None:
             raise exceptions.NotFound("Reservation not found.", code="reservation_not_found")
         snapshot = reservation_snapshot(found)
         found.delete()
-        audit_save_many([reservation_audit(found, actor=actor, action_type="delete", snapshot=snapshot)])
+        audit_save_many([reservation_audit(found, actor=performed_by or actor, action_type="delete", snapshot=snapshot)])
     logger.info("Deleted reservation: %s", snapshot["reservation_id"])
 
 

@@ -122,8 +122,9 @@ def share_create(
     return share, token
 
 
-def share_revoke(*, actor: Actor, share_id: Any) -> None:
-    """Deactivate one of the caller's active shares at once (404 if unknown, revoked or expired)."""
+def share_revoke(*, actor: Actor, share_id: Any, performed_by: Any = None) -> None:
+    """Deactivate one of the caller's active shares at once (404 if unknown, revoked or expired). `performed_by`:
+    a staff user acting in the actor's namespace (the admin), recorded as the audit actor."""
     now = timezone.now()
     try:
         pk = uuid.UUID(str(share_id))
@@ -136,7 +137,7 @@ def share_revoke(*, actor: Actor, share_id: Any) -> None:
         share.is_active = False
         share.save(update_fields=["is_active"])
         audit_record(
-            actor=actor,
+            actor=performed_by or actor,
             user_id=actor.pk,
             action_type="revoke",
             resource_type="share",

@@ -1,5 +1,5 @@
 """The operator console in a real browser (headless chromium): log in, the dashboard's charts, the map,
-allocating from the region page, exact IP search, and /docs rendering with no request leaving the app."""
+allocating and commenting from the region page, exact IP search, and /docs rendering with no request leaving the app."""
 
 from __future__ import annotations
 
@@ -86,6 +86,20 @@ def test_console_in_a_real_browser(browser: Any, live_server: Any, space: dict[s
     assert actors[0] == "operator"
     assert AuditLog.objects.get(ip_address=f"10.{regions[0].x_octet}.{regions[0].y_octet}.6", action_type="create").actor == "operator"
     screenshot("region")
+
+    # Add a comment under the region's comments: it appears with the staff user as author, and is audited.
+    assert browser.find_elements(By.CSS_SELECTOR, "#region-comments tr.comment-row") == []
+    form = browser.find_element(By.ID, "comment-form")
+    form.find_element(By.NAME, "text").send_keys("patch panel moved to rack 4")
+    form.find_element(By.ID, "add-comment").click()
+    _wait(browser, "#region-comments tr.comment-row")
+    assert f"Comment added to {regions[0].cidr}." in browser.find_element(By.CSS_SELECTOR, "ul.messagelist li.success").text
+    row = browser.find_element(By.CSS_SELECTOR, "#region-comments tr.comment-row")
+    assert row.find_element(By.CSS_SELECTOR, "td.author").text == "operator"
+    assert row.find_element(By.CSS_SELECTOR, "td.text").text == "patch panel moved to rack 4"
+    assert AuditLog.objects.get(action_type="comment", region_id=regions[0].pk).actor == "operator"
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "region-reservations"))
+    screenshot("region-comments")
 
     # Exact IP search: 10.X.Y.1 finds that host only (not .10-.19 nor other regions' .1).
     target = Host.objects.get(hostname="web-1")

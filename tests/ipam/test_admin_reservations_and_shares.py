@@ -38,7 +38,8 @@ def test_admin_delete_action_goes_through_the_service(staff_client, alice):
     )
     assert response.status_code == 302
     assert not Reservation.objects.exists()
-    assert AuditLog.objects.filter(resource_type="reservation", action_type="delete", resource_id=str(reservation.pk)).count() == 1
+    row = AuditLog.objects.get(resource_type="reservation", action_type="delete", resource_id=str(reservation.pk))
+    assert (row.user_id, row.actor) == (alice.pk, "root")  # the owner's namespace, the staff user as actor
 
 
 def test_admin_revoke_action_goes_through_the_service(staff_client, alice):
@@ -46,7 +47,20 @@ def test_admin_revoke_action_goes_through_the_service(staff_client, alice):
     response = staff_client.post("/admin/enhancements/share/", {"action": "revoke_shares", "_selected_action": [str(share.pk)]})
     assert response.status_code == 302
     assert Share.objects.get().is_active is False
-    assert AuditLog.objects.filter(resource_type="share", action_type="revoke").count() == 1
+    row = AuditLog.objects.get(resource_type="share", action_type="revoke")
+    assert (row.user_id, row.actor) == (alice.pk, "root")
+
+
+def test_admin_action_reports_each_refusal_and_goes_on(staff_client, alice):
+    revoked, _ = share_create(actor=alice, resource_type="country", resource_id="IN")
+    active, _ = share_create(actor=alice, resource_type="country", resource_id="US")
+    Share.objects.filter(pk=revoked.pk).update(is_active=False)
+    response = staff_client.post(
+        "/admin/enhancements/share/", {"action": "revoke_shares", "_selected_action": [str(revoked.pk), str(active.pk)]}, follow=True
+    )
+    texts = [str(message) for message in response.context["messages"]]
+    assert any("Share not found." in text for text in texts) and "Revoked 1 share(s)." in texts
+    assert not Share.objects.filter(is_active=True).exists()
 
 
 def test_admin_cannot_edit_rows_directly(staff_client, alice):

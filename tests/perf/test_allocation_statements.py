@@ -200,3 +200,143 @@ def test_a_filtered_host_list_still_counts_its_rows(api: Any, alice: Any) -> Non
     make_host(alice, second, "b-0")
     assert api.get(f"/ipam/hosts?region_id={second.pk}").json()["count"] == 1
     assert api.get("/ipam/hosts?hostname=a-").json()["count"] == 3
+
+
+def test_a_region_allocation_resolves_the_country_from_the_cached_table(alice: Any) -> None:
+    """Issue 19: the country (name, alpha-2 or alpha-3, any case) comes from the versioned country cache; the
+    first statement is the cursor lock, and an unknown country is still a 404."""
+    import pytest
+
+    from ipam import cache as ipam_cache
+    from ipam.exceptions import NotFound
+    from ipam.models import Country, Region
+    from ipam.services.regions import region_allocate
+
+    region_allocate(actor=alice, country="India", region_name="warm")  # quota and cursor rows exist from now on
+    ipam_cache.countries()
+    for value in ("india", "IN", "ind"):
+        sql = _statements(lambda value=value: region_allocate(actor=alice, country=value, region_name=f"r-{value}"))
+        assert "ipam_country" not in sql[0] and "ipam_allocationcursor" in sql[0], sql[0]
+        assert not any('FROM "ipam_country"' in statement for statement in sql), sql
+    assert Region.objects.filter(user=alice, country__name="India").count() == 4
+    with pytest.raises(NotFound):
+        region_allocate(actor=alice, country="Atlantis", region_name="x")
+    # A renamed country is seen at once (the cache version moves with the edit), the old name is unknown.
+    Country.objects.filter(name="India").update(name="Bharat")
+    ipam_cache.bump_countries_version()
+    assert region_allocate(actor=alice, country="bharat", region_name="after-rename").country.name == "Bharat"
+    with pytest.raises(NotFound):
+        region_allocate(actor=alice, country="India", region_name="old-name")
+
+
+def test_the_host_lock_reads_the_country_table_before_the_lock(alice: Any, monkeypatch: Any) -> None:
+    """The country table is a cache round trip: read before the lock statement, not while the lock is held."""
+    from ipam import cache as ipam_cache
+    from ipam.services import hostlock
+
+    region = make_region(alice)
+    order: list[str] = []
+    real_countries = ipam_cache.countries
+
+    def countries() -> Any:
+        order.append("countries")
+        return real_countries()
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "ipam_region" in sql and sql.startswith("SELECT") and not order.count("lock"):
+            order.append("lock")
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(hostlock.cache, "countries", countries)
+    with connection.execute_wrapper(record):
+        host = host_allocate(actor=alice, region_id=region.pk, hostname="web-1")
+    assert order == ["countries", "lock"]
+    assert host.region.country.name == region.country.name
+
+
+# --- Region allocation: the cursor lock, then one probe statement (issue 19) --------------------------------
+def test_a_region_allocation_is_six_statements_in_the_common_case(alice: Any) -> None:
+    from ipam.services.regions import region_allocate
+
+    region_allocate(actor=alice, country="India", region_name="first")  # quota and cursor rows exist from now on
+    sql = _statements(lambda: region_allocate(actor=alice, country="India", region_name="second"))
+    assert [statement.split()[0] for statement in sql] == ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"], sql
+    assert "ipam_allocationcursor" in sql[0]
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in sql[0]
+    for table in ("ipam_region", "enhancements_reservation", "webhooks_webhook", "notifications_notificationrule"):
+        assert table in sql[1], table  # the probes: one statement, after the lock
+        assert sum(table in statement for statement in sql[2:] if statement.startswith("SELECT")) == 0, table
+
+
+def test_a_region_name_taken_in_another_case_is_still_refused(api: Any, alice: Any) -> None:
+    assert api.post("/ipam/regions", {"country": "India", "region_name": "Edge-1"}, format="json").status_code == 201
+    response = api.post("/ipam/regions", {"country": "India", "region_name": "EDGE-1"}, format="json")
+    assert response.status_code == 409, response.content
+    assert response.json()["details"]["region_name"] == "EDGE-1"
+    # The same name in another country is free (the probe asks about this country only).
+    assert api.post("/ipam/regions", {"country": "Japan", "region_name": "edge-1"}, format="json").status_code == 201
+
+
+def test_a_reserved_region_is_still_skipped_and_an_expired_one_is_not(api: Any, alice: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ipam.models import Country
+
+    japan = Country.objects.get(name="Japan")
+    held = api.post(
+        "/ipam/reservations", {"resource_type": "region", "x_octet": japan.x_start, "y_octet": 0, "reason": "hold"}, format="json"
+    )
+    assert held.status_code == 201, held.content
+    first = api.post("/ipam/regions", {"country": "Japan", "region_name": "a"}, format="json").json()
+    assert (first["x_octet"], first["y_octet"]) == (japan.x_start, 1)
+    # A reservation past its expiry holds nothing: the probe must not count it either.
+    Reservation.objects.filter(user=alice).update(expires_at=timezone.now() - timedelta(minutes=1))
+    second = api.post("/ipam/regions", {"country": "Japan", "region_name": "b"}, format="json").json()
+    assert (second["x_octet"], second["y_octet"]) == (japan.x_start, 0)
+
+
+def test_a_webhook_still_receives_region_created_and_a_country_rule_still_fires(
+    api: Any, alice: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["region.created"])
+    notification_rule_create(
+        actor=alice, rule_name="any", utilization_threshold=0.01, resource_type="country", notification_channels=["in_app"]
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api.post("/ipam/regions", {"country": "India", "region_name": "r1"}, format="json")
+    assert response.status_code == 201, response.content
+    assert WebhookEvent.objects.filter(user=alice, event_type="region.created").count() == 1
+    assert AlertState.objects.filter(user=alice, rule__isnull=False).count() == 1
+
+
+def test_the_region_probe_agrees_with_the_orm(alice: Any, bob: Any) -> None:
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from ipam.models import Country
+    from ipam.selectors.occupancy import reserved_region_slots
+    from ipam.services.hostlock import probe_region_allocation
+    from ipam.services.regions import region_allocate
+
+    india = Country.objects.get(name="India")
+    region_allocate(actor=alice, country=india, region_name="Taken")
+
+    def probe(user: Any, name: str) -> dict[str, bool]:
+        with transaction.atomic():
+            return probe_region_allocation(user, india, name)
+
+    assert probe(alice, "taken") == {"region_name_taken": True, "has_region_reservations": False, "has_webhooks": False, "has_rules": False}
+    assert probe(alice, "other")["region_name_taken"] is False
+    assert probe(bob, "taken")["region_name_taken"] is False  # another user's name
+    reservation = Reservation.objects.create(
+        user=alice, resource_type="region", country=india, x_octet=india.x_start, y_octet=9, reason="r"
+    )
+    assert probe(alice, "x")["has_region_reservations"] is True and bool(reserved_region_slots(alice, india))
+    Reservation.objects.filter(pk=reservation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert probe(alice, "x")["has_region_reservations"] is False and not reserved_region_slots(alice, india)

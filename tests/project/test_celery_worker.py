@@ -23,19 +23,15 @@ CONTRACT_JOBS = {
 }
 
 
-def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tmp_path, alice):
-    expired = IdempotencyRecord.objects.create(user=alice, key="k", method_path="POST /ipam/hosts", request_hash="h", status_code=201)
-    IdempotencyRecord.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(days=2))
-    env = subprocess_env(tmp_path)  # no REDIS_URL: kombu's file-system transport under tmp_path/var
-    celery = str(BIN / "celery")
-    worker_args = [celery, "-A", "ipam_project", "worker", "--loglevel=INFO", "--concurrency=1", "--hostname=ops-test@%h"]
-
+def _housekeeping_through_a_worker(worker_args: list[str], env: dict[str, str], tmp_path, request_id: str) -> tuple[str, str]:
+    """Start a real worker, send `housekeeping` from another process under `request_id`, wait for its JobRun
+    to succeed; the task id and the worker's output."""
     with Background(worker_args, env, tmp_path / "worker.out") as worker:
         wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
         sent = run_django(
             "from foundation import context\n"
             "from ipam_project.celery import app\n"
-            "context.set_context(context.RequestContext(request_id='req-ops-42'))\n"
+            f"context.set_context(context.RequestContext(request_id={request_id!r}))\n"
             "print(app.send_task('housekeeping').id)\n",
             env,
         )
@@ -46,7 +42,17 @@ def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tm
             90,
             lambda: f"the job to finish:\n{worker.output()}",
         )
-        output = worker.output()
+        return task_id, worker.output()
+
+
+def test_a_real_worker_on_the_file_system_broker_runs_housekeeping_end_to_end(tmp_path, alice):
+    expired = IdempotencyRecord.objects.create(user=alice, key="k", method_path="POST /ipam/hosts", request_hash="h", status_code=201)
+    IdempotencyRecord.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(days=2))
+    env = subprocess_env(tmp_path)  # no REDIS_URL: kombu's file-system transport under tmp_path/var
+    celery = str(BIN / "celery")
+    worker_args = [celery, "-A", "ipam_project", "worker", "--loglevel=INFO", "--concurrency=1", "--hostname=ops-test@%h"]
+
+    task_id, output = _housekeeping_through_a_worker(worker_args, env, tmp_path, "req-ops-42")
 
     assert not IdempotencyRecord.objects.filter(pk=expired.pk).exists()
     run = JobRun.objects.get(name="housekeeping")
@@ -76,23 +82,7 @@ def test_a_real_worker_on_each_production_broker_runs_a_job_with_the_request_id(
         "--without-mingle",
         "--without-gossip",
     ]
-    with Background(worker_args, env, tmp_path / "worker.out") as worker:
-        wait_for(lambda: "ready." in worker.output(), 90, lambda: f"the worker to start:\n{worker.output()}")
-        sent = run_django(
-            "from foundation import context\n"
-            "from ipam_project.celery import app\n"
-            "context.set_context(context.RequestContext(request_id='req-broker-7'))\n"
-            "print(app.send_task('housekeeping').id)\n",
-            env,
-        )
-        assert sent.returncode == 0, sent.stderr
-        task_id = sent.stdout.strip()
-        wait_for(
-            lambda: JobRun.objects.filter(name="housekeeping", last_task_id=task_id, last_status="success").exists(),
-            90,
-            lambda: f"the job to finish:\n{worker.output()}",
-        )
-        output = worker.output()
+    task_id, output = _housekeeping_through_a_worker(worker_args, env, tmp_path, "req-broker-7")
     scheme = "amqp://" if broker.name == "amqp" else "redis://"
     assert scheme in output and broker.queue in output
     assert f"Task housekeeping[{task_id}] succeeded" in output

@@ -7,6 +7,7 @@ the first document (oldest `created_at`) wins, later duplicates are skipped with
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from django.db.models.functions import Lower
@@ -15,7 +16,7 @@ from ipam import bitmaps
 from ipam.models import Comment, DeviceType, Host, Region, ip_to_int
 from ipam.services.legacy.quirks import aware, integer, legacy_uuid, octets_of_cidr, octets_of_ip, oid, tags, text
 from ipam.services.legacy.scope import HostRef, RegionRef, Scope
-from ipam.services.legacy.writer import insert_rows
+from ipam.services.legacy.writer import copy_rows, insert_rows
 
 REGION_STATUS = {"active": "active", "reserved": "reserved", "retired": "retired", "available": "retired"}
 HOST_STATUS = {"active": "active", "reserved": "reserved", "released": "released", "available": "released"}
@@ -225,9 +226,16 @@ def _finish_bitmaps(scope: Scope, masks: dict[Any, int]) -> None:
 
 
 def address_write(scope: Scope) -> None:
-    insert_rows(Region, (row for _, row in scope.new_regions), batch_size=scope.batch_size)
-    insert_rows(Host, (row for _, row in scope.new_hosts), batch_size=scope.batch_size)
+    _copy_dicts(scope, Region, [row for _, row in scope.new_regions])
+    _copy_dicts(scope, Host, [row for _, row in scope.new_hosts])
     insert_rows(Comment, scope.new_comments, batch_size=scope.batch_size)
+
+
+def _copy_dicts(scope: Scope, model: type[Region] | type[Host], rows: list[dict[str, Any]]) -> None:
+    """The rows (all built with the same keys) as tuples in one COPY stream."""
+    if rows:
+        columns = tuple(rows[0])
+        copy_rows(model, columns, map(itemgetter(*columns), rows), batch_size=scope.batch_size)
 
 
 def _comments(scope: Scope, resource_type: str, resource_pk: Any, doc: dict[str, Any], collection: str) -> None:

@@ -4,6 +4,8 @@ and host (the original never wrote `create`, and our trends and forecasts count 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.conf import settings
 from ipam.models import AuditLog, UserQuota
 from ipam.services.legacy.quirks import IMPORT_MARK, aware, integer, legacy_uuid, octets_of_cidr, octets_of_ip, oid, plain, text
 from ipam.services.legacy.scope import Scope
-from ipam.services.legacy.writer import insert_rows
+from ipam.services.legacy.writer import copy_rows
 
 COLLECTION = "ipam_audit_history"
 SYNTHESISED = "audit (synthesised create)"
@@ -22,99 +24,149 @@ def _country_code(scope: Scope, x: int | None) -> str:
     return country.code if country else ""
 
 
-def _base(scope: Scope) -> dict[str, Any]:
-    return {"user_id": scope.user_id, "request_id": IMPORT_MARK, "auth_method": "import", "source_ip": ""}
+AUDIT_COLUMNS = (
+    "id",
+    "user_id",
+    "request_id",
+    "auth_method",
+    "source_ip",
+    "action_type",
+    "resource_type",
+    "resource_id",
+    "ip_address",
+    "cidr",
+    "country_code",
+    "region_id",
+    "actor",
+    "actor_type",
+    "reason",
+    "changes",
+    "snapshot",
+    "timestamp",
+)
+CREATE_REASON = "synthesised by import_original: the original system wrote no create event"
 
 
 def audit_import(scope: Scope, docs: list[dict[str, Any]]) -> None:
-    report = scope.report
+    """The original's audit rows, then the synthesised `create` rows, in one COPY stream of tuples."""
     existing: set[Any] = set()
     if not scope.fresh:
         existing = set(AuditLog.objects.filter(user_id=scope.user_id, request_id=IMPORT_MARK).values_list("id", flat=True))
     created_for: set[str] = set()  # legacy ids whose creation the original did record (utils/ipam_audit.py)
-    rows = []
+    copy_rows(
+        AuditLog,
+        AUDIT_COLUMNS,
+        chain(_audit_rows(scope, docs, existing, created_for), _create_rows(scope, created_for)),
+        batch_size=scope.batch_size,
+    )
+
+
+def _audit_rows(scope: Scope, docs: list[dict[str, Any]], existing: set[Any], created_for: set[str]) -> Iterator[tuple[Any, ...]]:
+    report = scope.report
+    stats = report.stats(COLLECTION)
+    user_id, regions, hosts, regions_by_xy = scope.user_id, scope.regions, scope.hosts, scope.regions_by_xy
+    created = 0
     for doc in docs:
-        report.stats(COLLECTION).read += 1
+        stats.read += 1
         legacy = oid(doc.get("_id"))
         pk = legacy_uuid("audit", legacy)
         resource_legacy = oid(doc.get("resource_id"))
-        if str(doc.get("action_type")) == "create":
+        action = doc.get("action_type")
+        if str(action) == "create":
             created_for.add(resource_legacy)
         if pk in existing:
-            report.existing(COLLECTION)
+            stats.existing += 1
             continue
         moment = aware(doc.get("timestamp"))
         if moment is None:
             report.skip(COLLECTION, "no timestamp")
             continue
-        resource_type = text(doc.get("resource_type"), 40)
-        region = scope.regions.get(resource_legacy)
-        host = scope.hosts.get(resource_legacy)
+        region = regions.get(resource_legacy)
+        host = hosts.get(resource_legacy)
         resource_id = str(host.pk if host else region.pk if region else resource_legacy)[:64]
-        ip = octets_of_ip(doc.get("ip_address"))
+        ip_value = doc.get("ip_address")
+        ip = octets_of_ip(ip_value) if ip_value else None
         xy = (ip[0], ip[1]) if ip else octets_of_cidr(doc.get("cidr"))
-        region_ref = host.region if host else region if region else (scope.regions_by_xy.get(xy) if xy else None)
-        metadata: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
-        system = str(doc.get("user_id") or "").startswith("system") or bool(metadata.get("automated"))
-        rows.append(
-            {
-                "id": pk,
-                **_base(scope),
-                "action_type": text(doc.get("action_type"), 40) or "unknown",
-                "resource_type": resource_type,
-                "resource_id": resource_id,
-                "ip_address": text(doc.get("ip_address"), 15),
-                "cidr": text(doc.get("cidr"), 18),
-                "country_code": _country_code(scope, xy[0] if xy else None),
-                "region_id": region_ref.pk if region_ref else None,
-                "actor": "system" if system else scope.actor_name(doc.get("user_id")),
-                "actor_type": "system" if system else "user",
-                "reason": text(doc.get("reason"), 500),
-                "changes": plain(doc.get("changes")) if isinstance(doc.get("changes"), list) else [],
-                "snapshot": {**(plain(doc.get("snapshot")) if isinstance(doc.get("snapshot"), dict) else {}), "legacy_id": legacy},
-                "timestamp": moment,
-            }
+        region_ref = host.region if host else region if region else (regions_by_xy.get(xy) if xy else None)
+        metadata = doc.get("metadata")
+        owner = doc.get("user_id")
+        system = str(owner or "").startswith("system") or (isinstance(metadata, dict) and bool(metadata.get("automated")))
+        changes = doc.get("changes")
+        snapshot = doc.get("snapshot")
+        created += 1
+        yield (
+            pk,
+            user_id,
+            IMPORT_MARK,
+            "import",
+            "",
+            text(action, 40) or "unknown",
+            text(doc.get("resource_type"), 40),
+            resource_id,
+            text(ip_value, 15),
+            text(doc.get("cidr"), 18),
+            _country_code(scope, xy[0] if xy else None),
+            region_ref.pk if region_ref else None,
+            "system" if system else scope.actor_name(owner),
+            "system" if system else "user",
+            text(doc.get("reason"), 500),
+            plain(changes) if isinstance(changes, list) else [],
+            {**(plain(snapshot) if isinstance(snapshot, dict) else {}), "legacy_id": legacy},
+            moment,
         )
-    report.created(COLLECTION, len(rows))
-    insert_rows(AuditLog, rows, batch_size=scope.batch_size)
-    _synthesise_creates(scope, created_for)
+    report.created(COLLECTION, created)
 
 
-def _synthesise_creates(scope: Scope, created_for: set[str]) -> None:
-    """A `create` row at the original `created_at` for every new region and host the original logged none for."""
-    rows = []
+def _create_rows(scope: Scope, created_for: set[str]) -> Iterator[tuple[Any, ...]]:
+    """A `create` row at the original `created_at` for every new region and host the original logged none for.
+    Runs after `_audit_rows` is exhausted (same COPY stream), so `created_for` is complete."""
+    user_id, username = scope.user_id, scope.user.username
+    created = 0
     for legacy, row in scope.new_regions:
         if legacy not in created_for:
+            created += 1
             cidr = f"10.{row['x_octet']}.{row['y_octet']}.0/24"
-            rows.append(_create_row(scope, legacy, "region", row, cidr=cidr, ip="", region_id=row["id"]))
+            yield _create_row(scope, user_id, username, legacy, "region", row, cidr, "", row["id"], row["region_name"])
     for legacy, row in scope.new_hosts:
         if legacy not in created_for:
+            created += 1
             cidr = f"10.{row['x_octet']}.{row['y_octet']}.0/24"
-            rows.append(_create_row(scope, legacy, "host", row, cidr=cidr, ip=row["ip_address"], region_id=row["region_id"]))
-    scope.report.created(SYNTHESISED, len(rows))
-    insert_rows(AuditLog, rows, batch_size=scope.batch_size)
+            yield _create_row(scope, user_id, username, legacy, "host", row, cidr, row["ip_address"], row["region_id"], row["hostname"])
+    scope.report.created(SYNTHESISED, created)
 
 
 def _create_row(
-    scope: Scope, legacy: str, resource_type: str, row: dict[str, Any], *, cidr: str, ip: str, region_id: Any
-) -> dict[str, Any]:
-    return {
-        "id": legacy_uuid("audit-create", legacy),
-        **_base(scope),
-        "action_type": "create",
-        "resource_type": resource_type,
-        "resource_id": str(row["id"]),
-        "ip_address": ip,
-        "cidr": cidr,
-        "country_code": _country_code(scope, row["x_octet"]),
-        "region_id": region_id,
-        "actor": row["created_by"] or scope.user.username,
-        "actor_type": "user",
-        "reason": "synthesised by import_original: the original system wrote no create event",
-        "changes": [],
-        "snapshot": {"legacy_id": legacy, "name": row.get("region_name") or row.get("hostname")},
-        "timestamp": row["created_at"],
-    }
+    scope: Scope,
+    user_id: int,
+    username: str,
+    legacy: str,
+    resource_type: str,
+    row: dict[str, Any],
+    cidr: str,
+    ip: str,
+    region_id: Any,
+    name: Any,
+) -> tuple[Any, ...]:
+    return (
+        legacy_uuid("audit-create", legacy),
+        user_id,
+        IMPORT_MARK,
+        "import",
+        "",
+        "create",
+        resource_type,
+        str(row["id"]),
+        ip,
+        cidr,
+        _country_code(scope, row["x_octet"]),
+        region_id,
+        row["created_by"] or username,
+        "user",
+        CREATE_REASON,
+        [],
+        {"legacy_id": legacy, "name": name},
+        row["created_at"],
+    )
 
 
 def quota_import(scope: Scope, docs: list[dict[str, Any]]) -> None:

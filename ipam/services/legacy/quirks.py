@@ -6,6 +6,7 @@ never an exception, so one odd document cannot stop an import.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -21,12 +22,21 @@ NAMESPACE = uuid.UUID("0b6c1f4e-8a5d-5f3e-9c2b-7d41e0a9c316")
 IMPORT_MARK = "import_original"  # request_id of imported audit rows (and how a re-run finds them)
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
+
+
 def legacy_uuid(kind: str, legacy_id: str) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"{kind}:{legacy_id}")
+    """`uuid.uuid5(NAMESPACE, f"{kind}:{legacy_id}")`, from a SHA-1 already fed the namespace (same value)."""
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(f"{kind}:{legacy_id}".encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=5)
 
 
 def oid(value: Any) -> str:
     """The string form of an ObjectId (or of whatever the original stored as an id)."""
+    kind = type(value)
+    if kind is ObjectId or kind is str:  # the usual cases, without the (slow) abstract Mapping check
+        return str(value)
     if isinstance(value, Mapping) and "$oid" in value:  # a stray Extended JSON wrapper
         return str(value["$oid"])
     return str(value) if value is not None else ""
@@ -84,6 +94,11 @@ def tags(value: Any) -> tuple[dict[str, str], str | None]:
 
 def plain(value: Any) -> Any:
     """JSON-safe copy of a BSON value (ObjectId → str, datetime → ISO 8601 UTC), for snapshots and criteria."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:  # exact types first (cheap)
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

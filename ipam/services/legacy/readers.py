@@ -68,8 +68,99 @@ class DumpReader:
         with opener(path, "rb") as handle:
             yield from bson.decode_file_iter(handle, codec_options=CODEC)  # type: ignore[arg-type]
 
+    def owners(self, collection: str) -> Iterator[tuple[str, Chunk]]:
+        """(owner key, where the document is) for every document, without decoding it: the import groups the
+        dump per user in one cheap pass and decodes one user's documents at a time (`load`), so memory follows
+        the largest user, not the dump. The key is `str(user_id or "")` of a top-level string `user_id` found
+        by its bytes; any document where that is ambiguous (another `user_id` key inside, a non-string id) is
+        decoded to read it. `load` re-checks every key on the decoded document."""
+        path = self._files.get(collection)
+        if path is None:
+            return
+        gz = path.name.endswith(".gz")
+        opener = gzip.open if gz else open
+        with opener(path, "rb") as handle:
+            read, offset = handle.read, 0
+            while True:
+                head = read(4)
+                if not head:
+                    return
+                size = int.from_bytes(head, "little", signed=True)
+                body = read(size - 4) if size >= 5 else b""
+                if len(head) < 4 or len(body) != size - 4:
+                    raise bson.InvalidBSON(f"{path.name}: truncated document at byte {offset}")
+                raw = head + body
+                yield _owner_key(raw), (raw if gz else (path, offset, size))
+                offset += size
+
+    def load(self, chunks: list[Chunk]) -> list[dict[str, Any]]:
+        """The decoded documents of `chunks` (as `owners` gave them, in order)."""
+        docs: list[dict[str, Any]] = []
+        handles: dict[Path, Any] = {}
+        try:
+            for chunk in _merged(chunks):
+                if isinstance(chunk, bytes):
+                    docs.extend(bson.decode_iter(chunk, codec_options=CODEC))
+                    continue
+                path, start, size = chunk
+                handle = handles.get(path) or handles.setdefault(path, open(path, "rb"))  # noqa: SIM115 (closed below)
+                handle.seek(start)
+                docs.extend(bson.decode_iter(handle.read(size), codec_options=CODEC))
+        finally:
+            for handle in handles.values():
+                handle.close()
+        return docs
+
     def close(self) -> None:
         return None
+
+
+Chunk = bytes | tuple[Path, int, int]  # a gzipped file's raw document, or (file, offset, length) of a plain one
+_USER_ID = b"user_id\x00"
+
+
+def _owner_key(raw: bytes) -> str:
+    at = raw.find(_USER_ID)
+    if at > 4 and raw[at - 1] == 0x02 and raw.find(_USER_ID, at + 1) < 0:  # one string `user_id`, nothing else so named
+        start = at + len(_USER_ID) + 4
+        size = int.from_bytes(raw[start - 4 : start], "little", signed=True)
+        if 1 <= size <= len(raw) - start:
+            try:
+                return raw[start : start + size - 1].decode()
+            except UnicodeDecodeError:
+                pass
+    value = bson.decode(raw, codec_options=CODEC).get("user_id")
+    return str(value or "")
+
+
+def add_chunk(chunks: list[Chunk], chunk: Chunk) -> None:
+    """Append `chunk`, extending the last range when it is adjacent (a user's documents are usually contiguous,
+    so a user's whole collection is often one range)."""
+    last = chunks[-1] if chunks else None
+    if isinstance(chunk, tuple) and isinstance(last, tuple) and last[0] == chunk[0] and last[1] + last[2] == chunk[1]:
+        chunks[-1] = (last[0], last[1], last[2] + chunk[2])
+    else:
+        chunks.append(chunk)
+
+
+def _merged(chunks: list[Chunk]) -> Iterator[Chunk]:
+    """Adjacent ranges of the same file as one read (a user's documents are usually contiguous)."""
+    pending: tuple[Path, int, int] | None = None
+    for chunk in chunks:
+        if isinstance(chunk, tuple):
+            if pending and pending[0] == chunk[0] and pending[1] + pending[2] == chunk[1]:
+                pending = (pending[0], pending[1], pending[2] + chunk[2])
+                continue
+            if pending:
+                yield pending
+            pending = chunk
+        else:
+            if pending:
+                yield pending
+                pending = None
+            yield chunk
+    if pending:
+        yield pending
 
 
 class ExportReader:

@@ -41,7 +41,10 @@ class ImportReport:
     verify: list[str] = dataclasses.field(default_factory=list)  # counter drifts found after the import
 
     def stats(self, collection: str) -> CollectionStats:
-        return self.collections.setdefault(collection, CollectionStats())
+        stats = self.collections.get(collection)  # not setdefault: that would build two Counters per call
+        if stats is None:
+            stats = self.collections[collection] = CollectionStats()
+        return stats
 
     def created(self, collection: str, n: int = 1) -> None:
         self.stats(collection).created += n

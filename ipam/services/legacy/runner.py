@@ -8,13 +8,15 @@ imported, skipped with reasons) are exactly what a real run would do.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ipam import cache
@@ -22,9 +24,10 @@ from ipam.models import Country
 from ipam.services.integrity import counters_check, counters_rebuild
 from ipam.services.legacy.accounts import account_import
 from ipam.services.legacy.address import address_write, hosts_import, regions_import
+from ipam.services.legacy.bulk import bulk_tables_empty, check_deferred, deferred_indexes
 from ipam.services.legacy.history import audit_import, quota_import
 from ipam.services.legacy.quirks import oid
-from ipam.services.legacy.readers import SourceReader
+from ipam.services.legacy.readers import SourceReader, add_chunk
 from ipam.services.legacy.report import ImportReport
 from ipam.services.legacy.scope import Scope
 from ipam.services.legacy.stores import (
@@ -75,6 +78,20 @@ Progress = Callable[[int, int, str], None]
 
 
 def import_original(reader: SourceReader, *, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
+    """Import every selected user (see the module docstring). The cyclic garbage collector is paused meanwhile:
+    the import allocates millions of short-lived acyclic objects (decoded documents, row tuples) and its
+    generation scans would otherwise cost a sizeable share of the CPU time. Reference counting still frees each
+    user's documents when the next user starts; the collector runs again when the import returns."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _import_original(reader, options=options, progress=progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import_original(reader: SourceReader, *, options: ImportOptions, progress: Progress | None = None) -> ImportReport:
     report = ImportReport(dry_run=options.dry_run)
     users = [doc for doc in reader.documents("users")]
     report.stats("users").read = len(users)
@@ -86,15 +103,21 @@ def import_original(reader: SourceReader, *, options: ImportOptions, progress: P
     wanted = _selected(users, options.usernames, report)
     buckets = _group(reader, owner_of, wanted, report)
     countries = list(Country.objects.all())
-    for done, index in enumerate(sorted(wanted), start=1):
-        doc = users[index]
-        username = str(doc.get("username") or oid(doc.get("_id")))
-        if progress:
-            progress(done, len(wanted), username)
-        report.merge(_import_user(doc, buckets.pop(index, {}), countries, options, report, username))
+    with ExitStack() as bulk:
+        if not options.dry_run and bulk_tables_empty():  # first import: one outer transaction, indexes built once
+            bulk.enter_context(transaction.atomic())
+            bulk.enter_context(deferred_indexes())
+        for done, index in enumerate(sorted(wanted), start=1):
+            doc = users[index]
+            username = str(doc.get("username") or oid(doc.get("_id")))
+            if progress:
+                progress(done, len(wanted), username)
+            docs = _documents(reader, buckets.pop(index, {}), index, owner_of, report)
+            report.merge(_import_user(doc, docs, countries, options, report, username))
+            del docs
     for name in sorted(reader.collections() - set(OWNED) - set(COUNTED_ONLY) - NOT_USER_DATA - {"users"}):
         if not name.startswith("system."):
-            report.skip(name, "not an IPAM collection of the original: ignored", sum(1 for _ in reader.documents(name)))
+            report.skip(name, "not an IPAM collection of the original: ignored", _count(reader, name))
     if not options.dry_run:
         report.verify = [str(drift) for drift in counters_check().drifts]
     return report
@@ -111,31 +134,72 @@ def _selected(users: list[dict[str, Any]], usernames: Sequence[str], report: Imp
 
 
 def _group(reader: SourceReader, owner_of: dict[str, int], wanted: set[int], report: ImportReport) -> dict[int, dict[str, list[Any]]]:
-    """Every owned document of the selected users, by user then collection; the others counted or skipped."""
+    """Every owned document of the selected users, by user then collection; the others counted or skipped.
+
+    A reader that can locate documents without decoding them (`DumpReader.owners`) gives where each one is:
+    the buckets then hold positions, decoded one user at a time by `_documents`."""
     buckets: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     available = reader.collections()
+    owners = getattr(reader, "owners", None)
     for collection in OWNED:
         if collection not in available:
+            continue
+        if owners is not None:
+            for key, chunk in owners(collection):
+                index = owner_of.get(key)
+                if index is None:
+                    _unowned(report, collection, key)
+                elif index in wanted:
+                    add_chunk(buckets[index][collection], chunk)
             continue
         for doc in reader.documents(collection):
             key = str(doc.get("user_id") or "")
             index = owner_of.get(key)
             if index is None:
-                report.stats(collection).read += 1
-                reason = (
-                    "written by the original's periodic jobs (user 'system'): no user namespace"
-                    if key.startswith("system")
-                    else ("owner (user_id) not in the users collection")
-                )
-                report.skip(collection, reason)
+                _unowned(report, collection, key)
             elif index in wanted:
                 buckets[index][collection].append(doc)
     for collection, reason in COUNTED_ONLY.items():
         if collection in available:
-            count = sum(1 for _ in reader.documents(collection))
+            count = _count(reader, collection)
             report.stats(collection).read += count
             report.skip(collection, reason, count)
     return buckets
+
+
+def _unowned(report: ImportReport, collection: str, key: str) -> None:
+    report.stats(collection).read += 1
+    reason = (
+        "written by the original's periodic jobs (user 'system'): no user namespace"
+        if key.startswith("system")
+        else ("owner (user_id) not in the users collection")
+    )
+    report.skip(collection, reason)
+
+
+def _count(reader: SourceReader, collection: str) -> int:
+    owners = getattr(reader, "owners", None)
+    return sum(1 for _ in (owners(collection) if owners is not None else reader.documents(collection)))
+
+
+def _documents(
+    reader: SourceReader, bucket: dict[str, list[Any]], index: int, owner_of: dict[str, int], report: ImportReport
+) -> dict[str, list[Any]]:
+    """One user's documents, decoded now when the bucket holds positions. Each decoded document's owner is
+    checked again: one whose `user_id` was only found inside a nested object is not this user's."""
+    load = getattr(reader, "load", None)
+    if load is None:
+        return bucket
+    docs: dict[str, list[Any]] = {}
+    for collection, chunks in bucket.items():
+        mine = docs[collection] = []
+        for doc in load(chunks):
+            key = str(doc.get("user_id") or "")
+            if owner_of.get(key) == index:
+                mine.append(doc)
+            else:
+                _unowned(report, collection, key)
+    return docs
 
 
 def _import_user(
@@ -156,6 +220,8 @@ def _import_user(
                     keys=account.keys,
                 )
                 _import_owned(scope, docs)
+                if connection.vendor == "postgresql" and connection.savepoint_ids:
+                    check_deferred()  # inside the bulk transaction: this user's remaining foreign keys are checked now, not at the end
                 mine.users_imported.append(account.user.username)
                 user_id = scope.user_id
                 transaction.on_commit(lambda: cache.forget_user_history(user_id))

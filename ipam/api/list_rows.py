@@ -1,0 +1,203 @@
+"""List pages serialized from `.values()` rows by plain functions (issue 19).
+
+A page of 50 hosts through `HostSerializer(many=True)` builds 50 model instances (with their region and
+country) and walks 24 serializer fields per row; these functions produce the same JSON — same keys, same
+order, same value formatting, byte for byte (tests/ipam/test_list_rows.py compares them with the
+serializers) — from the plain rows of one query. Keep them in step with `HostSerializer`, `RegionSerializer`
+and `AuditEntrySerializer`: a field added there and not here fails those tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
+
+from ipam.models import HOSTS_PER_REGION
+
+_drf_datetime = serializers.DateTimeField().to_representation
+
+
+def _datetime(value: Any) -> Any:
+    """DRF's `DateTimeField` output (ISO 8601 in the current time zone, `Z` for UTC) without its per-value
+    settings lookups; anything but an aware datetime goes through DRF itself."""
+    if getattr(value, "tzinfo", None) is None:
+        return _drf_datetime(value)
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+HOST_VALUES = (
+    "id",
+    "region_id",
+    "region__region_name",
+    "region__country__name",
+    "region__country__continent",
+    "ip_address",
+    "x_octet",
+    "y_octet",
+    "z_octet",
+    "hostname",
+    "device_type",
+    "os_type",
+    "application",
+    "cost_center",
+    "purpose",
+    "notes",
+    "status",
+    "tags",
+    "user_id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "legacy_id",
+)
+
+
+# Query parameters that select no rows (paging, ordering, format).
+_NOT_FILTERS = frozenset({"page", "page_size", "ordering", "format"})
+
+
+def unfiltered_or_filter(view: Any, queryset: Any) -> Any:
+    """`view.filter_queryset(queryset)`, skipping the django-filter set when the query string holds no filter:
+    an empty filter set leaves the rows as they are, but building its form costs a few ms per request."""
+    if not set(view.request.query_params) <= _NOT_FILTERS:
+        return view.filter_queryset(queryset)
+    for backend in view.filter_backends:
+        if not issubclass(backend, DjangoFilterBackend):
+            queryset = backend().filter_queryset(view.request, queryset, view)
+    return queryset
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tags(value: Any) -> Any:
+    if value is None:
+        return None
+    return {str(key): _str(item) for key, item in value.items()}
+
+
+def host_row(row: dict[str, Any]) -> dict[str, Any]:
+    """`HostSerializer` output for a `.values(*HOST_VALUES)` row."""
+    return {
+        "host_id": str(row["id"]),
+        "region_id": _str(row["region_id"]),
+        "region_name": _str(row["region__region_name"]),
+        "country": _str(row["region__country__name"]),
+        "continent": _str(row["region__country__continent"]),
+        "ip_address": _str(row["ip_address"]),
+        "x_octet": row["x_octet"],
+        "y_octet": row["y_octet"],
+        "z_octet": row["z_octet"],
+        "hostname": _str(row["hostname"]),
+        "device_type": row["device_type"] or None,
+        "os_type": _str(row["os_type"]),
+        "application": _str(row["application"]),
+        "cost_center": _str(row["cost_center"]),
+        "purpose": _str(row["purpose"]),
+        "notes": _str(row["notes"]),
+        "status": _str(row["status"]),
+        "tags": _tags(row["tags"]),
+        "owner_id": row["user_id"],
+        "created_at": None if row["created_at"] is None else _datetime(row["created_at"]),
+        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"]),
+        "created_by": _str(row["created_by"]),
+        "updated_by": _str(row["updated_by"]),
+        "legacy_id": _str(row["legacy_id"]),
+    }
+
+
+AUDIT_VALUES = (
+    "id",
+    "action_type",
+    "resource_type",
+    "resource_id",
+    "ip_address",
+    "cidr",
+    "country_code",
+    "region_id",
+    "actor",
+    "actor_type",
+    "request_id",
+    "source_ip",
+    "auth_method",
+    "reason",
+    "changes",
+    "snapshot",
+    "timestamp",
+)
+_AUDIT_TEXT = ("action_type", "resource_type", "resource_id", "ip_address", "cidr", "country_code")
+_AUDIT_TEXT_2 = ("actor", "actor_type", "request_id", "source_ip", "auth_method", "reason")
+_CHANGE_KEYS = frozenset({"field", "old_value", "new_value"})
+
+
+def _changes(value: Any, fallback: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(c, dict) and c.keys() >= _CHANGE_KEYS for c in value):
+        return [{"field": str(c["field"]), "old_value": c["old_value"], "new_value": c["new_value"]} for c in value]
+    return fallback(value)  # anything unusual: the serializer's own answer (or its error)
+
+
+def audit_row(row: dict[str, Any], changes_fallback: Any) -> dict[str, Any]:
+    """`AuditEntrySerializer` output for a `.values(*AUDIT_VALUES)` row."""
+    out: dict[str, Any] = {"audit_id": str(row["id"])}
+    for key in _AUDIT_TEXT:
+        out[key] = _str(row[key])
+    out["region_id"] = _str(row["region_id"])
+    for key in _AUDIT_TEXT_2:
+        out[key] = _str(row[key])
+    out["changes"] = None if row["changes"] is None else _changes(row["changes"], changes_fallback)
+    snapshot = row["snapshot"]
+    out["snapshot"] = None if snapshot is None else {str(key): item for key, item in snapshot.items()}
+    out["timestamp"] = None if row["timestamp"] is None else _datetime(row["timestamp"])
+    return out
+
+
+REGION_VALUES = (
+    "id",
+    "country__name",
+    "country__continent",
+    "x_octet",
+    "y_octet",
+    "region_name",
+    "description",
+    "status",
+    "owner",
+    "user_id",
+    "tags",
+    "allocated_hosts",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "legacy_id",
+)
+
+
+def region_row(row: dict[str, Any]) -> dict[str, Any]:
+    """`RegionSerializer` output for a `.values(*REGION_VALUES)` row."""
+    return {
+        "region_id": str(row["id"]),
+        "country": _str(row["country__name"]),
+        "continent": _str(row["country__continent"]),
+        "x_octet": row["x_octet"],
+        "y_octet": row["y_octet"],
+        "cidr": f"10.{row['x_octet']}.{row['y_octet']}.0/24",
+        "region_name": _str(row["region_name"]),
+        "description": _str(row["description"]),
+        "status": _str(row["status"]),
+        "owner": _str(row["owner"]),
+        "owner_id": row["user_id"],
+        "tags": _tags(row["tags"]),
+        "allocated_hosts": row["allocated_hosts"],
+        "utilization_percentage": round(row["allocated_hosts"] * 100 / HOSTS_PER_REGION, 2),
+        "created_at": None if row["created_at"] is None else _datetime(row["created_at"]),
+        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"]),
+        "created_by": _str(row["created_by"]),
+        "updated_by": _str(row["updated_by"]),
+        "legacy_id": _str(row["legacy_id"]),
+    }

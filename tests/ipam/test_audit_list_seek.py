@@ -1,0 +1,149 @@
+"""GET /ipam/audit?page=N from the per-day audit counts (issue 19): the counts kept by the triggers always
+equal the rows, and every page equals what COUNT(*) and OFFSET give over the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from foundation import partitions
+from ipam.models import AuditDayCount, AuditLog
+from ipam.selectors.audit_pages import audit_page_keys
+from ipam.services.audit import audit_counts_compact, audit_prune
+from tests.factories import make_host, make_region
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _rows(user: Any, stamps: list[dt.datetime]) -> None:
+    AuditLog.objects.bulk_create(
+        [AuditLog(user=user, action_type="update", resource_type="host", resource_id=str(uuid.uuid4()), timestamp=t) for t in stamps]
+    )
+
+
+def _history(user: Any, rng: random.Random, n: int = 60) -> None:
+    """Rows spread over ~100 days (several months), some sharing a timestamp, and days without any row."""
+    now = timezone.now()
+    stamps = [now - dt.timedelta(days=rng.choice([0, 1, 2, 5, 31, 32, 60, 99]), minutes=rng.randint(0, 1439)) for _ in range(n)]
+    stamps += [stamps[3]] * 3  # ties on timestamp: ordered by id
+    spec = partitions.PartitionedTable("ipam_auditlog", "timestamp")
+    for months in range(5):
+        partitions.create_month(connection, spec, partitions.add_months(partitions.month_start(now), -months))
+    _rows(user, stamps)
+
+
+def _reference(user: Any, offset: int, limit: int) -> list[str]:
+    ids = AuditLog.objects.filter(user=user).order_by("-timestamp", "-id").values_list("id", flat=True)[offset : offset + limit]
+    return [str(pk) for pk in ids]
+
+
+def _counts_match_rows() -> None:
+    counted = {(r["user_id"], r["day"]): r["n"] for r in AuditDayCount.objects.values("user_id", "day").annotate(n=Sum("n")) if r["n"]}
+    actual: dict[tuple[int, dt.datetime], int] = {}
+    for user_id, stamp in AuditLog.objects.exclude(user=None).values_list("user_id", "timestamp"):
+        day = stamp.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        actual[(user_id, day)] = actual.get((user_id, day), 0) + 1
+    assert counted == actual
+
+
+def test_the_triggers_keep_the_day_counts_equal_to_the_rows(alice: Any, bob: Any) -> None:
+    rng = random.Random(1)
+    _history(alice, rng)
+    _history(bob, rng, 10)
+    region = make_region(alice)  # audited writes through the services
+    make_host(alice, region)
+    _counts_match_rows()
+    AuditLog.objects.filter(user=alice, timestamp__lt=timezone.now() - dt.timedelta(days=50)).delete()
+    _counts_match_rows()
+    moved = AuditLog.objects.filter(user=bob).order_by("timestamp").first()
+    assert moved is not None
+    AuditLog.objects.filter(pk=moved.pk).update(user=alice, timestamp=moved.timestamp - dt.timedelta(days=3))  # moves partitions
+    _counts_match_rows()
+    assert audit_counts_compact() == AuditDayCount.objects.count()
+    assert AuditDayCount.objects.values("user_id", "day").distinct().count() == AuditDayCount.objects.count()  # one row each
+    _counts_match_rows()
+
+
+def test_retention_leaves_the_counts_of_the_remaining_rows(alice: Any) -> None:
+    _history(alice, random.Random(2))
+    audit_prune(older_than_days=45)  # drops a whole month, deletes the rest of the boundary month
+    assert AuditLog.objects.filter(user=alice).count() > 0
+    _counts_match_rows()
+
+
+def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any) -> None:
+    rng = random.Random(3)
+    _history(alice, rng)
+    _history(bob, rng, 15)
+    total = AuditLog.objects.filter(user=alice).count()
+    for limit in (1, 4, 50):
+        for offset in range(total + 2):
+            got_total, keys = audit_page_keys(alice.pk, offset, limit)
+            assert got_total == total
+            assert [str(pk) for pk, _ in keys] == _reference(alice, offset, limit), (offset, limit)
+
+
+def test_random_pages_match_the_counted_offset_list(api: Any, alice: Any) -> None:
+    rng = random.Random(4)
+    _history(alice, rng)
+    total = AuditLog.objects.filter(user=alice).count()
+    for page_size in (1, 7, 50):
+        pages = -(-total // page_size)
+        for page in {1, pages, *(rng.randint(1, pages) for _ in range(4))}:
+            body = api.get(f"/ipam/audit?page={page}&page_size={page_size}").json()
+            assert body["count"] == total
+            assert [r["audit_id"] for r in body["results"]] == _reference(alice, (page - 1) * page_size, page_size)
+            # the same page through the filtered path (COUNT/OFFSET), with a filter every row passes
+            counted = api.get(f"/ipam/audit?page={page}&page_size={page_size}&resource_type=host").json()
+            assert counted["results"] == body["results"] and counted["count"] == total
+        beyond = api.get(f"/ipam/audit?page={pages + 1}&page_size={page_size}")
+        assert beyond.status_code == 404 and beyond.json()["error"]
+    last = api.get("/ipam/audit?page=last&page_size=7").json()
+    assert [r["audit_id"] for r in last["results"]] == _reference(alice, (-(-total // 7) - 1) * 7, 7)
+
+
+def test_an_empty_trail_is_an_empty_first_page(api: Any, alice: Any) -> None:
+    assert api.get("/ipam/audit").json() == {"count": 0, "next": None, "previous": None, "results": []}
+    assert api.get("/ipam/audit?page=2").status_code == 404
+
+
+def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> None:
+    _history(alice, random.Random(5))
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get("/ipam/audit?page=3&page_size=10").json()
+    assert [r["audit_id"] for r in body["results"]] == _reference(alice, 20, 10)
+    sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_AUDIT" in q["sql"].upper()]
+    assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+    assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and " OFFSET " not in sqls[1]
+
+
+def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:
+    spec = partitions.PartitionedTable("ipam_auditlog", "timestamp")
+    ahead = partitions.add_months(partitions.month_start(timezone.now()), 30)  # no partition yet: rows go to default
+    _rows(alice, [ahead.replace(day=3), ahead.replace(day=3, hour=5), ahead.replace(day=20)])
+    _counts_match_rows()
+    partitions.create_month(connection, spec, ahead)  # moves them from the default partition into the new one
+    assert ahead in partitions.monthly_partitions(connection, "ipam_auditlog")
+    _counts_match_rows()
+
+
+def test_verify_counters_reports_and_repairs_drifted_audit_day_counts(alice: Any, bob: Any) -> None:
+    from ipam.services.integrity import counters_check, counters_repair
+
+    _history(alice, random.Random(6), 20)
+    _history(bob, random.Random(7), 5)
+    assert [d for d in counters_check().drifts if d.kind == "audit_counts"] == []
+    AuditDayCount.objects.create(user_id=alice.pk, day=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0), n=3)
+    drifts = [d for d in counters_check().drifts if d.kind == "audit_counts"]
+    assert [d.key for d in drifts] == [("audit_counts", alice.pk)] and "counted" in str(drifts[0])
+    counters_repair(drifts=drifts)
+    assert [d for d in counters_check().drifts if d.kind == "audit_counts"] == []
+    _counts_match_rows()

@@ -1,0 +1,107 @@
+"""GET /ipam/hosts?page=N without OFFSET: the regions' counters locate the page (issue 19).
+
+Every answer is compared with what `COUNT(*)` and `ORDER BY ip_int OFFSET k LIMIT n` give over the same rows.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ipam.models import Host
+from ipam.selectors.host_pages import host_page_ids
+from ipam.services.hosts import host_retire, host_update
+from tests.factories import make_host, make_region
+
+pytestmark = pytest.mark.django_db
+
+
+def _hosts_with_gaps(user: Any, sizes: tuple[int, ...] = (5, 0, 9, 1, 0, 7)) -> list[Host]:
+    """Regions of `sizes` hosts (some empty), with retired hosts leaving holes and mixed statuses."""
+    kept: list[Host] = []
+    for size in sizes:
+        region = make_region(user)
+        hosts = [make_host(user, region) for _ in range(size + size // 3)]
+        for gone in hosts[1::3][: size // 3]:  # holes inside the /24
+            host_retire(actor=user, host_id=gone.pk, reason="gap")
+        kept.extend(h for h in hosts if Host.objects.filter(pk=h.pk).exists())
+    for index, host in enumerate(kept[::4]):  # statuses the counters also count
+        host_update(actor=user, host_id=host.pk, data={"status": ["reserved", "released"][index % 2]})
+    return kept
+
+
+def _reference(user: Any, offset: int, limit: int) -> list[str]:
+    return [str(pk) for pk in Host.objects.filter(user=user).order_by("ip_int").values_list("pk", flat=True)[offset : offset + limit]]
+
+
+def test_the_seek_returns_exactly_the_offset_rows_for_every_offset(alice: Any, bob: Any) -> None:
+    _hosts_with_gaps(alice)
+    _hosts_with_gaps(bob, (3, 4))  # another namespace in between must not count
+    total = Host.objects.filter(user=alice).count()
+    assert total == 22
+    for limit in (1, 2, 5, 50):
+        for offset in range(total + 3):
+            got_total, ids = host_page_ids(alice.pk, offset, limit)
+            assert got_total == total
+            assert [str(pk) for pk in ids] == _reference(alice, offset, limit), (offset, limit)
+
+
+def test_no_region_at_all_is_an_empty_first_page(api: Any, alice: Any) -> None:
+    assert host_page_ids(alice.pk, 0, 50) == (0, [])
+    body = api.get("/ipam/hosts").json()
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+    assert api.get("/ipam/hosts?page=2").status_code == 404
+
+
+def test_random_pages_match_the_offset_query(api: Any, alice: Any, bob: Any) -> None:
+    _hosts_with_gaps(alice)
+    _hosts_with_gaps(bob, (2,))
+    total = Host.objects.filter(user=alice).count()
+    rng = random.Random(19)
+    for page_size in (1, 3, 4, 7, 50):
+        pages = -(-total // page_size)
+        for page in {1, pages, *(rng.randint(1, pages) for _ in range(4))}:
+            body = api.get(f"/ipam/hosts?page={page}&page_size={page_size}").json()
+            assert body["count"] == total
+            assert [r["host_id"] for r in body["results"]] == _reference(alice, (page - 1) * page_size, page_size)
+            assert (body["next"] is None) == (page == pages) and (body["previous"] is None) == (page == 1)
+        last = api.get(f"/ipam/hosts?page=last&page_size={page_size}").json()
+        assert [r["host_id"] for r in last["results"]] == _reference(alice, (pages - 1) * page_size, page_size)
+        beyond = api.get(f"/ipam/hosts?page={pages + 1}&page_size={page_size}")
+        assert beyond.status_code == 404 and beyond.json()["error"]
+
+
+def test_a_page_is_the_same_as_the_filtered_and_reordered_offset_paths(api: Any, alice: Any) -> None:
+    _hosts_with_gaps(alice)
+    seek = api.get("/ipam/hosts?page=2&page_size=5").json()
+    ordered = api.get("/ipam/hosts?page=2&page_size=5&ordering=ip_int").json()
+    # a filter that keeps every row takes the counted OFFSET path: the same page
+    offset = api.get("/ipam/hosts?page=2&page_size=5&hostname=host").json()
+    assert seek["count"] == ordered["count"] == offset["count"] == 22
+    assert seek["results"] == ordered["results"] == offset["results"] and len(seek["results"]) == 5
+    descending = api.get("/ipam/hosts?page=2&page_size=5&ordering=-ip_int").json()
+    reverse = [str(pk) for pk in Host.objects.filter(user=alice).order_by("-ip_int").values_list("pk", flat=True)[5:10]]
+    assert [r["host_id"] for r in descending["results"]] == reverse and descending["count"] == seek["count"]
+
+
+def test_filters_the_counters_do_not_describe_keep_offset_and_count(api: Any, alice: Any) -> None:
+    _hosts_with_gaps(alice)
+    active = list(Host.objects.filter(user=alice, status="active").order_by("ip_int").values_list("pk", flat=True))
+    body = api.get("/ipam/hosts?status=active&page=2&page_size=4").json()
+    assert body["count"] == len(active) < Host.objects.filter(user=alice).count()
+    assert [r["host_id"] for r in body["results"]] == [str(pk) for pk in active[4:8]]
+
+
+def test_a_deep_page_reads_no_offset_into_the_hosts_and_counts_nothing(api: Any, alice: Any) -> None:
+    _hosts_with_gaps(alice)
+    with CaptureQueriesContext(connection) as captured:
+        body = api.get("/ipam/hosts?page=4&page_size=5").json()
+    assert [r["host_id"] for r in body["results"]] == _reference(alice, 15, 5)
+    sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_HOST" in q["sql"].upper()]
+    assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+    assert len(sqls) == 2, sqls  # the total and the page's ids in one statement, then the rows by id
+    assert "OFFSET COALESCE" in sqls[0] and " OFFSET " not in sqls[1]
