@@ -59,7 +59,13 @@ def transfer_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
                 fmt = request.POST.get("format") or (
                     imports.format_from_name(upload.name or "", upload.content_type or "") if upload else ""
                 )
-                result = imports.import_run(actor=owner, content=content, format=fmt, mode="preview" if step == "preview" else "auto")
+                result = imports.import_run(
+                    actor=owner,
+                    content=content,
+                    format=fmt,
+                    mode="preview" if step == "preview" else "auto",
+                    performed_by=request.user,  # the staff user is the audit actor, in the owner's namespace
+                )
                 context.update({"result": result, "owner": owner, "content": content, "format": fmt, "step": step})
                 if step == "import":
                     messages.success(request, f"Imported into {owner.get_username()}'s namespace: {result.get('created', result)}.")

@@ -44,11 +44,14 @@ def region_allocate(
     owner: str | None = None,
     at: tuple[int, int] | None = None,
     reservation_id: Any = None,
+    performed_by: Any = None,
 ) -> Region:
     """Allocate a /24 in `country` for `actor`: the lowest free (X, Y), or exactly `at` when given.
 
     `reservation_id` is the reservation being converted: it is the one reservation allowed to cover `at`.
+    `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor.
     """
+    by = performed_by or actor
     name = clean_region_name(region_name)
     tags = clean_tags(tags)
     if not isinstance(country, Country):
@@ -91,12 +94,12 @@ def region_allocate(
             description=description or "",
             tags=tags,
             owner=owner if owner is not None else actor.get_username(),
-            created_by=actor.get_username(),
-            updated_by=actor.get_username(),
+            created_by=by.get_username(),
+            updated_by=by.get_username(),
         )
         allocation.cursor_take(cursor, x, y)
         snapshot = region_snapshot(region)
-        audit_save_many([region_audit(actor=actor, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
+        audit_save_many([region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
         if probes["has_webhooks"]:
             event_publish(user=actor, event_type="region.created", data=snapshot)
         capacity.utilization_changed(user=actor, country_id=country.pk, rules_exist=probes["has_rules"])

@@ -1,10 +1,12 @@
 """Checking the fields of parsed records (octets, names, tags, countries, placement) the way the API
-would, and `import_parse`: the whole file parsed and cleaned, or `ValidationFailed` listing every problem."""
+would; `ImportSource`, the upload read record by record as often as needed; `import_check`: the whole file
+validated in streaming passes, or `ValidationFailed` listing its problems (at most MAX_REPORTED_ERRORS, all
+counted); `cleaned_records`: its records again, cleaned, one at a time, for the writing passes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ipam import exceptions
@@ -12,16 +14,16 @@ from ipam.models import Country, HostStatus, RegionStatus
 from ipam.selectors.search import parse_cidr
 from ipam.services.exports import HOST_FIELDS
 from ipam.services.hosts import clean_host_metadata
+from ipam.services.imports.jsonstream import json_records
 from ipam.services.imports.parsing import (
     HOST_ONLY,
     REGION_ONLY,
     Errors,
     Record,
     csv_lines,
+    csv_records,
     decode,
     max_bytes,
-    parse_csv,
-    parse_json,
     present,
     too_large,
 )
@@ -131,7 +133,7 @@ def _clean_region(record: Record, countries: _Countries, placement: str, errors:
     for key in HOST_ONLY:
         if present(raw.get(key)):
             errors.add(record, key, "Not a region field (leave it empty on region rows).")
-    if not record.region_name and "region_name" not in {e["field"] for e in errors.items if e["line"] == record.line}:
+    if not record.region_name and "region_name" not in errors.fields_of(record.line):
         errors.add(record, "region_name", "Required.")
     status = str(raw.get("status") or "active").strip()
     if status not in RegionStatus.values:
@@ -198,34 +200,87 @@ def _clean_host(record: Record, countries: _Countries, placement: str, errors: E
         errors.add(record, "region_name", "Say which region: region_name (and country), or the region's cidr.")
 
 
-def _placement(records: list[Record]) -> str:
-    """Preview without an explicit placement: manual when every row carries its address."""
-
-    def placed(record: Record) -> bool:
-        keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
-        own = "cidr" if record.kind == "region" else "ip_address"
-        return present(record.raw.get(own)) or all(present(record.raw.get(k)) for k in keys)
-
-    return "manual" if records and all(placed(r) for r in records) else "auto"
+def _placed(record: Record) -> bool:
+    keys = ("x_octet", "y_octet") if record.kind == "region" else ("x_octet", "y_octet", "z_octet")
+    own = "cidr" if record.kind == "region" else "ip_address"
+    return present(record.raw.get(own)) or all(present(record.raw.get(k)) for k in keys)
 
 
-def import_parse(*, content: Any, format: str, placement: str, progress: Callable[[int], None] | None = None) -> tuple[list[Record], str]:
-    """Parse and validate the whole file (400 listing every problem); `placement` auto|manual|"" (infer)."""
-    if format == "csv":
-        records = parse_csv(csv_lines(content), progress)
-    elif format == "json":
-        records = parse_json(decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content))
-    else:
-        raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
-    if not records:
-        raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
-    placement = placement or _placement(records)
-    countries = _Countries()
+class ImportSource:
+    """An upload read record by record, as many times as the import needs (it is validated in one pass and
+    written in the next ones): CSV from its bytes line by line, JSON element by element over its decoded text."""
+
+    def __init__(self, content: Any, format: str) -> None:
+        if format not in ("csv", "json"):
+            raise exceptions.ValidationFailed(details={"format": ["Must be csv or json."]})
+        self.format = format
+        if format == "json":
+            content = decode(content) if isinstance(content, str | bytes | bytearray) else _checked_size(content)
+        self.content = content
+
+    def records(self, errors: Errors, progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+        if self.format == "csv":
+            return csv_records(csv_lines(self.content), errors, progress)
+        return json_records(self.content, errors)
+
+
+def clean_record(record: Record, countries: _Countries, placement: str, errors: Errors) -> None:
+    (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
+
+
+def cleaned_records(
+    source: ImportSource, placement: str, countries: _Countries, kind: str = "", *, located_only: bool = False
+) -> Iterator[Record]:
+    """The records of a file `import_check` accepted (of one `kind` when given), cleaned again one at a time
+    (for the writing passes; the other kind is only parsed). `located_only`: only what says where a row goes
+    (country, region name, address), for a pass that only looks its region up."""
     errors = Errors()
-    for record in records:
-        (_clean_region if record.kind == "region" else _clean_host)(record, countries, placement, errors)
-    errors.raise_if_any()
-    return records, placement
+    for record in source.records(errors):
+        if not kind or record.kind == kind:
+            if located_only:
+                _locate(record, countries, errors)
+            else:
+                clean_record(record, countries, placement, errors)
+            yield record
+
+
+def _locate(record: Record, countries: _Countries, errors: Errors) -> None:
+    _clean_common(record, countries, errors)
+    if record.kind == "host" and present(record.raw.get("ip_address")):
+        x, y, record.z = parse_private_ip(record.raw["ip_address"])  # valid: the file was checked
+        record.x, record.y = x, y
+
+
+def import_check(*, source: ImportSource, placement: str, progress: Callable[[int], None] | None = None) -> tuple[str, _Countries]:
+    """Validate the whole file without keeping its records (400 listing the problems, at most MAX_REPORTED_ERRORS
+    of them, all counted) and return the placement. Problems of the file's structure are reported alone, before
+    any field problem; an empty file is refused. A preview without a placement reads the file once more first
+    to infer it (manual when every row carries its address)."""
+    countries = _Countries()
+    if not placement:
+        errors = Errors()
+        placed = True
+        for record in source.records(errors):
+            placed = placed and _placed(record)
+        errors.raise_if_any()
+        placement = "manual" if placed else "auto"
+    structure, fields = Errors(), Errors()
+    rows = 0
+    for record in source.records(structure, progress):
+        rows += 1
+        clean_record(record, countries, placement, fields)
+    structure.raise_if_any()
+    if not rows:
+        raise exceptions.ValidationFailed("The file has no rows.", details={"file": ["No region or host rows found."]})
+    fields.raise_if_any()
+    return placement, countries
+
+
+def import_parse(*, content: Any, format: str, placement: str) -> tuple[list[Record], str]:
+    """The whole file parsed and cleaned into a list (small files, tests); `placement` auto|manual|"" (infer)."""
+    source = ImportSource(content, format)
+    placement, countries = import_check(source=source, placement=placement)
+    return list(cleaned_records(source, placement, countries)), placement
 
 
 def _checked_size(content: Any) -> Any:

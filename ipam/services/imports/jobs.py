@@ -124,7 +124,14 @@ def import_job_run(*, job_id: Any) -> ImportJob | None:
 
     try:
         summary = import_run(
-            actor=job.user, content=content, format=job.format, mode=job.mode, force=job.force, placement=job.placement, progress=progress
+            actor=job.user,
+            content=content,
+            format=job.format,
+            mode=job.mode,
+            force=job.force,
+            placement=job.placement,
+            progress=progress,
+            all_results=False,
         )
     except exceptions.ServiceError as exc:
         details = dict(exc.details)

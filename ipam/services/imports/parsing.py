@@ -1,11 +1,10 @@
-"""Reading an import file: formats, size limits, decoding, CSV and JSON into `Record`s with every problem
-collected by line and field (nothing is written here)."""
+"""Reading an import file: formats, size limits, decoding, CSV into `Record`s one at a time (JSON: `jsonstream`)
+with the problems collected by line and field (nothing is written here)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,18 +134,35 @@ class Record:
 
 
 class Errors:
+    """Problems found in a file: the first MAX_REPORTED_ERRORS kept (file order), all counted, so that a file with a
+    problem on every row costs no more memory than one with a few."""
+
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        self.count = 0
+        self._line: int | None = None
+        self._line_fields: set[str] = set()
 
     def add(self, record: Record | None, field_name: str, message: str, *, line: int | None = None) -> None:
-        item: dict[str, Any] = {"line": record.line if record else line, "field": field_name, "message": message}
+        self.count += 1
+        at = record.line if record else line
+        if at != self._line:
+            self._line, self._line_fields = at, set()
+        self._line_fields.add(field_name)
+        if len(self.items) >= MAX_REPORTED_ERRORS:
+            return
+        item: dict[str, Any] = {"line": at, "field": field_name, "message": message}
         if record is not None and record.path:
             item["path"] = record.path
         self.items.append(item)
 
+    def fields_of(self, line: int) -> set[str]:
+        """The fields reported for `line` (the record being checked) so far."""
+        return self._line_fields if line == self._line else set()
+
     def raise_if_any(self) -> None:
-        if self.items:
-            count = len(self.items)
+        if self.count:
+            count = self.count
             raise exceptions.ValidationFailed(
                 f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported.",
                 details={"rows": self.items[:MAX_REPORTED_ERRORS], "error_count": count},
@@ -200,7 +216,7 @@ def csv_lines(content: Any) -> Iterator[str]:
             yield line
 
 
-def _kind(raw: dict[str, Any], errors: Errors, record_line: int) -> str:
+def record_kind(raw: dict[str, Any], errors: Errors, record_line: int) -> str:
     given = str(raw.get("resource_type") or "").strip().lower()
     if given in ("region", "host"):
         return given
@@ -214,11 +230,11 @@ def present(value: Any) -> bool:
     return value is not None and value != "" and value != {}
 
 
-def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = None) -> list[Record]:
-    """Records of a CSV file given line by line (`csv_lines`); `progress(rows)` every PROGRESS_EVERY rows."""
-    errors = Errors()
+def csv_records(lines: Iterable[str], errors: Errors, progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+    """The records of a CSV file given line by line (`csv_lines`), one at a time: problems of a row go to
+    `errors` (the row is skipped), problems of the file raise at once; `progress(rows)` every PROGRESS_EVERY rows."""
     reader = csv.reader(_no_nul(lines), strict=True)
-    records: list[Record] = []
+    rows = 0
     try:
         header = next(reader, None)
         while header is not None and not any(cell.strip() for cell in header):
@@ -235,18 +251,17 @@ def parse_csv(lines: Iterable[str], progress: Callable[[int], None] | None = Non
             if len(cells) != len(columns):
                 errors.add(None, "row", f"{len(cells)} values for {len(columns)} columns.", line=line)
                 continue
-            if len(records) >= max_rows():
+            if rows >= max_rows():
                 raise too_many_rows(line)
             raw = {col: unquote_cell(cell.strip()) for col, cell in zip(columns, cells, strict=True)}
-            records.append(Record(line=line, kind=_kind(raw, errors, line), raw=raw))
-            if progress is not None and len(records) % PROGRESS_EVERY == 0:
-                progress(len(records))
+            rows += 1
+            yield Record(line=line, kind=record_kind(raw, errors, line), raw=raw)
+            if progress is not None and rows % PROGRESS_EVERY == 0:
+                progress(rows)
     except csv.Error as exc:
         raise exceptions.ValidationFailed(
             f"The CSV is malformed near line {reader.line_num}: {exc}.", details={"file": [str(exc)], "line": reader.line_num}
         ) from None
-    errors.raise_if_any()
-    return records
 
 
 def _no_nul(lines: Iterable[str]) -> Iterator[str]:
@@ -256,98 +271,3 @@ def _no_nul(lines: Iterable[str]) -> Iterator[str]:
                 f"The file contains a NUL character (line {number}).", details={"file": ["NUL characters are not allowed."], "line": number}
             )
         yield line
-
-
-def parse_json(content: Any) -> list[Record]:
-    if isinstance(content, str):
-        try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise exceptions.ValidationFailed(
-                f"The JSON is malformed at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
-                details={"file": [exc.msg], "line": exc.lineno, "column": exc.colno},
-            ) from None
-    else:
-        data = content
-    _check_strings(data)
-    errors = Errors()
-    records: list[Record] = []
-
-    def add(item: Any, path: str, inherited: dict[str, Any], parent: Record | None, kind: str | None) -> Record | None:
-        line = len(records) + 1
-        if not isinstance(item, dict):
-            errors.add(None, path, "Each record must be an object.", line=line)
-            return None
-        unknown = sorted(set(item) - JSON_KEYS)
-        if unknown:
-            errors.add(None, path, f"Unknown keys: {', '.join(unknown)}.", line=line)
-            return None
-        raw = {key: value for key, value in item.items() if key != "hosts"}
-        for key, value in inherited.items():
-            if not present(raw.get(key)):
-                raw[key] = value
-        record = Record(line=line, kind=kind or _kind(raw, errors, line), raw=raw, path=path, parent=parent)
-        records.append(record)
-        nested = item.get("hosts")
-        if nested is not None:
-            if record.kind != "region" or not isinstance(nested, list):
-                errors.add(record, "hosts", "Only a region can hold a list of hosts.")
-            else:
-                keep = {k: raw[k] for k in ("country", "region_name", "cidr") if present(raw.get(k))}
-                for index, host in enumerate(nested):
-                    add(host, f"{path}.hosts[{index}]", keep, record, "host")
-        return record
-
-    def add_list(items: Any, path: str, inherited: dict[str, Any], kind: str | None) -> None:
-        if not isinstance(items, list):
-            errors.add(None, path, "Must be a list.", line=len(records) + 1)
-            return
-        for index, item in enumerate(items):
-            add(item, f"{path}[{index}]", inherited, None, kind)
-
-    if isinstance(data, list):
-        add_list(data, "", {}, None)
-    elif isinstance(data, dict):
-        unknown = sorted(set(data) - JSON_TOP_KEYS)
-        if unknown:
-            raise exceptions.ValidationFailed(
-                "Unknown top-level keys.", details={"keys": unknown, "allowed": sorted(JSON_TOP_KEYS - {"exported_at", "filters"})}
-            )
-        for c_index, continent in enumerate(data.get("continents") or []):
-            if not isinstance(continent, dict) or not isinstance(continent.get("countries", []), list):
-                errors.add(None, f"continents[{c_index}]", "Expected {continent, countries: [...]}.", line=len(records) + 1)
-                continue
-            for k_index, country in enumerate(continent.get("countries", [])):
-                path = f"continents[{c_index}].countries[{k_index}]"
-                if not isinstance(country, dict) or set(country) - {"country", "country_code", "code", "code3", "regions"}:
-                    errors.add(None, path, "Expected {country, regions: [...]}.", line=len(records) + 1)
-                    continue
-                name = country.get("country") or country.get("country_code") or country.get("code") or ""
-                add_list(country.get("regions", []), f"{path}.regions", {"country": name}, "region")
-        if "regions" in data:
-            add_list(data["regions"], "regions", {}, "region")
-        if "hosts" in data:
-            add_list(data["hosts"], "hosts", {}, "host")
-    else:
-        raise exceptions.ValidationFailed(details={"file": ["Expected a list of records or an object with regions/hosts/continents."]})
-    errors.raise_if_any()
-    return records
-
-
-def _check_strings(data: Any) -> None:
-    """Refuse text the database cannot store (NUL, lone surrogates from `\\ud800` escapes): 400, not a 500."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise exceptions.ValidationFailed(details={"file": ["Strings must be valid Unicode (a lone surrogate escape)."]}) from None
-            if "\x00" in item:
-                raise exceptions.ValidationFailed(details={"file": ["Strings cannot contain NUL (\\u0000)."]})
