@@ -166,13 +166,19 @@ def countries() -> list[Country]:
     """
     from ipam.models import Country
 
-    version = _version(_COUNTRIES_VERSION_KEY)
-    held = _process_countries
-    if held is not None and held[0] == version:  # this process unpickled this version already
-        record_hit("countries", True)
-        return held[1]
-    key = f"ipam:countries:v{version}"
-    table = cached("countries", key, COUNTRIES_TTL, lambda: list(Country.objects.order_by("x_start")))
+    def read() -> list[Country]:
+        return list(Country.objects.order_by("x_start"))
+
+    try:
+        version = _version(_COUNTRIES_VERSION_KEY)
+        held = _process_countries
+        if held is not None and held[0] == version:  # this process unpickled this version already
+            record_hit("countries", True)
+            return held[1]
+        table = cached("countries", f"ipam:countries:v{version}", COUNTRIES_TTL, read)
+    except Exception as exc:  # the cache is down (django-redis without IGNORE_EXCEPTIONS): the table itself
+        logger.warning("Country cache unavailable (%s); reading the table", exc.__class__.__name__)
+        return read()
     globals()["_process_countries"] = (version, table)
     return table
 

@@ -122,6 +122,18 @@ def test_rate_limit_store_down_allows_requests_with_a_warning_and_a_metric(redis
     assert warnings[0].startswith("Rate limit store unavailable")
 
 
+def test_allocations_read_the_country_table_itself_while_the_cache_raises(redis_down, api, caplog):
+    """Region and host allocation take the country from the cached table; a cache that raises (django-redis
+    without IGNORE_EXCEPTIONS) must not turn them into 500s."""
+    redis_down(False)
+    with caplog.at_level(logging.WARNING, logger="ipam.cache"):
+        region = api.post("/ipam/regions", {"country": "India", "region_name": "down"}, format="json")
+        assert region.status_code == 201, region.content
+        host = api.post("/ipam/hosts", {"region_id": region.json()["region_id"], "hostname": "h1"}, format="json")
+    assert host.status_code == 201, host.content
+    assert any(r.getMessage().startswith("Country cache unavailable") for r in caplog.records)
+
+
 def test_limits_apply_again_when_the_store_is_back(limits_on, api, monkeypatch):
     monkeypatch.setitem(throttling._store, "down_until", time.time() + 60)  # it failed moments ago
     assert api.get("/ipam/regions").status_code == 200

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from ipam_project.schedule import JOBS
 from tests.ops_support import PYTHON, Background, free_port, subprocess_env, wait_for
 
 # transaction=True: on SQLite the child processes must not wait for a lock held by the test's transaction.
@@ -38,7 +39,7 @@ def test_run_starts_api_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
     with Background([PYTHON, "scripts/run_dev.py", "--port", str(port), "--no-reload"], env, tmp_path / "run.out") as run:
         wait_for(lambda: _status(f"http://127.0.0.1:{port}/health") == 200, 90, lambda: f"the API:\n{run.output()}")
         wait_for(lambda: "ready." in run.output(), 90, lambda: f"the worker:\n{run.output()}")
-        wait_for(lambda: "[BackgroundTasks] Beat started: 8 periodic jobs" in run.output(), 90, lambda: f"beat:\n{run.output()}")
+        wait_for(lambda: f"[BackgroundTasks] Beat started: {len(JOBS)} periodic jobs" in run.output(), 90, lambda: f"beat:\n{run.output()}")
         output = run.output()
         pids = {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)}
         assert set(pids) == {"web", "worker", "beat"}
