@@ -77,7 +77,9 @@ def test_retry_after_points_at_the_end_of_the_window(limits_on, api):
     reset = int(response["X-RateLimit-Reset"])
     assert now < reset <= now + 3600
     assert 1 <= int(response["Retry-After"]) <= 3601
-    assert abs(int(response["Retry-After"]) - (reset - now)) <= 2
+    # both headers are whole seconds (the reset floored, Retry-After rounded up) and `now` is read after the
+    # response: up to 2 s apart by rounding, plus the time the request took
+    assert abs(int(response["Retry-After"]) - (reset - now)) <= 3
 
 
 def test_limits_can_be_switched_off(settings, api):
