@@ -2,7 +2,7 @@
 # Time import_original on a generated dump into a scratch PostgreSQL database.
 #   bench/legacy_import.sh [--dump DIR] [HOSTS] [REGIONS] [AUDIT]     (defaults: 1000000 4000 1000000)
 # --dump DIR reuses the mongodump in DIR (generating it there first if DIR does not exist yet), e.g.
-#   bench/legacy_import.sh --dump /work/dumps/legacy-1m
+#   bench/legacy_import.sh --dump var/legacy-1m
 # Without --dump the dump goes to a temporary directory, removed at the end.
 # Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ipam_bench_legacy), dropped and recreated.
 # Prints the wall time, the import process's CPU (user + system) and the PostgreSQL backend's CPU
