@@ -16,6 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 
 from ipam.models import HOSTS_PER_REGION
+from ipam.selectors.audit import AUDIT_FIELDS
 
 _drf_datetime = serializers.DateTimeField().to_representation
 
@@ -112,25 +113,7 @@ def host_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-AUDIT_VALUES = (
-    "id",
-    "action_type",
-    "resource_type",
-    "resource_id",
-    "ip_address",
-    "cidr",
-    "country_code",
-    "region_id",
-    "actor",
-    "actor_type",
-    "request_id",
-    "source_ip",
-    "auth_method",
-    "reason",
-    "changes",
-    "snapshot",
-    "timestamp",
-)
+AUDIT_VALUES = ("id", *AUDIT_FIELDS[1:])  # the audit response fields, `audit_id` read as the primary key
 _AUDIT_TEXT = ("action_type", "resource_type", "resource_id", "ip_address", "cidr", "country_code")
 _AUDIT_TEXT_2 = ("actor", "actor_type", "request_id", "source_ip", "auth_method", "reason")
 _CHANGE_KEYS = frozenset({"field", "old_value", "new_value"})
