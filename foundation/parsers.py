@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
@@ -113,9 +113,10 @@ class MultiPartParser(parsers.MultiPartParser):
         return result
 
 
-def _check_strings(data: Any) -> None:
+def iter_strings(data: Any) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included; iterative, since a document may be deep."""
     stack = [data]
-    while stack:  # iterative: the document may be deep
+    while stack:
         item = stack.pop()
         if isinstance(item, dict):
             stack.extend(item.keys())
@@ -123,9 +124,14 @@ def _check_strings(data: Any) -> None:
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str):
-            if "\x00" in item:
-                raise exceptions.ParseError("JSON parse error - strings cannot contain NUL (\\u0000).")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise exceptions.ParseError("JSON parse error - strings must be valid Unicode (lone surrogate escape).") from None
+            yield item
+
+
+def _check_strings(data: Any) -> None:
+    for item in iter_strings(data):
+        if "\x00" in item:
+            raise exceptions.ParseError("JSON parse error - strings cannot contain NUL (\\u0000).")
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise exceptions.ParseError("JSON parse error - strings must be valid Unicode (lone surrogate escape).") from None

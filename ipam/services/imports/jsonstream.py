@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from foundation.parsers import iter_strings
 from ipam import exceptions
 from ipam.services.imports.parsing import JSON_KEYS, JSON_TOP_KEYS, Errors, Record, present, record_kind
 
@@ -214,18 +215,10 @@ def json_records(content: Any, errors: Errors) -> Iterator[Record]:
 
 def _check_strings(data: Any) -> None:
     """Refuse text the database cannot store (NUL, lone surrogates from `\\ud800` escapes): 400, not a 500."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise exceptions.ValidationFailed(details={"file": ["Strings must be valid Unicode (a lone surrogate escape)."]}) from None
-            if "\x00" in item:
-                raise exceptions.ValidationFailed(details={"file": ["Strings cannot contain NUL (\\u0000)."]})
+    for item in iter_strings(data):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise exceptions.ValidationFailed(details={"file": ["Strings must be valid Unicode (a lone surrogate escape)."]}) from None
+        if "\x00" in item:
+            raise exceptions.ValidationFailed(details={"file": ["Strings cannot contain NUL (\\u0000)."]})
