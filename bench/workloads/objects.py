@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.measure import Run
+from bench.measure import Floor, Run
 from bench.report import summarise
 from ipam.models import Host, Region
 
@@ -89,12 +89,14 @@ def run(ctx: Run) -> list[dict[str, Any]]:
         if kind in made:
             scenarios[name] = (lambda path: lambda: path)(paths[kind].format(made[kind]))
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    floor = Floor(ctx.client)
     try:
         for index in range(ctx.args.requests + WARM_UP_ROUNDS):
+            floor.tick(record=index >= WARM_UP_ROUNDS)  # one floor request per round, in the round
             for name, make in scenarios.items():
                 elapsed, _ = ctx.client.timed("GET", make())
                 if index >= WARM_UP_ROUNDS:
                     samples[name].append(elapsed)
     finally:
         _delete(ctx, made)
-    return [summarise(name, values) for name, values in samples.items()]
+    return [summarise(name, values, floor.samples) for name, values in samples.items()]
