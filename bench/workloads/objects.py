@@ -1,8 +1,9 @@
 """Single-object reads of every resource, and `/health` (issue 19), interleaved request by request.
 
 The objects are the 1 M-host user's (a region and a host picked at random each request) plus one each of
-the resources the dataset has none of (reservation, share, notification rule; saved filters have no single-object GET),
-created here and deleted at the end.
+a reservation (on a region's .254, which the generator's reservations never use), a share and a notification
+rule (saved filters have no single-object GET), created here and deleted at the end. Each round starts with a
+floor request (`bench.measure.Floor`): the rows' ratios are to the floor of the same minutes.
 """
 
 from __future__ import annotations
