@@ -30,6 +30,7 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from bench.breakdown import StatementTimer  # noqa: E402
 from foundation import credentials  # noqa: E402
+from webhooks.models import Webhook  # noqa: E402
 
 LISTS = {
     "floor": "/ipam/quotas/me",
@@ -78,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token.access_token}", REMOTE_ADDR="127.0.0.1")
     rng = random.Random(args.seed)
     wanted = {w.strip() for w in args.only.split(",") if w.strip()} | {"floor"}
-    for name, path in LISTS.items():
+    lists = dict(LISTS)
+    webhook = Webhook.objects.filter(user=user).order_by("created_at").first()  # bench/generate.py makes one
+    if webhook is not None:
+        lists["deliveries"] = f"/ipam/webhooks/{webhook.pk}/deliveries"
+    for name, path in lists.items():
         if args.only and name not in wanted:
             continue
         for _ in range(5):

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 PASSWORD = "bench-password-123"  # every user the benchmark creates or logs in as (bench/generate.py's default)
+FLOOR_PATH = "/ipam/quotas/me"  # the floor of the stack (issue 19): authentication plus one tiny read
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -95,6 +96,28 @@ class Client:
         return elapsed, response
 
 
+class Floor:
+    """Floor requests (`GET /ipam/quotas/me`) taken inside a workload's own loop, one next to each of its
+    requests (or rounds of requests), by the same client.
+
+    A scenario's ratio to the floor must compare two things measured at the same moment: the machine's speed
+    drifts over a run of several minutes (two runs of one scenario gave 2.17x and 0.99x against a floor
+    measured only at the start and the end). `samples` goes into the scenario's row (`summarise(...,
+    floor_samples=...)`), whose `x_floor_*` ratios are then taken against it.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.samples: list[float] = []
+
+    def tick(self, record: bool = True, times: int = 1) -> None:
+        """`times` floor requests; their ms are kept when `record` (not during a warm-up)."""
+        for _ in range(times):
+            elapsed, _ = self.client.timed("GET", FLOOR_PATH)
+            if record:
+                self.samples.append(elapsed)
+
+
 def new_region(client: Client, country: str, tag: str) -> dict[str, Any]:
     """A fresh region (`bench-<tag>-…`) for the client's user; the caller records it for `delete_regions`."""
     _, response = client.timed("POST", "/ipam/regions", json={"country": country, "region_name": f"bench-{tag}-{uuid.uuid4().hex[:10]}"})
@@ -120,4 +143,4 @@ class Run:
     user_id: int
     rng: random.Random
     created: list[str] = field(default_factory=list)
-    floor_samples: list[float] = field(default_factory=list)  # GET /ipam/quotas/me at the start and the end
+    floor_samples: list[float] = field(default_factory=list)  # the run's floor row: GET /ipam/quotas/me at the start and the end

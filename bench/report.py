@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bench.measure import latency_stats
@@ -42,7 +43,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-# Issue 19: targets as multiples of the floor (GET /ipam/quotas/me) measured in the same run, on the p50.
+# Issue 19: targets as multiples of the floor (GET /ipam/quotas/me) measured interleaved with the scenario, on the p50.
 # scenario (or prefix) -> the largest allowed p50 / floor p50.
 FLOOR_TARGETS: dict[str, float] = {
     "GET region": 1.5,
@@ -72,12 +73,23 @@ THROUGHPUT_TARGETS: dict[str, float] = {
 }
 
 
-def with_floor_ratios(rows: list[dict[str, Any]], floor: dict[str, Any]) -> None:
-    """Each row's p50 and p95 as multiples of the floor's (same run), and the issue-19 verdict."""
+def with_floor_ratios(rows: list[dict[str, Any]], floor: dict[str, Any] | None = None) -> None:
+    """Each row's p50 and p95 as multiples of its floor, and the issue-19 verdict.
+
+    A row measured with floor requests interleaved in its own loop (`floor_p50_ms`/`floor_p95_ms`, see
+    `bench.measure.Floor`) is divided by those; a row without (the concurrent throughput runs, the import, or
+    a report of an older driver) by `floor`, the run's floor row (start and end of the run), when given."""
     for row in rows:
-        if "p50_ms" in row and floor.get("p50_ms"):
-            row["x_floor_p50"] = round(row["p50_ms"] / floor["p50_ms"], 2)
-            row["x_floor_p95"] = round(row["p95_ms"] / floor["p95_ms"], 2)
+        if "p50_ms" in row:
+            if row.get("floor_p50_ms"):
+                reference = (row["floor_p50_ms"], row["floor_p95_ms"])
+            elif floor and floor.get("p50_ms"):
+                reference = (floor["p50_ms"], floor["p95_ms"])
+            else:
+                reference = None
+            if reference:
+                row["x_floor_p50"] = round(row["p50_ms"] / reference[0], 2)
+                row["x_floor_p95"] = round(row["p95_ms"] / reference[1], 2)
         limit = FLOOR_TARGETS.get(row["scenario"])
         if limit is not None and "x_floor_p50" in row:
             row["floor_target"] = f"p50 ≤ {limit}× floor"
@@ -89,11 +101,15 @@ def with_floor_ratios(rows: list[dict[str, Any]], floor: dict[str, Any]) -> None
             row["meets_floor_target"] = "✔" if ok else "✘"
 
 
-def summarise(name: str, samples: list[float], **extra: Any) -> dict[str, Any]:
-    """A result row: scenario, n, the latency percentiles, the target, then the workload's own fields."""
+def summarise(name: str, samples: list[float], floor_samples: Sequence[float] = (), **extra: Any) -> dict[str, Any]:
+    """A result row: scenario, n, the latency percentiles, the target, the floor measured interleaved with the
+    scenario (`floor_n`, `floor_p50_ms`, `floor_p95_ms`; only when `floor_samples`), then the workload's own fields."""
     row: dict[str, Any] = {"scenario": name, "n": len(samples)}
     row.update(latency_stats(samples))
     row["target"] = TARGETS.get(name, ("—", 0.0))[0]
+    if floor_samples:
+        stats = latency_stats(list(floor_samples))
+        row.update(floor_n=len(floor_samples), floor_p50_ms=stats["p50_ms"], floor_p95_ms=stats["p95_ms"])
     row.update(extra)
     return row
 

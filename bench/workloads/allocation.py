@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from bench.measure import Client, Run, new_region
+from bench.measure import Client, Floor, Run, new_region
 from bench.report import summarise
 
 GROUP = "alloc"
@@ -31,10 +31,12 @@ def host_allocation_sequential(client: Client, country: str, n: int, created: li
     region = new_region(client, country, "seq")
     created.append(region["region_id"])
     samples = []
+    floor = Floor(client)
     for index in range(n):
+        floor.tick()
         elapsed, _ = client.timed("POST", "/ipam/hosts", json={"region_id": region["region_id"], "hostname": f"seq-{index:03d}"})
         samples.append(elapsed)
-    return summarise("host allocation sequential", samples)
+    return summarise("host allocation sequential", samples, floor.samples)
 
 
 def host_allocation_concurrent(

@@ -19,7 +19,7 @@ from django.db import connection
 from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 
-from bench.measure import PASSWORD, Run
+from bench.measure import PASSWORD, Floor, Run
 from bench.report import summarise
 from ipam.models import Host, Region
 
@@ -93,11 +93,13 @@ def run(ctx: Run) -> list[dict[str, Any]]:
     rows = []
     for name, url in urls.items():
         samples = []
+        floor = Floor(ctx.client)  # the API floor, next to each page: the console has absolute targets, the ratio is for reference
         for index in range(WARM_UP_ROUNDS + ctx.args.requests // 4):
+            floor.tick(record=index >= WARM_UP_ROUNDS)
             response = session.get(f"{ctx.args.base_url}{url}", timeout=60)
             if response.status_code != 200:
                 raise SystemExit(f"GET {url}: {response.status_code}")
             if index >= WARM_UP_ROUNDS:
                 samples.append(response.elapsed.total_seconds() * 1000)
-        rows.append(summarise(name, samples, queries_small_large=[small_counts.get(name), large_counts[name]]))
+        rows.append(summarise(name, samples, floor.samples, queries_small_large=[small_counts.get(name), large_counts[name]]))
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.measure import Client, Run
+from bench.measure import Client, Floor, Run
 from bench.report import summarise
 from foundation.pagination import encode_cursor
 from ipam.models import Host
@@ -30,23 +30,26 @@ def run(ctx: Run) -> list[dict[str, Any]]:
     before = rows[(DEEP_PAGE - 1) * PAGE_SIZE - 1]  # the last row of page 19,999
     deep_url = f"/ipam/hosts?page_size={PAGE_SIZE}&cursor={encode_cursor([before])}"
     n = max(20, ctx.args.requests // 4)
-    first = _sample(ctx.client, f"/ipam/hosts?page_size={PAGE_SIZE}&cursor=", n)
-    deep = _sample(ctx.client, deep_url, n)
-    offset = _sample(ctx.client, f"/ipam/hosts?page_size={PAGE_SIZE}&page={DEEP_PAGE}", max(5, n // 4))
-    first_row = summarise(FIRST, first)
-    deep_row = summarise(DEEP, deep, ratio_to_first_p50=round(_p50(deep) / max(_p50(first), 0.01), 2))
-    return [first_row, deep_row, summarise(OFFSET, offset)]
+    first, first_floor = _sample(ctx.client, f"/ipam/hosts?page_size={PAGE_SIZE}&cursor=", n)
+    deep, deep_floor = _sample(ctx.client, deep_url, n)
+    offset, offset_floor = _sample(ctx.client, f"/ipam/hosts?page_size={PAGE_SIZE}&page={DEEP_PAGE}", max(5, n // 4))
+    first_row = summarise(FIRST, first, first_floor)
+    deep_row = summarise(DEEP, deep, deep_floor, ratio_to_first_p50=round(_p50(deep) / max(_p50(first), 0.01), 2))
+    return [first_row, deep_row, summarise(OFFSET, offset, offset_floor)]
 
 
-def _sample(client: Client, url: str, n: int) -> list[float]:
+def _sample(client: Client, url: str, n: int) -> tuple[list[float], list[float]]:
+    """The ms of `n` requests of `url` (after the warm-up) and of the floor requests alternating with them."""
     samples = []
+    floor = Floor(client)
     for index in range(WARM_UP + n):
+        floor.tick(record=index >= WARM_UP)
         elapsed, response = client.timed("GET", url)
         assert response.status_code == 200, (url, response.status_code)
         assert len(response.json()["results"]) == PAGE_SIZE, url
         if index >= WARM_UP:
             samples.append(elapsed)
-    return samples
+    return samples, floor.samples
 
 
 def _p50(samples: list[float]) -> float:

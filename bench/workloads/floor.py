@@ -1,15 +1,18 @@
 """The floor of the stack (issue 19): `GET /ipam/quotas/me` — authentication plus one tiny read.
 
-Measured first and again last in every run; every scenario's p50 and p95 are then reported as multiples of
-the floor of the same run (`x_floor_p50`, `x_floor_p95` in each row), so results compare across machines and
-across a loaded or a quiet machine.
+Every latency workload takes floor requests inside its own loop, next to its requests (`bench.measure.Floor`),
+and its rows carry those (`floor_p50_ms`, `floor_p95_ms`): each row's `x_floor_p50` / `x_floor_p95` compare it
+with the floor *of the same minutes*, so a machine whose speed drifts during the run no longer skews a ratio.
+
+This module's row is the run's floor for reference: measured first and again last in every run. It is the
+reference of the rows that have no floor of their own (the concurrent throughput runs, the import).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.measure import Run
+from bench.measure import FLOOR_PATH, Run
 from bench.report import summarise
 
 GROUP = "floor"
@@ -20,7 +23,7 @@ WARM_UP = 20
 def measure(ctx: Run, n: int) -> list[float]:
     samples = []
     for index in range(n + WARM_UP):
-        elapsed, _ = ctx.client.timed("GET", "/ipam/quotas/me")
+        elapsed, _ = ctx.client.timed("GET", FLOOR_PATH)
         if index >= WARM_UP:
             samples.append(elapsed)
     return samples

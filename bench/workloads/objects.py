@@ -1,8 +1,9 @@
 """Single-object reads of every resource, and `/health` (issue 19), interleaved request by request.
 
 The objects are the 1 M-host user's (a region and a host picked at random each request) plus one each of
-the resources the dataset has none of (reservation, share, notification rule; saved filters have no single-object GET),
-created here and deleted at the end.
+a reservation (on a region's .254, which the generator's reservations never use), a share and a notification
+rule (saved filters have no single-object GET), created here and deleted at the end. Each round starts with a
+floor request (`bench.measure.Floor`): the rows' ratios are to the floor of the same minutes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.measure import Run
+from bench.measure import Floor, Run
 from bench.report import summarise
 from ipam.models import Host, Region
 
@@ -89,12 +90,14 @@ def run(ctx: Run) -> list[dict[str, Any]]:
         if kind in made:
             scenarios[name] = (lambda path: lambda: path)(paths[kind].format(made[kind]))
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    floor = Floor(ctx.client)
     try:
         for index in range(ctx.args.requests + WARM_UP_ROUNDS):
+            floor.tick(record=index >= WARM_UP_ROUNDS)  # one floor request per round, in the round
             for name, make in scenarios.items():
                 elapsed, _ = ctx.client.timed("GET", make())
                 if index >= WARM_UP_ROUNDS:
                     samples[name].append(elapsed)
     finally:
         _delete(ctx, made)
-    return [summarise(name, values) for name, values in samples.items()]
+    return [summarise(name, values, floor.samples) for name, values in samples.items()]

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from bench.measure import Client, Run
+from bench.measure import Client, Floor, Run
 from bench.report import summarise
 from ipam.models import Region
 
@@ -32,7 +32,8 @@ def run(ctx: Run) -> list[dict[str, Any]]:
 
 
 def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict[str, Any]]:
-    """`n` measured rounds (after the warm-up ones), the four endpoints interleaved request by request."""
+    """`n` measured rounds (after the warm-up ones), the endpoints interleaved request by request, each round
+    with one floor request."""
     regions = list(Region.objects.filter(user_id=user_id, allocated_hosts__gt=0).values_list("x_octet", "y_octet", "allocated_hosts"))
     pages = max(1, len(regions) // PAGE_SIZE)
     host_pages = max(1, sum(hosts for _, _, hosts in regions) // PAGE_SIZE)
@@ -56,12 +57,14 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
         last = max(1, -(-count // PAGE_SIZE))
         scenarios[name] = (lambda path, last: lambda: f"{path}?page={rng.randint(1, last)}")(path, last)
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
+    floor = Floor(client)
     for index in range(n + WARM_UP_ROUNDS):
+        floor.tick(record=index >= WARM_UP_ROUNDS)  # one floor request per round, in the round
         for name, make in scenarios.items():
             elapsed, _ = client.timed("GET", make())
             if index >= WARM_UP_ROUNDS:
                 samples[name].append(elapsed)
-    return [summarise(name, values) for name, values in samples.items()]
+    return [summarise(name, values, floor.samples) for name, values in samples.items()]
 
 
 def _other_lists(user_id: int) -> list[tuple[str, str, int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bench.measure import Client, Run
+from bench.measure import Client, Floor, Run
 from bench.report import summarise
 
 GROUP = "region"
@@ -28,10 +28,12 @@ def run(ctx: Run) -> list[dict[str, Any]]:
 
 def region_allocation(client: Client, country: str, n: int, name: str) -> dict[str, Any]:
     samples = []
+    floor = Floor(client)  # the floor of `client`'s user (bench-full): the same requests as the bench user's
     for _ in range(n):
+        floor.tick()
         elapsed, response = client.timed(
             "POST", "/ipam/regions", json={"country": country, "region_name": f"bench-r-{uuid.uuid4().hex[:10]}"}
         )
         samples.append(elapsed)
         client.timed("DELETE", f"/ipam/regions/{response.json()['region_id']}?reason=bench")
-    return summarise(name, samples)
+    return summarise(name, samples, floor.samples)

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from bench.measure import Client, Run, measure_in_process
+from bench.measure import Client, Floor, Run, measure_in_process
 from bench.report import summarise
 from ipam import cache
 
@@ -34,8 +34,9 @@ def run(ctx: Run) -> list[dict[str, Any]]:
         ("dashboard cached", DASHBOARD, "HIT", None),
         ("forecast country uncached", country_forecast_path(ctx.args.country), "MISS", bump),
     ]
-    samples = cache_reads(ctx.client, scenarios, ctx.args.requests, warmup=10)
-    return [summarise(name, values) for name, values in samples.items()]
+    floor = Floor(ctx.client)
+    samples = cache_reads(ctx.client, scenarios, ctx.args.requests, warmup=10, floor=floor)
+    return [summarise(name, values, floor.samples) for name, values in samples.items()]
 
 
 def bumper(user_id: int) -> Callable[[], None]:
@@ -55,11 +56,14 @@ def region_forecast_path(region_id: str) -> str:
     return f"/ipam/statistics/forecast/region/{region_id}"
 
 
-def cache_reads(client: Client, scenarios: list[Scenario], n: int, warmup: int) -> dict[str, list[float]]:
+def cache_reads(client: Client, scenarios: list[Scenario], n: int, warmup: int, floor: Floor | None = None) -> dict[str, list[float]]:
     """`warmup` + `n` rounds of the scenarios, interleaved; the ms of the last `n` rounds per scenario.
-    A response whose `X-Cache` is not the expected one ends the run."""
+    A response whose `X-Cache` is not the expected one ends the run. With `floor`, each round starts with
+    one floor request."""
     samples: dict[str, list[float]] = {name: [] for name, *_ in scenarios}
     for index in range(warmup + n):
+        if floor is not None:
+            floor.tick(record=index >= warmup)
         for name, path, expect, before in scenarios:
             if before:
                 before()

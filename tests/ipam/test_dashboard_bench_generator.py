@@ -64,3 +64,73 @@ def test_reset_recreates_the_namespace(generated):
     again = generate(username="gen", hosts=7, hosts_per_region=7, reset=True, out=lambda _: None)
     assert again["regions"] == 1 and Region.objects.filter(user_id=again["user_id"]).count() == 1
     assert verify(username="gen") == []
+
+
+@pytest.fixture
+def with_lists():
+    return generate(
+        username="gen",
+        hosts=23,
+        hosts_per_region=5,
+        country_codes=["IN", "US"],
+        history_days=30,
+        notifications=40,
+        reservations=2,
+        deliveries=30,
+        out=lambda _: None,
+    )
+
+
+def test_the_other_lists_are_generated_as_the_services_keep_them(with_lists, client_for, django_user_model):
+    """Issue 19: the bench user's notification, reservation and delivery lists are real pages, not empty ones."""
+    from ipam import exceptions
+    from ipam.models import Reservation
+    from ipam.services.reservations import reservation_create
+    from notifications.models import Notification
+    from webhooks.models import Webhook, WebhookDelivery, WebhookDeliveryAttempt
+
+    user = django_user_model.objects.get(username="gen")
+    assert (with_lists["notifications"], with_lists["reservations"], with_lists["deliveries"]) == (41, 2, 30)
+    assert verify(username="gen") == []
+    # Host reservations, active, on free addresses (never 254) of regions outside the countries bench/run.py allocates into.
+    held = list(
+        Reservation.objects.filter(user=user)
+        .order_by("x_octet", "y_octet")
+        .values_list("status", "resource_type", "x_octet", "y_octet", "z_octet")
+    )
+    assert held == [("active", "host", 0, 0, 6), ("active", "host", 0, 1, 7)]
+    assert not Host.objects.filter(user=user, x_octet=0, y_octet=0, z_octet=6).exists()
+    assert AuditLog.objects.filter(user=user, resource_type="reservation", action_type="create").count() == 2
+    # The services honour them: allocation skips the held address, a second reservation of it is refused.
+    region = Region.objects.get(user=user, x_octet=0, y_octet=0)
+    assert host_allocate(actor=user, region_id=region.pk, hostname="next").ip_address == "10.0.0.7"
+    with pytest.raises(exceptions.AddressReserved):
+        reservation_create(actor=user, resource_type="host", x_octet=0, y_octet=1, z_octet=7, reason="again")
+    # One disabled webhook with settled deliveries only (no pending one the dispatcher would pick up), attempt logs consistent.
+    webhook = Webhook.objects.get(user=user)
+    assert webhook.is_active is False and webhook.disabled_at is not None
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook)
+    assert set(deliveries.values_list("status", flat=True)) <= {"delivered", "failed"} and deliveries.filter(status="delivered").exists()
+    for row in deliveries:
+        assert WebhookDeliveryAttempt.objects.filter(delivery=row).count() == row.attempts
+        assert (row.status == "delivered") == (row.delivered_at is not None)
+    assert deliveries.filter(last_error="Webhook disabled; not sent.", attempts=0).count() == 5
+    kinds = set(Notification.objects.filter(user=user).values_list("notification_type", flat=True))
+    assert "webhook_disabled" in kinds and kinds & {"capacity_warning", "capacity_critical"}
+    assert Notification.objects.filter(user=user, is_read=True).exists() and Notification.objects.filter(user=user, is_read=False).exists()
+    # The list endpoints serve them.
+    api = client_for(user)
+    assert api.get("/ipam/notifications").json()["count"] == 41
+    assert api.get("/ipam/reservations").json()["count"] == 2
+    assert api.get(f"/ipam/webhooks/{webhook.pk}/deliveries").json()["count"] == 30
+    # Reset removes them with the rest of the namespace.
+    generate(username="gen", hosts=7, hosts_per_region=7, reset=True, out=lambda _: None)
+    assert not Webhook.objects.filter(user=user).exists() and not Notification.objects.filter(user=user).exists()
+    assert not Reservation.objects.filter(user=user).exists()
+
+
+def test_verify_reports_a_reservation_on_an_allocated_address(with_lists):
+    from ipam.models import Reservation
+
+    Reservation.objects.filter(user_id=with_lists["user_id"], x_octet=0, y_octet=0).update(z_octet=3)
+    assert verify(username="gen") == ["reservation 10.0.0.3: the address is allocated"]
