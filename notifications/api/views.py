@@ -87,7 +87,7 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
                 return int(totals["total"])
 
             rows = with_count_hint(rows, count_both)
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(rows) or []  # (always paginated: StandardPagination)
         response = self.get_paginated_response([notification_row(row) for row in page])
         unread = counted.get("unread")
         response.data["unread_count"] = mine.filter(is_read=False).count() if unread is None else unread

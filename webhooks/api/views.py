@@ -116,7 +116,7 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
         # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers.
-        page = self.paginate_queryset(rows.prefetch_related(None).values(*DELIVERY_VALUES))
+        page = self.paginate_queryset(rows.prefetch_related(None).values(*DELIVERY_VALUES)) or []  # (always paginated)
         return self.get_paginated_response(delivery_rows(page))
 
     @extend_schema(
