@@ -10,7 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from ipam.api.shares import PublicShareSerializer
 from ipam.models import Share
 from ipam.services.shares import count_view, share_access, share_create
 from tests.factories import make_host, make_region
@@ -59,3 +61,19 @@ def test_inside_a_callers_transaction_the_counter_joins_it(alice: Any) -> None:
             assert _setting() == "on"
     assert not any(ASYNC in q["sql"] for q in queries.captured_queries)
     assert Share.objects.get(pk=share.pk).view_count == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ["UTC", "America/St_Johns"])
+def test_the_public_body_is_the_serializers_bytes(settings: Any, anon: Any, alice: Any, zone: str) -> None:
+    settings.TIME_ZONE = zone
+    region = make_region(alice, name='Ümlaut "q"', description="a\nb", tags={"env": "prod"})
+    host = make_host(alice, region, "web-1", tags={"k": ""})
+    alice.first_name, alice.last_name = "Alice", "Ω"
+    alice.save()
+    for kind, resource_id in (("country", "US"), ("region", str(region.pk)), ("host", str(host.pk))):
+        _, token = share_create(actor=alice, resource_type=kind, resource_id=resource_id)
+        with timezone.override(zone):
+            expected = JSONRenderer().render(PublicShareSerializer(share_access(token=token)).data)
+            response = anon.get(f"/ipam/shares/{token}")
+        assert response.status_code == 200 and response.content == expected
