@@ -77,3 +77,12 @@ def test_the_list_answers_the_serializer_bytes_with_two_statements(api: Any, ali
     second = api.get("/ipam/notifications", {"page": 2, "page_size": 2}).json()
     assert second["count"] == 3 and second["results"] == expected["results"][2:] and second["unread_count"] == 2
     assert api.get("/ipam/notifications", {"page": 3, "page_size": 2}).status_code == 404
+
+
+def test_an_empty_inbox_is_one_statement(api: Any, bob: Any) -> None:
+    _make(bob)  # someone else's
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/ipam/notifications").json()
+    assert body == {"count": 0, "next": None, "previous": None, "results": [], "unread_count": 0}
+    # the total and the unread count together (was: COUNT, then the unread COUNT; an empty page reads no rows)
+    assert len([q for q in queries.captured_queries if "notifications_notification" in q["sql"]]) == 1
