@@ -19,6 +19,7 @@ import argparse
 import cProfile
 import json
 import pstats
+import random
 import sys
 import time
 import uuid
@@ -34,10 +35,14 @@ bootstrap_django()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client as DjangoClient  # noqa: E402
 
 from foundation.views import VersionedRefreshToken  # noqa: E402
 from ipam.models import Host, Region  # noqa: E402
+from ipam.services import shares as share_services  # noqa: E402
+from notifications.models import Notification  # noqa: E402
+from webhooks.models import Webhook  # noqa: E402
 
 # Phase → functions (module path suffix, function name) whose cumulative time makes the phase.
 PHASES: dict[str, list[tuple[str, str]]] = {
@@ -111,17 +116,35 @@ def scenarios(user: Any) -> dict[str, Callable[[DjangoClient], Any]]:
         fresh.setdefault("created", []).append(response.json()["region_id"])
         return response
 
+    share, token = share_services.share_create(actor=user, resource_type="host", resource_id=str(host.pk), expires_in_days=1)
+    rng = random.Random(19)
+    notification_pages = max(1, -(-Notification.objects.filter(user=user).count() // 50))
+    webhook = Webhook.objects.filter(user=user).annotate(n=Count("deliveries")).order_by("-n").first()
+    delivery_pages = max(1, -(-(webhook.n if webhook else 0) // 50))  # type: ignore[attr-defined]
+
     found: dict[str, Callable[[DjangoClient], Any]] = {
         "GET /ipam/quotas/me (floor)": lambda c: c.get("/ipam/quotas/me"),
         "GET /ipam/countries": lambda c: c.get("/ipam/countries"),
         "GET /ipam/regions/{id}": lambda c: c.get(f"/ipam/regions/{region.pk}"),
         "GET /ipam/hosts/{id}": lambda c: c.get(f"/ipam/hosts/{host.pk}"),
         "GET /ipam/hosts/by-ip/{ip}": lambda c: c.get(f"/ipam/hosts/by-ip/{host.ip_address}"),
+        "GET /ipam/shares/{token} (public)": lambda c: c.get(f"/ipam/shares/{token}"),
+        "GET /ipam/notifications?page=N": lambda c: c.get(f"/ipam/notifications?page={rng.randint(1, notification_pages)}"),
         "GET /health": lambda c: c.get("/health"),
         "POST /ipam/hosts": allocate_host,
         "POST /ipam/regions": allocate_region,
     }
-    found["_cleanup"] = lambda c: [c.delete(f"/ipam/regions/{rid}?reason=profile-cleanup&cascade=true") for rid in fresh.get("created", [])]
+    if webhook is not None:  # the user with the most deliveries (bench/generate.py makes none: seed some to profile)
+        found["GET /ipam/webhooks/{id}/deliveries?page=N"] = lambda c: c.get(
+            f"/ipam/webhooks/{webhook.pk}/deliveries?page={rng.randint(1, delivery_pages)}"
+        )
+
+    def cleanup(c: DjangoClient) -> None:
+        for rid in fresh.get("created", []):
+            c.delete(f"/ipam/regions/{rid}?reason=profile-cleanup&cascade=true")
+        share_services.share_revoke(actor=user, share_id=share.pk)
+
+    found["_cleanup"] = cleanup
     return found
 
 

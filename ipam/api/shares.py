@@ -83,6 +83,23 @@ class PublicShareSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+_datetime = serializers.DateTimeField().to_representation  # one field instance for the process
+
+
+def public_share_body(shared: dict[str, Any]) -> dict[str, Any]:
+    """`PublicShareSerializer(shared).data` without building the serializer per request (issue 19): the same
+    keys, order and values (tests/ipam/test_share_view_counter.py compares the bytes for every resource type).
+    `resource_data` is already JSON-ready (the allow-listed fields of `share_services.public_resource_data`)."""
+    data = shared["resource_data"]
+    return {
+        "resource_type": shared["resource_type"],
+        "resource_data": {str(key): value for key, value in data.items()},
+        "shared_by": str(shared["shared_by"]),
+        "created_at": _datetime(shared["created_at"]),
+        "expires_at": _datetime(shared["expires_at"]),
+    }
+
+
 # --- Views ------------------------------------------------------------------------------------------
 @extend_schema_view(list=extend_schema(summary="The caller's active shares", tags=["shares"]))
 class ShareViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -150,7 +167,7 @@ class ShareDetailView(APIView):
         tags=["shares"],
     )
     def get(self, request: Request, share_key: str) -> Response:
-        return Response(PublicShareSerializer(share_services.share_access(token=share_key)).data)
+        return Response(public_share_body(share_services.share_access(token=share_key)))
 
     @extend_schema(
         parameters=[SHARE_KEY],

@@ -14,11 +14,13 @@ from rest_framework.response import Response
 
 from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
+from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from webhooks import services
 from webhooks.api import serializers as s
+from webhooks.api.rows import DELIVERY_VALUES, delivery_rows
 from webhooks.events import EventType
 from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 
@@ -110,8 +112,12 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
         event_type = request.query_params.get("event_type")
         if event_type:
             rows = rows.filter(event_type=event_type)
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+        if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
+            page = self.paginate_queryset(rows)
+            return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+        # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers.
+        page = self.paginate_queryset(rows.prefetch_related(None).values(*DELIVERY_VALUES)) or []  # (always paginated)
+        return self.get_paginated_response(delivery_rows(page))
 
     @extend_schema(
         request=None,

@@ -1,0 +1,86 @@
+"""The webhook delivery list page's plain rows render byte for byte what `WebhookDeliverySerializer`
+renders, attempts included (issue 19)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+
+from webhooks.api.rows import DELIVERY_VALUES, delivery_rows
+from webhooks.api.serializers import WebhookDeliverySerializer
+from webhooks.models import Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
+
+pytestmark = pytest.mark.django_db
+render = JSONRenderer().render
+
+
+def _deliveries(user: Any) -> Webhook:
+    webhook = Webhook.objects.create(user=user, webhook_url="https://example.com/h", events=["region.created"], secret_encrypted="x")
+    now = timezone.now()
+    for i, (status, tries) in enumerate([("delivered", 3), ("failed", 2), ("pending", 0), ("sending", 1)]):
+        at = now - dt.timedelta(days=i * 20, microseconds=i * 7)
+        event = WebhookEvent.objects.create(user=user, event_type="region.created", body="{}", created_at=at)
+        delivery = WebhookDelivery.objects.create(
+            webhook=webhook,
+            event=event,
+            event_type="region.created",
+            status=status,
+            attempts=tries,
+            last_status_code=None if tries == 0 else 200 if status == "delivered" else 503,
+            last_response_time_ms=None if tries == 0 else 12 * i + 1,
+            last_error="" if status == "delivered" else 'HTTP 503 "busy" ü',
+            delivered_at=at.replace(microsecond=0) if status == "delivered" else None,
+            next_attempt_at=at + dt.timedelta(minutes=5) if status == "sending" else None,
+            redelivery_of=uuid.uuid4() if i == 1 else None,
+            created_at=at,
+        )
+        for number in range(tries, 0, -1):  # inserted out of order: the log is ordered by attempt_number
+            ok = status == "delivered" and number == tries
+            WebhookDeliveryAttempt.objects.create(
+                delivery=delivery,
+                attempt_number=number,
+                status_code=None if number == 1 and not ok else 200 if ok else 503,
+                response_time_ms=None if number == 1 and not ok else 40 + number,
+                error_message="" if ok else "timeout",
+                attempted_at=at + dt.timedelta(seconds=number),
+                next_attempt_at=None if ok else at + dt.timedelta(minutes=number),
+                status="delivered" if ok else ("failed" if status == "failed" and number == tries else "retrying"),
+            )
+    return webhook
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns"])
+def test_delivery_rows_render_exactly_as_the_serializer(alice: Any, zone: str) -> None:
+    webhook = _deliveries(alice)
+    with timezone.override(zone):
+        ordered = WebhookDelivery.objects.filter(webhook=webhook).order_by("-created_at", "-id")
+        instances = list(ordered.prefetch_related("attempt_log"))
+        rows = list(ordered.values(*DELIVERY_VALUES))
+        assert len(instances) == len(rows) == 4
+        assert render(delivery_rows(rows)) == render(WebhookDeliverySerializer(instances, many=True).data)
+    assert delivery_rows([]) == []
+
+
+def test_the_delivery_list_answers_the_serializer_bytes(api: Any, alice: Any) -> None:
+    webhook = _deliveries(alice)
+    instances = list(WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by("-created_at", "-id"))
+    base = f"/ipam/webhooks/{webhook.pk}/deliveries"
+    expected = {"count": 4, "next": None, "previous": None, "results": WebhookDeliverySerializer(instances, many=True).data}
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(base)
+    assert response.status_code == 200 and response.content == render(expected)
+    # the webhook, the count, the page, the page's attempts (one query, whatever the page size)
+    assert len([q for q in queries.captured_queries if "webhooks_" in q["sql"]]) == 4
+    failed = api.get(base, {"status": "failed"}).json()
+    assert failed["count"] == 1 and failed["results"] == WebhookDeliverySerializer([instances[1]], many=True).data
+    page = api.get(base, {"page": 2, "page_size": 3}).json()
+    assert page["results"] == WebhookDeliverySerializer(instances[3:], many=True).data
+    cursor = api.get(base, {"cursor": "", "page_size": 3}).json()  # the keyset path keeps the serializer
+    assert cursor["results"] == WebhookDeliverySerializer(instances[:3], many=True).data
