@@ -37,7 +37,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from ipam import cache, exceptions
-from ipam.models import Host, Region, Reservation, ReservationStatus
+from ipam.models import AllocationCursor, Host, Region, Reservation, ReservationStatus
 from notifications.models import NotificationRule
 from webhooks.models import Webhook
 
@@ -138,6 +138,39 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
 
 # --- Region allocation: the same idea for the (user, country) cursor lock ---------------------------------
 REGION_PROBES = ("region_name_taken", "has_region_reservations", "has_webhooks", "has_rules")
+
+
+@functools.lru_cache(maxsize=16)
+def _cursor_lock_statement(alias: str, vendor: str) -> str:
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(field.column) for field in AllocationCursor._meta.concrete_fields)
+    locking = " " + connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
+    # Identifiers come from the model's metadata (quoted by the backend); every value is a bound parameter.
+    return (
+        f"SELECT {columns} FROM {qn(AllocationCursor._meta.db_table)} "  # noqa: S608
+        f"WHERE {qn(_column(AllocationCursor, 'user'))} = %s AND {qn(_column(AllocationCursor, 'country'))} = %s{locking}"
+    )
+
+
+_CURSOR_FIELDS = [field.attname for field in AllocationCursor._meta.concrete_fields]
+
+
+def lock_region_cursor(user: Any, country: Any) -> AllocationCursor | None:
+    """The (user, country) allocation cursor locked FOR UPDATE until commit (the caller's transaction), or None
+    when the user has no cursor in the country yet (then `allocation.lock_cursor` creates and locks it).
+
+    The statement `allocation.lock_cursor` sends through the ORM's `get_or_create`, written once per backend:
+    compiling the ORM query cost more Python than the lock itself. The columns come back as the ORM reads them
+    (integers and bytes: no field of the cursor has a database converter; the tests compare with the ORM)."""
+    alias = router.db_for_write(AllocationCursor)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_cursor_lock_statement(alias, connection.vendor), [user.pk, country.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return AllocationCursor.from_db(alias, _CURSOR_FIELDS, row)
 
 
 @functools.lru_cache(maxsize=16)

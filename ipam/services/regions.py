@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, router, transaction
 
 from foundation.types import Actor
+from ipam import bitmaps, exceptions
 from ipam import cache as ipam_cache
-from ipam import exceptions
-from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
+from ipam.models import AllocationCursor, AuditLog, Comment, Country, Host, Region, RegionStatus, UserQuota, ip_to_int
 from ipam.selectors import occupancy
 from ipam.selectors.countries import country_get
 from ipam.services import allocation, capacity, hostlock
@@ -60,7 +62,8 @@ def region_allocate(
         country = ipam_cache.country_find(country) or country_get(country)
     allocation.ensure_may_use_country(actor, country)
     with allocation.measured("region"), transaction.atomic():
-        cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)
+        # Serialises allocation in this (user, country); the first allocation there creates the cursor row.
+        cursor = hostlock.lock_region_cursor(actor, country) or allocation.lock_cursor(actor, country)
         # One statement after the lock answers the common case (no clash, no reservation, no webhook or rule);
         # each "yes" runs the exact query as before, still under the lock.
         probes = hostlock.probe_region_allocation(actor, country, name)
@@ -84,28 +87,117 @@ def region_allocate(
                     f"10.{x}.{y}.0/24 is not in {country.name}.", details={"x_octet": [f"Must be {country.x_start}-{country.x_end}."]}
                 )
             allocation.check_region_slot_free(cursor, x, y, reserved)
-        region = Region.objects.create(
-            user=actor,
-            country=country,
-            x_octet=x,
-            y_octet=y,
-            network_int=ip_to_int(x, y, 0),
-            region_name=name,
-            description=description or "",
-            tags=tags,
-            owner=owner if owner is not None else actor.get_username(),
-            created_by=by.get_username(),
-            updated_by=by.get_username(),
-        )
-        allocation.cursor_take(cursor, x, y)
-        snapshot = region_snapshot(region)
-        audit_save_many([region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
+        fields = {
+            "user": actor,
+            "country": country,
+            "x_octet": x,
+            "y_octet": y,
+            "network_int": ip_to_int(x, y, 0),
+            "region_name": name,
+            "description": description or "",
+            "tags": tags,
+            "owner": owner if owner is not None else actor.get_username(),
+            "created_by": by.get_username(),
+            "updated_by": by.get_username(),
+        }
+        alias = router.db_for_write(Region)
+        # The quota row is written last (it stays locked only until commit): with a webhook or a rule to serve,
+        # after them, as before; otherwise in the joined statement, which is the last statement anyway.
+        quota_last = probes["has_webhooks"] or probes["has_rules"]
+        if _joins_writes(alias):
+            region = Region(**fields)
+            quota_done, snapshot = _write_joined(alias, by=by, region=region, cursor=cursor, with_quota=not quota_last)
+        else:  # SQLite has no data-modifying WITH: the ORM writes the same rows one statement each
+            region = Region.objects.create(**fields)
+            allocation.cursor_take(cursor, x, y)
+            snapshot = region_snapshot(region)
+            audit_save_many([region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
+            quota_done = False
         if probes["has_webhooks"]:
             event_publish(user=actor, event_type="region.created", data=snapshot)
         capacity.utilization_changed(user=actor, country_id=country.pk, rules_exist=probes["has_rules"])
-        if quota_consume(user=actor, regions=1):  # last: the usage row stays locked only until commit
+        if not quota_done and quota_consume(user=actor, regions=1):  # last: the usage row stays locked only until commit
             capacity.quota_changed(user=actor)
     return region
+
+
+# --- Region allocation's writes in one statement (PostgreSQL) ---------------------------------------------
+def _joins_writes(alias: str) -> bool:
+    """PostgreSQL runs data-modifying WITH queries; SQLite does not (it keeps the ORM's statements)."""
+    return bool(connections[alias].vendor == "postgresql")
+
+
+@functools.lru_cache(maxsize=8)
+def _joined_write_statement(alias: str, with_quota: bool) -> str:
+    """INSERT the region, UPDATE the cursor, INSERT the audit row and (`with_quota`) UPDATE the quota row while
+    usage stays below the warning threshold, as one statement of data-modifying WITH queries; it answers how
+    many quota rows it updated (0 or 1; always 0 without `with_quota`). The columns and values are the ones
+    the ORM writes (`Region.objects.create`, `cursor.save(update_fields=...)`, `bulk_create` of the audit row);
+    the quota UPDATE is `quota_consume`'s first statement. Written once per alias from the models' metadata."""
+    qn = connections[alias].ops.quote_name
+
+    def insert(model: Any) -> str:
+        columns = ", ".join(qn(field.column) for field in model._meta.concrete_fields)
+        values = ", ".join(["%s"] * len(model._meta.concrete_fields))
+        return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
+
+    def column(model: Any, name: str) -> str:
+        return qn(model._meta.get_field(name).column)
+
+    parts = [
+        f"r AS ({insert(Region)})",
+        f"c AS (UPDATE {qn(AllocationCursor._meta.db_table)} SET {column(AllocationCursor, 'bitmap')} = %s, "  # noqa: S608
+        f"{column(AllocationCursor, 'region_count')} = %s WHERE {qn(AllocationCursor._meta.pk.column)} = %s)",
+        f"a AS ({insert(AuditLog)})",
+    ]
+    answer = "SELECT 0"
+    if with_quota:
+        used, limit = column(UserQuota, "regions_used"), f"COALESCE({column(UserQuota, 'region_limit')}, %s)"
+        parts.append(
+            f"q AS (UPDATE {qn(UserQuota._meta.db_table)} SET {used} = {used} + %s "  # noqa: S608
+            f"WHERE {qn(UserQuota._meta.pk.column)} = %s AND {used} <= {limit} - %s "
+            f"AND CAST({used} + %s AS BIGINT) * 100 < CAST({limit} AS BIGINT) * %s RETURNING 1)"
+        )
+        answer = "SELECT COUNT(*) FROM q"
+    # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
+    return "WITH " + ", ".join(parts) + " " + answer
+
+
+def _insert_values(instance: Any, connection: Any) -> list[Any]:
+    """The values an INSERT of `instance` binds, prepared as the ORM prepares them (`pre_save` fills the
+    auto_now fields on the instance, as `save()` does)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in instance._meta.concrete_fields]
+
+
+def _write_joined(alias: str, *, by: Any, region: Region, cursor: AllocationCursor, with_quota: bool) -> tuple[bool, dict[str, Any]]:
+    """Write a new region, its cursor bit, its audit row and (`with_quota`) one region of quota in one round trip.
+
+    Called with the cursor locked and every deciding read done. `region` is unsaved; afterwards it is as
+    `Region.objects.create` leaves it. Returns whether the quota was consumed below the warning threshold —
+    when not (no quota row yet, near or at the limit), the caller runs `quota_consume` as before — and the
+    region's snapshot (the audit row's, the event's)."""
+    connection = connections[alias]
+    values = _insert_values(region, connection)
+    region._state.adding = False
+    region._state.db = alias
+    cursor.bitmap = bitmaps.to_bytes(bitmaps.from_bytes(cursor.bitmap) | 1 << occupancy.region_slot(region.x_octet, region.y_octet))
+    cursor.region_count += 1
+    bitmap_field = AllocationCursor._meta.get_field("bitmap")
+    values += [bitmap_field.get_db_prep_save(cursor.bitmap, connection), cursor.region_count, cursor.pk]
+    snapshot = region_snapshot(region)
+    entry = region_audit(actor=by, region=region, action_type="create", country_code=region.country.code, snapshot=snapshot)
+    values += _insert_values(entry, connection)
+    if with_quota:
+        limit = settings.IPAM_DEFAULT_REGION_QUOTA
+        values += [1, region.user_id, limit, 1, 1, limit, int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)]
+    with connection.cursor() as db:
+        db.execute(_joined_write_statement(alias, with_quota), values)
+        (consumed,) = db.fetchone()
+    entry._state.adding = False
+    entry._state.db = alias
+    # What `audit_save_many` does for every audited write: cached reads of the user are stale after commit.
+    transaction.on_commit(functools.partial(ipam_cache.bump_user_version, region.user_id))
+    return bool(consumed), snapshot
 
 
 def region_update(*, actor: Actor, region_id: Any, data: dict[str, Any], performed_by: Any = None) -> Region:
