@@ -208,8 +208,22 @@ def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[s
     "ask the exact question": the caller then runs the query it always ran; a `False` skips it."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_region_probe_statement(alias, connection.vendor), region_probe_params(user, country, region_name, connection))
+        answers = cursor.fetchone()
+    return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}
+
+
+def region_probe_statement(alias: str) -> str:
+    """The probe statement of `probe_region_allocation` (its four answers in `REGION_PROBES` order), for a caller
+    that runs it inside a larger statement after the lock (`ipam.services.regions` on PostgreSQL)."""
+    return _region_probe_statement(alias, connections[alias].vendor)
+
+
+def region_probe_params(user: Any, country: Any, region_name: str, connection: Any) -> list[Any]:
+    """The parameters of `region_probe_statement`, in order."""
     now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
-    params = [
+    return [
         user.pk,
         country.pk,
         region_name,
@@ -224,7 +238,3 @@ def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[s
         user.pk,
         True,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_region_probe_statement(alias, connection.vendor), params)
-        answers = cursor.fetchone()
-    return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}

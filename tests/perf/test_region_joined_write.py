@@ -29,19 +29,67 @@ def _statements(action: Any) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(CONTROL)]
 
 
-def test_the_common_case_is_three_statements_on_postgresql_and_six_on_sqlite(alice: Any) -> None:
+def test_the_common_case_is_two_statements_on_postgresql_and_six_on_sqlite(alice: Any) -> None:
     region_allocate(actor=alice, country="India", region_name="first")  # cursor and quota rows exist from now on
     sql = _statements(lambda: region_allocate(actor=alice, country="India", region_name="second"))
     assert sql[0].startswith("SELECT") and "ipam_allocationcursor" in sql[0] and "LIMIT" not in sql[0], sql[0]
-    assert "enhancements_reservation" in sql[1]  # the probes, after the lock
+    assert "enhancements_reservation" in sql[1]  # the probes, in a statement after the lock
     if POSTGRES:
         assert "FOR UPDATE" in sql[0]
-        assert len(sql) == 3, sql  # lock, probes, one WITH statement writing everything
-        for table in ("ipam_region", "ipam_allocationcursor", "ipam_auditlog", "ipam_userquota"):
-            assert f'"{table}"' in sql[2], table
-        assert sql[2].startswith("WITH ")
+        assert len(sql) == 2, sql  # lock; then one WITH statement: the probes, and the writes they allow
+        assert sql[1].startswith("WITH p ")
+        for table in ("ipam_region", "ipam_allocationcursor", "ipam_auditlog", "ipam_userquota", "webhooks_webhook"):
+            assert f'"{table}"' in sql[1], table
     else:
         assert [statement.split()[0] for statement in sql] == ["SELECT", "SELECT", "INSERT", "UPDATE", "INSERT", "UPDATE"], sql
+
+
+def _counts(user: Any, country: str) -> tuple[int, int, int, int]:
+    cursor = AllocationCursor.objects.get(user=user, country__name=country)
+    quota = UserQuota.objects.get(user=user)
+    regions = Region.objects.filter(user=user, country__name=country).count()
+    return regions, AuditLog.objects.filter(user=user, resource_type="region").count(), cursor.region_count, quota.regions_used
+
+
+def test_when_the_probes_say_yes_the_exact_path_writes_once(api: Any, alice: Any) -> None:
+    """The joined statement writes nothing when a name may be taken or a region reservation exists; the exact
+    path then writes the region once (PostgreSQL: the probe answers come from that statement, no second probe)."""
+    from ipam.models import Reservation
+
+    japan = Country.objects.get(name="Japan")
+    assert api.post("/ipam/regions", {"country": "Japan", "region_name": "a"}, format="json").status_code == 201
+    Reservation.objects.create(user=alice, resource_type="region", country=japan, x_octet=japan.x_start, y_octet=1, reason="r")
+    sql = _statements(lambda: region_allocate(actor=alice, country="Japan", region_name="b"))
+    if POSTGRES:  # lock, probes + nothing written, the reserved slots, the write
+        assert len(sql) == 4 and sql[1].startswith("WITH p ") and "enhancements_reservation" in sql[2], sql
+        assert not sql[2].startswith("WITH") and sql[3].startswith("WITH r ")
+    b = Region.objects.get(user=alice, region_name="b")
+    assert (b.x_octet, b.y_octet) == (japan.x_start, 2)  # 0 is taken, 1 reserved
+    assert _counts(alice, "Japan") == (2, 2, 2, 2)
+    assert bitmaps.from_bytes(AllocationCursor.objects.get(user=alice, country=japan).bitmap) == (
+        1 << region_slot(japan.x_start, 0) | 1 << region_slot(japan.x_start, 2)
+    )
+    response = api.post("/ipam/regions", {"country": "Japan", "region_name": "B"}, format="json")
+    assert response.status_code == 409, response.content
+    assert _counts(alice, "Japan") == (2, 2, 2, 2)
+
+
+def test_with_a_webhook_the_quota_is_counted_once_after_the_event(
+    alice: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from webhooks.models import WebhookEvent
+    from webhooks.services import webhook_create
+
+    region_allocate(actor=alice, country="India", region_name="warm")
+    settings.IPAM_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    webhook_create(actor=alice, webhook_url="http://127.0.0.1:9/hook", events=["region.created"])
+    with django_capture_on_commit_callbacks(execute=False):
+        sql = _statements(lambda: region_allocate(actor=alice, country="India", region_name="hooked"))
+    quota_statements = [i for i, statement in enumerate(sql) if "ipam_userquota" in statement]
+    event_statements = [i for i, statement in enumerate(sql) if statement.startswith("INSERT") and "webhooks_" in statement]
+    assert event_statements and quota_statements and max(event_statements) < quota_statements[-1], sql  # quota last
+    assert _counts(alice, "India") == (2, 2, 2, 2)
+    assert WebhookEvent.objects.filter(user=alice, event_type="region.created").count() == 1
 
 
 def test_the_first_allocation_in_a_country_creates_the_cursor(alice: Any) -> None:
