@@ -155,6 +155,12 @@ def test_the_joined_statement_writes_what_the_orm_writes(alice: Any, bob: Any, m
     stored = Region.objects.select_related("country").get(pk=joined.pk)
     assert s.represent(s.RegionSerializer, joined) == s.represent(s.RegionSerializer, stored)
     assert not joined._state.adding and joined._state.db == "default"
+    # The audit day counts (statement-level triggers on the audit table) see the row written inside the WITH.
+    from django.db.models import Sum
+
+    from ipam.models import AuditDayCount
+
+    assert AuditDayCount.objects.filter(user_id=alice.pk).aggregate(n=Sum("n"))["n"] == AuditLog.objects.filter(user=alice).count()
 
 
 def test_the_response_is_the_stored_row(api: Any) -> None:
