@@ -37,7 +37,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from ipam import cache, exceptions
-from ipam.models import Host, Region, Reservation, ReservationStatus
+from ipam.models import AllocationCursor, Host, Region, Reservation, ReservationStatus
 from notifications.models import NotificationRule
 from webhooks.models import Webhook
 
@@ -141,6 +141,39 @@ REGION_PROBES = ("region_name_taken", "has_region_reservations", "has_webhooks",
 
 
 @functools.lru_cache(maxsize=16)
+def _cursor_lock_statement(alias: str, vendor: str) -> str:
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(field.column) for field in AllocationCursor._meta.concrete_fields)
+    locking = " " + connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
+    # Identifiers come from the model's metadata (quoted by the backend); every value is a bound parameter.
+    return (
+        f"SELECT {columns} FROM {qn(AllocationCursor._meta.db_table)} "  # noqa: S608
+        f"WHERE {qn(_column(AllocationCursor, 'user'))} = %s AND {qn(_column(AllocationCursor, 'country'))} = %s{locking}"
+    )
+
+
+_CURSOR_FIELDS = [field.attname for field in AllocationCursor._meta.concrete_fields]
+
+
+def lock_region_cursor(user: Any, country: Any) -> AllocationCursor | None:
+    """The (user, country) allocation cursor locked FOR UPDATE until commit (the caller's transaction), or None
+    when the user has no cursor in the country yet (then `allocation.lock_cursor` creates and locks it).
+
+    The statement `allocation.lock_cursor` sends through the ORM's `get_or_create`, written once per backend:
+    compiling the ORM query cost more Python than the lock itself. The columns come back as the ORM reads them
+    (integers and bytes: no field of the cursor has a database converter; the tests compare with the ORM)."""
+    alias = router.db_for_write(AllocationCursor)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_cursor_lock_statement(alias, connection.vendor), [user.pk, country.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return AllocationCursor.from_db(alias, _CURSOR_FIELDS, row)
+
+
+@functools.lru_cache(maxsize=16)
 def _region_probe_statement(alias: str, vendor: str) -> str:
     qn = connections[alias].ops.quote_name
 
@@ -175,8 +208,22 @@ def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[s
     "ask the exact question": the caller then runs the query it always ran; a `False` skips it."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_region_probe_statement(alias, connection.vendor), region_probe_params(user, country, region_name, connection))
+        answers = cursor.fetchone()
+    return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}
+
+
+def region_probe_statement(alias: str) -> str:
+    """The probe statement of `probe_region_allocation` (its four answers in `REGION_PROBES` order), for a caller
+    that runs it inside a larger statement after the lock (`ipam.services.regions` on PostgreSQL)."""
+    return _region_probe_statement(alias, connections[alias].vendor)
+
+
+def region_probe_params(user: Any, country: Any, region_name: str, connection: Any) -> list[Any]:
+    """The parameters of `region_probe_statement`, in order."""
     now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
-    params = [
+    return [
         user.pk,
         country.pk,
         region_name,
@@ -191,7 +238,3 @@ def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[s
         user.pk,
         True,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_region_probe_statement(alias, connection.vendor), params)
-        answers = cursor.fetchone()
-    return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}

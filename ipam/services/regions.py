@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, router, transaction
 
 from foundation.types import Actor
+from ipam import bitmaps, exceptions
 from ipam import cache as ipam_cache
-from ipam import exceptions
-from ipam.models import Comment, Country, Host, Region, RegionStatus, ip_to_int
+from ipam.models import AllocationCursor, AuditLog, Comment, Country, Host, Region, RegionStatus, UserQuota, ip_to_int
 from ipam.selectors import occupancy
 from ipam.selectors.countries import country_get
 from ipam.services import allocation, capacity, hostlock
@@ -59,53 +61,194 @@ def region_allocate(
         # query; an unknown value goes to the database, which gives the 404 (the lock below still decides).
         country = ipam_cache.country_find(country) or country_get(country)
     allocation.ensure_may_use_country(actor, country)
+    alias = router.db_for_write(Region)
+
+    def fields(x: int, y: int) -> dict[str, Any]:
+        return {
+            "user": actor,
+            "country": country,
+            "x_octet": x,
+            "y_octet": y,
+            "network_int": ip_to_int(x, y, 0),
+            "region_name": name,
+            "description": description or "",
+            "tags": tags,
+            "owner": owner if owner is not None else actor.get_username(),
+            "created_by": by.get_username(),
+            "updated_by": by.get_username(),
+        }
+
     with allocation.measured("region"), transaction.atomic():
-        cursor = allocation.lock_cursor(actor, country)  # serialises allocation in this (user, country)
-        # One statement after the lock answers the common case (no clash, no reservation, no webhook or rule);
-        # each "yes" runs the exact query as before, still under the lock.
-        probes = hostlock.probe_region_allocation(actor, country, name)
-        if probes["region_name_taken"]:
-            _check_name_free(actor, country, name)
-        reserved: dict[int, Any] = {}
-        if probes["has_region_reservations"]:
-            reserved = occupancy.reserved_region_slots(actor, country, exclude_id=reservation_id)
-        if at is None:
-            slot = occupancy.next_region_slot(cursor, country, reserved)
-            if slot is None:
-                raise exceptions.CapacityExhausted(
-                    f"No free /24 left in {country.name} (X {country.x_start}-{country.x_end}).",
-                    details={"country": country.name, "total_capacity": country.total_capacity},
+        # Serialises allocation in this (user, country); the first allocation there creates the cursor row.
+        cursor = hostlock.lock_region_cursor(actor, country) or allocation.lock_cursor(actor, country)
+        joined = _joins_writes(alias)
+        written: tuple[Region, bool, dict[str, Any]] | None = None
+        probes: dict[str, bool] | None = None
+        slot = occupancy.next_region_slot(cursor, country, {}) if joined and at is None and reservation_id is None else None
+        if slot is not None:
+            # PostgreSQL, common case: the probes and the writes in one statement, which starts after the lock
+            # (so it sees every write made under the lock). It writes only when the name is free and the user
+            # holds no region reservation in the country; otherwise it writes nothing and the exact path below
+            # runs with its answers.
+            region = Region(**fields(*slot))
+            probes, quota_done, snapshot = _write_joined(alias, by=by, region=region, cursor=cursor, probe_name=name)
+            if not (probes["region_name_taken"] or probes["has_region_reservations"]):
+                written = (region, quota_done, snapshot)
+        if written is None:
+            # One statement after the lock answers the common case (no clash, no reservation, no webhook or rule);
+            # each "yes" runs the exact query as before, still under the lock.
+            if probes is None:
+                probes = hostlock.probe_region_allocation(actor, country, name)
+            if probes["region_name_taken"]:
+                _check_name_free(actor, country, name)
+            reserved: dict[int, Any] = {}
+            if probes["has_region_reservations"]:
+                reserved = occupancy.reserved_region_slots(actor, country, exclude_id=reservation_id)
+            if at is None:
+                slot = occupancy.next_region_slot(cursor, country, reserved)
+                if slot is None:
+                    raise exceptions.CapacityExhausted(
+                        f"No free /24 left in {country.name} (X {country.x_start}-{country.x_end}).",
+                        details={"country": country.name, "total_capacity": country.total_capacity},
+                    )
+                x, y = slot
+            else:
+                x, y = at
+                if not (country.x_start <= x <= country.x_end and 0 <= y <= 255):
+                    raise exceptions.ValidationFailed(
+                        f"10.{x}.{y}.0/24 is not in {country.name}.",
+                        details={"x_octet": [f"Must be {country.x_start}-{country.x_end}."]},
+                    )
+                allocation.check_region_slot_free(cursor, x, y, reserved)
+            if joined:
+                region = Region(**fields(x, y))
+                _, quota_done, snapshot = _write_joined(
+                    alias, by=by, region=region, cursor=cursor, with_quota=not (probes["has_webhooks"] or probes["has_rules"])
                 )
-            x, y = slot
-        else:
-            x, y = at
-            if not (country.x_start <= x <= country.x_end and 0 <= y <= 255):
-                raise exceptions.ValidationFailed(
-                    f"10.{x}.{y}.0/24 is not in {country.name}.", details={"x_octet": [f"Must be {country.x_start}-{country.x_end}."]}
-                )
-            allocation.check_region_slot_free(cursor, x, y, reserved)
-        region = Region.objects.create(
-            user=actor,
-            country=country,
-            x_octet=x,
-            y_octet=y,
-            network_int=ip_to_int(x, y, 0),
-            region_name=name,
-            description=description or "",
-            tags=tags,
-            owner=owner if owner is not None else actor.get_username(),
-            created_by=by.get_username(),
-            updated_by=by.get_username(),
-        )
-        allocation.cursor_take(cursor, x, y)
-        snapshot = region_snapshot(region)
-        audit_save_many([region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)])
+            else:  # SQLite has no data-modifying WITH: the ORM writes the same rows one statement each
+                region = Region.objects.create(**fields(x, y))
+                allocation.cursor_take(cursor, x, y)
+                snapshot = region_snapshot(region)
+                audit = region_audit(actor=by, region=region, action_type="create", country_code=country.code, snapshot=snapshot)
+                audit_save_many([audit])
+                quota_done = False
+            written = (region, quota_done, snapshot)
+        region, quota_done, snapshot = written
+        assert probes is not None
         if probes["has_webhooks"]:
             event_publish(user=actor, event_type="region.created", data=snapshot)
         capacity.utilization_changed(user=actor, country_id=country.pk, rules_exist=probes["has_rules"])
-        if quota_consume(user=actor, regions=1):  # last: the usage row stays locked only until commit
+        # The quota row is written last (it stays locked only until commit): with a webhook or a rule to serve,
+        # after them, as before; otherwise in the joined statement (PostgreSQL), the last statement anyway.
+        if not quota_done and quota_consume(user=actor, regions=1):
             capacity.quota_changed(user=actor)
     return region
+
+
+# --- Region allocation's writes in one statement (PostgreSQL) ---------------------------------------------
+def _joins_writes(alias: str) -> bool:
+    """PostgreSQL runs data-modifying WITH queries; SQLite does not (it keeps the ORM's statements)."""
+    return bool(connections[alias].vendor == "postgresql")
+
+
+@functools.lru_cache(maxsize=8)
+def _joined_write_statement(alias: str, with_quota: bool, probing: bool) -> str:
+    """INSERT the region, UPDATE the cursor, INSERT the audit row and UPDATE the quota row while usage stays below
+    the warning threshold, as one statement of data-modifying WITH queries. The columns and values are the ones
+    the ORM writes (`Region.objects.create`, `cursor.save(update_fields=...)`, `bulk_create` of the audit row);
+    the quota UPDATE is `quota_consume`'s first statement. Written once per alias from the models' metadata.
+
+    `probing`: the statement starts with the region probes (`hostlock.region_probe_statement`) and writes only
+    when the name is free and no region reservation exists; the quota only without webhook or rule (those are
+    served first, then `quota_consume`). It answers the four probes and the quota rows updated (0 or 1).
+    Otherwise it writes unconditionally, the quota only `with_quota`, and answers the quota rows updated."""
+    qn = connections[alias].ops.quote_name
+    guard = " FROM ok" if probing else ""
+
+    def insert(model: Any) -> str:
+        columns = ", ".join(qn(field.column) for field in model._meta.concrete_fields)
+        values = ", ".join(["%s"] * len(model._meta.concrete_fields))
+        if probing:  # INSERT ... SELECT: one row when `ok` has one, none otherwise
+            return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) SELECT {values}{guard}"
+        return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
+
+    def column(model: Any, name: str) -> str:
+        return qn(model._meta.get_field(name).column)
+
+    only_if_ok = " AND EXISTS(SELECT 1 FROM ok)" if probing else ""
+    parts = []
+    if probing:
+        parts += [
+            f"p (taken, reserved, hooks, rules) AS ({hostlock.region_probe_statement(alias)})",
+            "ok AS (SELECT 1 AS one FROM p WHERE NOT p.taken AND NOT p.reserved)",
+        ]
+    parts += [
+        f"r AS ({insert(Region)})",
+        f"c AS (UPDATE {qn(AllocationCursor._meta.db_table)} SET {column(AllocationCursor, 'bitmap')} = %s, "  # noqa: S608
+        f"{column(AllocationCursor, 'region_count')} = %s WHERE {qn(AllocationCursor._meta.pk.column)} = %s{only_if_ok})",
+        f"a AS ({insert(AuditLog)})",
+    ]
+    if with_quota or probing:
+        used, limit = column(UserQuota, "regions_used"), f"COALESCE({column(UserQuota, 'region_limit')}, %s)"
+        served_first = " AND NOT EXISTS(SELECT 1 FROM p WHERE p.hooks OR p.rules)" if probing else ""
+        parts.append(
+            f"q AS (UPDATE {qn(UserQuota._meta.db_table)} SET {used} = {used} + %s "  # noqa: S608
+            f"WHERE {qn(UserQuota._meta.pk.column)} = %s AND {used} <= {limit} - %s "
+            f"AND CAST({used} + %s AS BIGINT) * 100 < CAST({limit} AS BIGINT) * %s{only_if_ok}{served_first} RETURNING 1)"
+        )
+    if probing:
+        answer = "SELECT p.taken, p.reserved, p.hooks, p.rules, (SELECT COUNT(*) FROM q) FROM p"
+    else:
+        answer = "SELECT COUNT(*) FROM q" if with_quota else "SELECT 0"
+    # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
+    return "WITH " + ", ".join(parts) + " " + answer
+
+
+def _insert_values(instance: Any, connection: Any) -> list[Any]:
+    """The values an INSERT of `instance` binds, prepared as the ORM prepares them (`pre_save` fills the
+    auto_now fields on the instance, as `save()` does)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in instance._meta.concrete_fields]
+
+
+def _write_joined(
+    alias: str, *, by: Any, region: Region, cursor: AllocationCursor, with_quota: bool = True, probe_name: str | None = None
+) -> tuple[dict[str, bool], bool, dict[str, Any]]:
+    """Write a new region, its cursor bit, its audit row and one region of quota in one round trip (PostgreSQL).
+
+    Called with the cursor locked. `region` is unsaved; when written it is as `Region.objects.create` leaves it,
+    and `cursor` as `allocation.cursor_take` leaves it. With `probe_name` the same statement first asks the
+    region probes for that name and writes nothing when the name may be taken or a region reservation exists
+    (then the caller takes the exact path with the answers); without it every deciding read is already done.
+    Returns the probe answers (empty without `probe_name`), whether the quota was consumed below the warning
+    threshold — when not (no quota row yet, near or at the limit, a webhook or rule to serve first) the caller
+    runs `quota_consume` as before — and the region's snapshot (the audit row's, the event's)."""
+    connection = connections[alias]
+    probing = probe_name is not None
+    values: list[Any] = []
+    if probing:
+        values += hostlock.region_probe_params(region.user, region.country, str(probe_name), connection)
+    values += _insert_values(region, connection)
+    bitmap = bitmaps.to_bytes(bitmaps.from_bytes(cursor.bitmap) | 1 << occupancy.region_slot(region.x_octet, region.y_octet))
+    values += [AllocationCursor._meta.get_field("bitmap").get_db_prep_save(bitmap, connection), cursor.region_count + 1, cursor.pk]
+    snapshot = region_snapshot(region)
+    entry = region_audit(actor=by, region=region, action_type="create", country_code=region.country.code, snapshot=snapshot)
+    values += _insert_values(entry, connection)
+    if with_quota or probing:
+        limit = settings.IPAM_DEFAULT_REGION_QUOTA
+        values += [1, region.user_id, limit, 1, 1, limit, int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)]
+    with connection.cursor() as db:
+        db.execute(_joined_write_statement(alias, with_quota, probing), values)
+        row = db.fetchone()
+    probes = dict(zip(hostlock.REGION_PROBES, map(bool, row[:4]), strict=True)) if probing else {}
+    if probing and (probes["region_name_taken"] or probes["has_region_reservations"]):
+        return probes, False, snapshot  # nothing was written
+    region._state.adding = False
+    region._state.db = alias
+    cursor.bitmap = bitmap
+    cursor.region_count += 1
+    # What `audit_save_many` does for every audited write: cached reads of the user are stale after commit.
+    transaction.on_commit(functools.partial(ipam_cache.bump_user_version, region.user_id))
+    return probes, bool(row[-1]), snapshot
 
 
 def region_update(*, actor: Actor, region_id: Any, data: dict[str, Any], performed_by: Any = None) -> Region:
