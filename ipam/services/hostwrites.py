@@ -41,6 +41,10 @@ REGION_UPDATE_FIELDS = ("host_bitmap", "allocated_hosts", "updated_at")
 _LENGTH = re.compile(r"\(.*\)")  # "varchar(15)" → "varchar"
 
 
+def _field(model: Any, name: str) -> Any:
+    return model._meta.get_field(name)
+
+
 def supported(alias: str) -> bool:
     return bool(connections[alias].vendor == "postgresql")
 
@@ -78,8 +82,8 @@ def _statement(alias: str) -> str:
             rows += " JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS j(v, n) ON j.n = u.n"
         return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) SELECT {', '.join(values)} FROM {rows}"  # noqa: S608
 
-    tags = qn(Host._meta.get_field("tags").column)
-    region_sets = ", ".join(f"{qn(Region._meta.get_field(name).column)} = %s" for name in REGION_UPDATE_FIELDS)
+    tags = qn(_field(Host, "tags").column)
+    region_sets = ", ".join(f"{qn(_field(Region, name).column)} = %s" for name in REGION_UPDATE_FIELDS)
     # Identifiers and types come from the models' metadata (quoted by the backend); every value is a bound parameter.
     return (
         f"WITH h AS ({insert(Host)} RETURNING {tags}), "  # noqa: S608
@@ -120,8 +124,7 @@ def write(*, actor: Any, region: Region, host_params: list[Any], hosts: int, aud
     alias = router.db_for_write(Host)
     connection = connections[alias]
     region_params = [
-        Region._meta.get_field(name).get_db_prep_save(Region._meta.get_field(name).pre_save(region, False), connection)
-        for name in REGION_UPDATE_FIELDS
+        _field(Region, name).get_db_prep_save(_field(Region, name).pre_save(region, False), connection) for name in REGION_UPDATE_FIELDS
     ]
     params = [
         *host_params,
@@ -135,4 +138,4 @@ def write(*, actor: Any, region: Region, host_params: list[Any], hosts: int, aud
         updated, consumed, tags = cursor.fetchone()
     if updated != 1:  # what `save(update_fields=...)` raises; the region is locked, so it cannot happen
         raise DatabaseError("Save with update_fields did not affect any rows.")
-    return bool(consumed), Host._meta.get_field("tags").from_db_value(tags, None, connection)
+    return bool(consumed), _field(Host, "tags").from_db_value(tags, None, connection)
