@@ -110,6 +110,17 @@ def scenarios(user: Any) -> dict[str, Callable[[DjangoClient], Any]]:
         body = {"region_id": fresh["region"], "hostname": f"p-{uuid.uuid4().hex[:12]}"}
         return client.post("/ipam/hosts", body, content_type="application/json")
 
+    def allocate_batch(client: DjangoClient) -> Any:
+        # A fresh region for every two batches of 100 (a /24 holds 254 hosts).
+        if "batch_region" not in fresh or fresh["batch_count"] >= 2:
+            body = {"country": "US", "region_name": f"profile-{uuid.uuid4().hex[:10]}"}
+            fresh["batch_region"] = client.post("/ipam/regions", body, content_type="application/json").json()["region_id"]
+            fresh.setdefault("created", []).append(fresh["batch_region"])
+            fresh["batch_count"] = 0
+        fresh["batch_count"] += 1
+        body = {"region_id": fresh["batch_region"], "count": 100, "hostname_prefix": f"b-{uuid.uuid4().hex[:10]}"}
+        return client.post("/ipam/hosts/batch", body, content_type="application/json")
+
     def allocate_region(client: DjangoClient) -> Any:
         body = {"country": "US", "region_name": f"profile-{uuid.uuid4().hex[:10]}"}
         response = client.post("/ipam/regions", body, content_type="application/json")
@@ -132,6 +143,7 @@ def scenarios(user: Any) -> dict[str, Callable[[DjangoClient], Any]]:
         "GET /ipam/notifications?page=N": lambda c: c.get(f"/ipam/notifications?page={rng.randint(1, notification_pages)}"),
         "GET /health": lambda c: c.get("/health"),
         "POST /ipam/hosts": allocate_host,
+        "POST /ipam/hosts/batch (100)": allocate_batch,
         "POST /ipam/regions": allocate_region,
     }
     if webhook is not None:  # the user with the most deliveries (bench/generate.py makes none: seed some to profile)

@@ -252,8 +252,9 @@ class HostViewSet(
     def batch(self, request: Request) -> Response:
         data = valid_body(s.HostBatchSerializer, request)
         hosts = host_services.hosts_allocate_batch(actor=actor_of(request), **data)
-        fresh = list(Host.objects.filter(pk__in=[h.pk for h in hosts]).select_related("region__country").order_by("ip_int"))
-        body = {"region_id": str(data["region_id"]), "count": len(fresh), "hosts": [s.represent(s.HostSerializer, host) for host in fresh]}
+        # The rows as inserted (in address order, tags as stored): what reading them back would answer, without the read.
+        rows = [s.represent(s.HostSerializer, _with_country(host)) for host in hosts]
+        body = {"region_id": str(data["region_id"]), "count": len(hosts), "hosts": rows}
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HostUpdateSerializer, responses=s.HostSerializer, summary="Update a host", tags=["hosts"])

@@ -96,10 +96,16 @@ def host_audit(*, actor: Actor, host: Any, region: Any, action_type: str, countr
 
 def audit_save_many(entries: Iterable[AuditLog]) -> list[AuditLog]:
     rows = AuditLog.objects.bulk_create(list(entries))
+    audit_saved(rows)
+    return rows
+
+
+def audit_saved(rows: list[AuditLog]) -> None:
+    """After audit rows were inserted (by `audit_save_many`, or by a caller's own statement: host allocation on
+    PostgreSQL, `ipam.services.hostwrites`): their users' cached reads become stale when the transaction commits."""
     for user_id in {row.user_id for row in rows if row.user_id is not None}:
         # Every write goes through here, so this is where cached reads of the user become stale.
         transaction.on_commit(functools.partial(cache.bump_user_version, user_id))
-    return rows
 
 
 def audit_record(**kwargs: Any) -> AuditLog:

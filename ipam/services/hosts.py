@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 
 from foundation.types import Actor
 from ipam import exceptions
-from ipam.models import Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
+from ipam.models import AuditLog, Comment, DeviceType, Host, HostStatus, Region, RegionStatus, ip_to_int
 from ipam.selectors import occupancy
-from ipam.services import allocation, capacity, hostlock
-from ipam.services.audit import audit_save_many, diff, host_audit
-from ipam.services.quotas import quota_consume, quota_release
+from ipam.services import allocation, capacity, hostlock, hostwrites
+from ipam.services.audit import audit_save_many, audit_saved, diff, host_audit
+from ipam.services.quotas import quota_consume, quota_consume_rest, quota_release
 from ipam.snapshots import host_snapshot
 from ipam.validation import clean_hostname, clean_reason, clean_tags
 from webhooks.services import event_publish
@@ -105,18 +106,73 @@ def hosts_insert(
     reason: str = "",
     publish: bool = True,
     performed_by: Any = None,
+    stored_tags: bool = False,
 ) -> list[dict[str, Any]]:
     """Insert prepared rows into a region the caller has locked (in its transaction): bitmap and counter,
     one audit row and one `host.allocated` event per host, the capacity hook, then quota (last, so the
     usage row stays locked only until commit). Returns the hosts' snapshots.
 
+    On PostgreSQL the four writes (hosts, region, audit rows, the quota's common-case UPDATE) are one statement
+    (`ipam.services.hostwrites`); SQLite runs them through the ORM. `stored_tags`: afterwards the hosts' `tags`
+    are the value the database stored (jsonb orders keys its own way), so they represent as a read-back would.
+
     `performed_by`: a staff user acting in the actor's namespace (the admin), recorded as the audit actor."""
+    if hostwrites.supported(router.db_for_write(Host)):
+        return _hosts_insert_one_statement(
+            actor=actor,
+            region=region,
+            hosts=hosts,
+            country_code=country_code,
+            reason=reason,
+            publish=publish,
+            performed_by=performed_by,
+            stored_tags=stored_tags,
+        )
     Host.objects.bulk_create(hosts)
     allocation.region_take_hosts(region, [host.z_octet for host in hosts])
     region.save(update_fields=["host_bitmap", "allocated_hosts", "updated_at"])
     snapshots = [host_snapshot(host) for host in hosts]
-    audit_save_many(
-        host_audit(
+    audit_save_many(_create_audits(actor, region, hosts, snapshots, country_code, reason, performed_by))
+    _published(actor, region, snapshots, publish)
+    if quota_consume(user=actor, hosts=len(hosts)):
+        capacity.quota_changed(user=actor)
+    return snapshots
+
+
+def _hosts_insert_one_statement(
+    *,
+    actor: Actor,
+    region: Region,
+    hosts: list[Host],
+    country_code: str,
+    reason: str,
+    publish: bool,
+    performed_by: Any,
+    stored_tags: bool,
+) -> list[dict[str, Any]]:
+    host_params = hostwrites.prepare_hosts(hosts)  # fills the timestamps the snapshots read
+    allocation.region_take_hosts(region, [host.z_octet for host in hosts])
+    snapshots = [host_snapshot(host) for host in hosts]
+    audits = list(_create_audits(actor, region, hosts, snapshots, country_code, reason, performed_by))
+    consumed, tags = hostwrites.write(actor=actor, region=region, host_params=host_params, hosts=len(hosts), audit_rows=audits)
+    audit_saved(audits)
+    near = not consumed
+    if near:  # no quota row yet, or near or at the limit: the quota's slow path (QuotaExceeded rolls back)
+        quota_consume_rest(user=actor, quota_type="hosts", amount=len(hosts))
+    _published(actor, region, snapshots, publish)
+    if near:
+        capacity.quota_changed(user=actor)
+    if stored_tags:
+        for host in hosts:
+            host.tags = dict(tags)
+    return snapshots
+
+
+def _create_audits(
+    actor: Actor, region: Region, hosts: list[Host], snapshots: list[dict[str, Any]], country_code: str, reason: str, performed_by: Any
+) -> Iterator[AuditLog]:
+    for host, snap in zip(hosts, snapshots, strict=True):
+        yield host_audit(
             actor=performed_by or actor,
             host=host,
             region=region,
@@ -125,27 +181,34 @@ def hosts_insert(
             reason=reason,
             snapshot=snap,
         )
-        for host, snap in zip(hosts, snapshots, strict=True)
-    )
+
+
+def _published(actor: Actor, region: Region, snapshots: list[dict[str, Any]], publish: bool) -> None:
+    """One `host.allocated` event per host (when the user has webhooks), then the capacity hook."""
     if publish and getattr(region, "has_webhooks", True):  # known when the lock probed it (hostlock)
         for snap in snapshots:
             event_publish(user=actor, event_type="host.allocated", data=snap)
     capacity.utilization_changed(
         user=actor, country_id=region.country_id, region_id=region.id, rules_exist=getattr(region, "has_rules", None)
     )
-    if quota_consume(user=actor, hosts=len(hosts)):
-        capacity.quota_changed(user=actor)
-    return snapshots
 
 
 def _create_hosts(
-    actor: Actor, region: Region, rows: list[tuple[int, str]], metadata: dict[str, Any], performed_by: Any = None
+    actor: Actor,
+    region: Region,
+    rows: list[tuple[int, str]],
+    metadata: dict[str, Any],
+    performed_by: Any = None,
+    *,
+    stored_tags: bool = False,
 ) -> list[Host]:
     hosts = [host_row(actor, region, z, name, **metadata) for z, name in rows]
     if performed_by is not None:
         for host in hosts:
             host.created_by = host.updated_by = performed_by.get_username()
-    hosts_insert(actor=actor, region=region, hosts=hosts, country_code=_country_code(region), performed_by=performed_by)
+    hosts_insert(
+        actor=actor, region=region, hosts=hosts, country_code=_country_code(region), performed_by=performed_by, stored_tags=stored_tags
+    )
     return hosts
 
 
@@ -200,7 +263,8 @@ def hosts_allocate_batch(*, actor: Actor, region_id: Any, count: int, hostname_p
                 f"Region {region.region_name!r} has {len(slots)} free addresses, {count} requested.",
                 details={"region_id": str(region.id), "available": len(slots), "requested": count},
             )
-        return _create_hosts(actor, region, list(zip(slots, names, strict=True)), meta)
+        # The response is built from these rows (in address order: `slots` ascend), with the tags as stored.
+        return _create_hosts(actor, region, list(zip(slots, names, strict=True)), meta, stored_tags=True)
 
 
 def host_update(*, actor: Actor, host_id: Any, data: dict[str, Any], performed_by: Any = None) -> Host:

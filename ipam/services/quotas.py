@@ -38,7 +38,9 @@ def _consume_one(user: Any, quota_type: str, amount: int) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _below_warning_statement(alias: str, quota_type: str) -> str:
+def below_warning_statement(alias: str, quota_type: str) -> str:
+    """The conditional UPDATE of `_consume_below_warning` (its parameters: `below_warning_params`); host
+    allocation runs it inside its single write statement on PostgreSQL (`ipam.services.hostwrites`)."""
     qn = connections[alias].ops.quote_name
     used, limit_field, _ = _COUNTERS[quota_type]
     u, limit = qn(used), f"COALESCE({qn(limit_field)}, %s)"
@@ -55,13 +57,17 @@ def _consume_below_warning(user: Any, quota_type: str, amount: int) -> bool:
     (used + amount) × 100 < threshold × limit, in 64-bit integers. The allocation hot path runs this on every
     allocation, so its statement is written once (plain SQL that PostgreSQL and SQLite both run) instead of
     being built by the ORM each time (about half a millisecond of Python)."""
+    alias = router.db_for_write(UserQuota)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(below_warning_statement(alias, quota_type), below_warning_params(user, quota_type, amount))
+        return bool(cursor.rowcount == 1)
+
+
+def below_warning_params(user: Any, quota_type: str, amount: int) -> list[Any]:
     _, _, default = _COUNTERS[quota_type]
     limit = getattr(settings, default)
     threshold = int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)
-    alias = router.db_for_write(UserQuota)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_below_warning_statement(alias, quota_type), [amount, user.pk, limit, amount, amount, limit, threshold])
-        return bool(cursor.rowcount == 1)
+    return [amount, user.pk, limit, amount, amount, limit, threshold]
 
 
 def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:
@@ -75,17 +81,23 @@ def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:
     for quota_type, amount in (("regions", regions), ("hosts", hosts)):
         if not amount or _consume_below_warning(user, quota_type, amount):
             continue
+        quota_consume_rest(user=user, quota_type=quota_type, amount=amount)
         near = True
-        if _consume_one(user, quota_type, amount):
-            continue
-        quota = quota_get(user=user)  # no row yet (first allocation), or the limit is reached
-        if _consume_one(user, quota_type, amount):
-            continue
-        quota.refresh_from_db()
-        used, _, _ = _COUNTERS[quota_type]
-        limit = quota.effective_region_limit if quota_type == "regions" else quota.effective_host_limit
-        raise QuotaExceeded(quota_type=quota_type, limit=limit, current=getattr(quota, used))
     return near
+
+
+def quota_consume_rest(*, user: Any, quota_type: str, amount: int) -> None:
+    """What `quota_consume` does after the below-the-warning UPDATE matched no row (a caller that ran that
+    UPDATE itself continues here): count `amount` if the limit allows, else QuotaExceeded."""
+    if _consume_one(user, quota_type, amount):
+        return
+    quota = quota_get(user=user)  # no row yet (first allocation), or the limit is reached
+    if _consume_one(user, quota_type, amount):
+        return
+    quota.refresh_from_db()
+    used, _, _ = _COUNTERS[quota_type]
+    limit = quota.effective_region_limit if quota_type == "regions" else quota.effective_host_limit
+    raise QuotaExceeded(quota_type=quota_type, limit=limit, current=getattr(quota, used))
 
 
 def quota_release(*, user: Any, regions: int = 0, hosts: int = 0) -> None:
