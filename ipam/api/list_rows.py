@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 
 from ipam.models import HOSTS_PER_REGION
@@ -56,21 +55,6 @@ HOST_VALUES = (
     "updated_by",
     "legacy_id",
 )
-
-
-# Query parameters that select no rows (paging, ordering, format).
-_NOT_FILTERS = frozenset({"page", "page_size", "ordering", "format"})
-
-
-def unfiltered_or_filter(view: Any, queryset: Any) -> Any:
-    """`view.filter_queryset(queryset)`, skipping the django-filter set when the query string holds no filter:
-    an empty filter set leaves the rows as they are, but building its form costs a few ms per request."""
-    if not set(view.request.query_params) <= _NOT_FILTERS:
-        return view.filter_queryset(queryset)
-    for backend in view.filter_backends:
-        if not issubclass(backend, DjangoFilterBackend):
-            queryset = backend().filter_queryset(view.request, queryset, view)
-    return queryset
 
 
 def _str(value: Any) -> str | None:

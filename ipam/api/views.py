@@ -26,7 +26,7 @@ from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
 from ipam.api.detail import LightRetrieveMixin
-from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row, unfiltered_or_filter
+from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
@@ -122,7 +122,7 @@ class RegionViewSet(
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through RegionSerializer: the same JSON.
-        page = self.paginate_queryset(unfiltered_or_filter(self, self.get_queryset()).values(*REGION_VALUES))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REGION_VALUES))
         return self.get_paginated_response([region_row(row) for row in page or []])
 
     def precondition_lock(self) -> None:
@@ -220,7 +220,7 @@ class HostViewSet(
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through HostSerializer: the same JSON.
-        page = self.paginate_queryset(unfiltered_or_filter(self, self.get_queryset()).values(*HOST_VALUES))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*HOST_VALUES))
         return self.get_paginated_response([host_row(row) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
