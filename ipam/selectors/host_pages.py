@@ -7,6 +7,12 @@ address order therefore says which /24 holds the k-th host and how many of the u
 it: the page is then `ip_int >= <that /24's first address> ORDER BY ip_int OFFSET <k - before> LIMIT n`,
 an index range scan skipping fewer than 254 rows, instead of skipping k rows of a million.
 
+The running sum reads the counters from the index `region_user_network_hosts` — `(user_id, network_int)
+INCLUDE (allocated_hosts)` on PostgreSQL — an index-only scan already in address order: no region row and no
+sort (`ROWS` frame: `network_int` is unique per user, so it equals the default `RANGE` frame without its peer
+handling). The row holding k is the one region with `before <= k < before + n`: the intervals of non-empty
+regions are disjoint and an empty one (n = 0) matches no k, so it is found without sorting the candidates.
+
 The counters, the total and the page's ids are read in ONE statement, so they come from one snapshot:
 the ids are exactly those `OFFSET k LIMIT n` returns in that snapshot (the tests compare both). The
 rows themselves are then loaded by id. This holds only for the unfiltered list: a filter selects rows the
@@ -26,13 +32,13 @@ from ipam.models import Host, Region
 _PAGE_IDS_SQL = """
 WITH regions AS (
     SELECT network_int, allocated_hosts AS n,
-           SUM(allocated_hosts) OVER (ORDER BY network_int) - allocated_hosts AS before
+           SUM(allocated_hosts) OVER (ORDER BY network_int ROWS UNBOUNDED PRECEDING) - allocated_hosts AS before
     FROM {region} WHERE user_id = %s
 ),
 totals AS (SELECT COALESCE(SUM(n), 0) AS total FROM regions),
 seek AS (
     SELECT network_int AS start, %s - before AS skip FROM regions
-    WHERE before + n > %s ORDER BY network_int LIMIT 1
+    WHERE before <= %s AND before + n > %s LIMIT 1
 )
 SELECT totals.total, page.id FROM totals LEFT JOIN (
     SELECT h.id, h.ip_int FROM {host} h
@@ -51,7 +57,7 @@ def host_page_ids(user_id: int, offset: int, limit: int) -> tuple[int, list[Any]
     quote = connection.ops.quote_name
     sql = _PAGE_IDS_SQL.format(region=quote(Region._meta.db_table), host=quote(Host._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, offset, offset, user_id, limit])
+        cursor.execute(sql, [user_id, offset, offset, offset, user_id, limit])
         rows = cursor.fetchall()
     total = int(rows[0][0]) if rows else 0
     converter = Host._meta.pk.to_python  # type: ignore[union-attr]  # SQLite returns UUIDs as hex text

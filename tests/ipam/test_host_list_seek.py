@@ -105,3 +105,20 @@ def test_a_deep_page_reads_no_offset_into_the_hosts_and_counts_nothing(api: Any,
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
     assert len(sqls) == 2, sqls  # the total and the page's ids in one statement, then the rows by id
     assert "OFFSET COALESCE" in sqls[0] and " OFFSET " not in sqls[1]
+
+
+@pytest.mark.postgres
+def test_the_seek_reads_the_counters_from_the_covering_index_without_sorting(alice: Any) -> None:
+    """PostgreSQL: the running sum is an index-only scan of region_user_network_hosts, already in address
+    order (no region row read, no sort); the region holding row k is found without sorting the candidates."""
+    from ipam.selectors import host_pages
+
+    _hosts_with_gaps(alice)
+    quote = connection.ops.quote_name
+    sql = host_pages._PAGE_IDS_SQL.format(region=quote("ipam_region"), host=quote("ipam_host"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is small enough for a sequential scan
+        cursor.execute("EXPLAIN " + sql, [alice.pk, 7, 7, 7, alice.pk, 5])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using region_user_network_hosts" in plan, plan
+    assert "Sort Key: ipam_region.network_int" not in plan and "top-N" not in plan, plan
