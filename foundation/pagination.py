@@ -62,7 +62,7 @@ class CountHintPaginator(DjangoPaginator):
         if seek is None:
             number = self.validate_number(number)
             if self.count == 0:  # the empty first page: no rows to slice (compiling the empty slice cost ~1 ms)
-                return self._get_page([], number, self)
+                return Page([], number, self)
             return super().page(number)
         try:
             bottom = (int(number) - 1) * self.per_page
