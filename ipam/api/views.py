@@ -26,7 +26,7 @@ from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
 from ipam.api.detail import LightRetrieveMixin
-from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row
+from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, current_timezone, host_row, region_row
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
@@ -124,7 +124,8 @@ class RegionViewSet(
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through RegionSerializer: the same JSON.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REGION_VALUES))
-        return self.get_paginated_response([region_row(row) for row in page or []])
+        tz = current_timezone()
+        return self.get_paginated_response([region_row(row, tz) for row in page or []])
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's regions in the default order: the count and the page in one statement, the page
@@ -229,7 +230,8 @@ class HostViewSet(
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through HostSerializer: the same JSON.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*HOST_VALUES))
-        return self.get_paginated_response([host_row(row) for row in page])
+        tz = current_timezone()
+        return self.get_paginated_response([host_row(row, tz) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
