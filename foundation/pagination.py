@@ -60,6 +60,9 @@ class CountHintPaginator(DjangoPaginator):
     def page(self, number: Any) -> Any:
         seek = getattr(self.object_list, "page_seek", None)
         if seek is None:
+            number = self.validate_number(number)
+            if self.count == 0:  # the empty first page: no rows to slice (compiling the empty slice cost ~1 ms)
+                return Page([], number, self)
             return super().page(number)
         try:
             bottom = (int(number) - 1) * self.per_page

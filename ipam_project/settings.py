@@ -281,7 +281,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "foundation.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "foundation.filtering.QueryFilterBackend",  # DjangoFilterBackend, skipped without a filter parameter
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "foundation.schema.IPAMAutoSchema",

@@ -18,7 +18,7 @@ from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
-from ipam.api.list_rows import AUDIT_VALUES, audit_row
+from ipam.api.list_rows import AUDIT_VALUES, audit_row, current_timezone
 from ipam.models import AuditLog, ExportJob
 from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
 from ipam.selectors.audit_pages import audit_list_unfiltered, audit_seek_available
@@ -93,7 +93,8 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of model instances through AuditEntrySerializer: the same JSON.
         page = self.paginate_queryset(self.get_queryset().values(*AUDIT_VALUES))
-        return self.get_paginated_response([audit_row(row, _CHANGES.to_representation) for row in page])
+        tz = current_timezone()
+        return self.get_paginated_response([audit_row(row, _CHANGES.to_representation, tz) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # The whole trail newest first (no filter, no cursor): total and page from the per-day counts, without

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 
 from ipam.models import HOSTS_PER_REGION
@@ -21,12 +20,13 @@ from ipam.selectors.audit import AUDIT_FIELDS
 _drf_datetime = serializers.DateTimeField().to_representation
 
 
-def _datetime(value: Any) -> Any:
+def _datetime(value: Any, tz: Any = None) -> Any:
     """DRF's `DateTimeField` output (ISO 8601 in the current time zone, `Z` for UTC) without its per-value
-    settings lookups; anything but an aware datetime goes through DRF itself."""
+    settings lookups; anything but an aware datetime goes through DRF itself. `tz`: the current time zone,
+    when the caller has it already (a page looks it up once, not twice per row)."""
     if getattr(value, "tzinfo", None) is None:
         return _drf_datetime(value)
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -58,21 +58,6 @@ HOST_VALUES = (
 )
 
 
-# Query parameters that select no rows (paging, ordering, format).
-_NOT_FILTERS = frozenset({"page", "page_size", "ordering", "format"})
-
-
-def unfiltered_or_filter(view: Any, queryset: Any) -> Any:
-    """`view.filter_queryset(queryset)`, skipping the django-filter set when the query string holds no filter:
-    an empty filter set leaves the rows as they are, but building its form costs a few ms per request."""
-    if not set(view.request.query_params) <= _NOT_FILTERS:
-        return view.filter_queryset(queryset)
-    for backend in view.filter_backends:
-        if not issubclass(backend, DjangoFilterBackend):
-            queryset = backend().filter_queryset(view.request, queryset, view)
-    return queryset
-
-
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -83,8 +68,14 @@ def _tags(value: Any) -> Any:
     return {str(key): _str(item) for key, item in value.items()}
 
 
-def host_row(row: dict[str, Any]) -> dict[str, Any]:
-    """`HostSerializer` output for a `.values(*HOST_VALUES)` row."""
+def current_timezone() -> Any:
+    """The time zone the rows of this request are rendered in: look it up once per page."""
+    return timezone.get_current_timezone()
+
+
+def host_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
+    """`HostSerializer` output for a `.values(*HOST_VALUES)` row (`tz`: `current_timezone()`, once per page)."""
+    tz = tz or timezone.get_current_timezone()
     return {
         "host_id": str(row["id"]),
         "region_id": _str(row["region_id"]),
@@ -105,8 +96,8 @@ def host_row(row: dict[str, Any]) -> dict[str, Any]:
         "status": _str(row["status"]),
         "tags": _tags(row["tags"]),
         "owner_id": row["user_id"],
-        "created_at": None if row["created_at"] is None else _datetime(row["created_at"]),
-        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"]),
+        "created_at": None if row["created_at"] is None else _datetime(row["created_at"], tz),
+        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"], tz),
         "created_by": _str(row["created_by"]),
         "updated_by": _str(row["updated_by"]),
         "legacy_id": _str(row["legacy_id"]),
@@ -125,8 +116,8 @@ def _changes(value: Any, fallback: Any) -> Any:
     return fallback(value)  # anything unusual: the serializer's own answer (or its error)
 
 
-def audit_row(row: dict[str, Any], changes_fallback: Any) -> dict[str, Any]:
-    """`AuditEntrySerializer` output for a `.values(*AUDIT_VALUES)` row."""
+def audit_row(row: dict[str, Any], changes_fallback: Any, tz: Any = None) -> dict[str, Any]:
+    """`AuditEntrySerializer` output for a `.values(*AUDIT_VALUES)` row (`tz`: `current_timezone()`)."""
     out: dict[str, Any] = {"audit_id": str(row["id"])}
     for key in _AUDIT_TEXT:
         out[key] = _str(row[key])
@@ -136,7 +127,7 @@ def audit_row(row: dict[str, Any], changes_fallback: Any) -> dict[str, Any]:
     out["changes"] = None if row["changes"] is None else _changes(row["changes"], changes_fallback)
     snapshot = row["snapshot"]
     out["snapshot"] = None if snapshot is None else {str(key): item for key, item in snapshot.items()}
-    out["timestamp"] = None if row["timestamp"] is None else _datetime(row["timestamp"])
+    out["timestamp"] = None if row["timestamp"] is None else _datetime(row["timestamp"], tz)
     return out
 
 
@@ -161,8 +152,9 @@ REGION_VALUES = (
 )
 
 
-def region_row(row: dict[str, Any]) -> dict[str, Any]:
-    """`RegionSerializer` output for a `.values(*REGION_VALUES)` row."""
+def region_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
+    """`RegionSerializer` output for a `.values(*REGION_VALUES)` row (`tz`: `current_timezone()`, once per page)."""
+    tz = tz or timezone.get_current_timezone()
     return {
         "region_id": str(row["id"]),
         "country": _str(row["country__name"]),
@@ -178,8 +170,8 @@ def region_row(row: dict[str, Any]) -> dict[str, Any]:
         "tags": _tags(row["tags"]),
         "allocated_hosts": row["allocated_hosts"],
         "utilization_percentage": round(row["allocated_hosts"] * 100 / HOSTS_PER_REGION, 2),
-        "created_at": None if row["created_at"] is None else _datetime(row["created_at"]),
-        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"]),
+        "created_at": None if row["created_at"] is None else _datetime(row["created_at"], tz),
+        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"], tz),
         "created_by": _str(row["created_by"]),
         "updated_by": _str(row["updated_by"]),
         "legacy_id": _str(row["legacy_id"]),

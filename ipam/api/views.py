@@ -28,13 +28,14 @@ from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
 from ipam.api.detail import LightRetrieveMixin
-from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row, unfiltered_or_filter
+from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, current_timezone, host_row, region_row
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
 from ipam.selectors.countries import country_get
 from ipam.selectors.filters import HostFilter, RegionFilter
 from ipam.selectors.host_pages import host_list_unfiltered
+from ipam.selectors.region_pages import region_list_unfiltered
 from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
@@ -124,8 +125,16 @@ class RegionViewSet(
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through RegionSerializer: the same JSON.
-        page = self.paginate_queryset(unfiltered_or_filter(self, self.get_queryset()).values(*REGION_VALUES))
-        return self.get_paginated_response([region_row(row) for row in page or []])
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*REGION_VALUES))
+        tz = current_timezone()
+        return self.get_paginated_response([region_row(row, tz) for row in page or []])
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # All of the caller's regions in the default order: the count and the page in one statement, the page
+        # read from the unique (user, x_octet, y_octet) index from the k-th key on (ipam/selectors/region_pages.py).
+        if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
+            queryset = region_list_unfiltered(queryset, self.request.user)
+        return super().paginate_queryset(queryset)
 
     def precondition_lock(self) -> None:
         region_services.region_lock_for_write(actor=actor_of(self.request), region_id=self.kwargs["region_id"])
@@ -222,8 +231,9 @@ class HostViewSet(
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through HostSerializer: the same JSON.
-        page = self.paginate_queryset(unfiltered_or_filter(self, self.get_queryset()).values(*HOST_VALUES))
-        return self.get_paginated_response([host_row(row) for row in page])
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*HOST_VALUES))
+        tz = current_timezone()
+        return self.get_paginated_response([host_row(row, tz) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the

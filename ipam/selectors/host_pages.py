@@ -7,10 +7,20 @@ address order therefore says which /24 holds the k-th host and how many of the u
 it: the page is then `ip_int >= <that /24's first address> ORDER BY ip_int OFFSET <k - before> LIMIT n`,
 an index range scan skipping fewer than 254 rows, instead of skipping k rows of a million.
 
-The counters, the total and the page's ids are read in ONE statement, so they come from one snapshot:
-the ids are exactly those `OFFSET k LIMIT n` returns in that snapshot (the tests compare both). The
-rows themselves are then loaded by id. This holds only for the unfiltered list: a filter selects rows the
-counters do not describe, and the view keeps OFFSET for it.
+The running sum reads the counters from the index `region_user_network_hosts` — `(user_id, network_int)
+INCLUDE (allocated_hosts)` on PostgreSQL — an index-only scan already in address order: no region row and no
+sort (`ROWS` frame: `network_int` is unique per user, so it equals the default `RANGE` frame without its peer
+handling). The row holding k is the one region with `before <= k < before + n`: the intervals of non-empty
+regions are disjoint and an empty one (n = 0) matches no k, so it is found without sorting the candidates.
+
+The page is ONE statement: `ip_int >= <the k-th host's address> ORDER BY ip_int LIMIT n`, where the k-th
+address is a scalar subquery (the running sum finds the /24 and the rows to skip in it, an index-only scan of
+`host_unique_user_ip` skips them), and the total — the sum of the counters — is another scalar subquery of
+the same statement. One snapshot, so the rows are exactly those `OFFSET k LIMIT n` returns next to that
+snapshot's total (the tests compare both); and no second statement reading the rows by id. A page past the
+end has no row to carry the total: it is then summed on its own (the 404 path). This holds only for the
+unfiltered list in address order: a filter selects rows the counters do not describe, and the view keeps
+OFFSET for it.
 """
 
 from __future__ import annotations
@@ -18,56 +28,68 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Sum
+from django.db.models import BooleanField, IntegerField, Sum
+from django.db.models.expressions import RawSQL
 
 from foundation.pagination import with_count_hint, with_page_seek
 from ipam.models import Host, Region
 
-_PAGE_IDS_SQL = """
-WITH regions AS (
-    SELECT network_int, allocated_hosts AS n,
-           SUM(allocated_hosts) OVER (ORDER BY network_int) - allocated_hosts AS before
-    FROM {region} WHERE user_id = %s
-),
-totals AS (SELECT COALESCE(SUM(n), 0) AS total FROM regions),
-seek AS (
-    SELECT network_int AS start, %s - before AS skip FROM regions
-    WHERE before + n > %s ORDER BY network_int LIMIT 1
-)
-SELECT totals.total, page.id FROM totals LEFT JOIN (
-    SELECT h.id, h.ip_int FROM {host} h
-    WHERE h.user_id = %s AND h.ip_int >= (SELECT start FROM seek)
-    ORDER BY h.ip_int LIMIT %s OFFSET COALESCE((SELECT skip FROM seek), 0)
-) page ON 1 = 1
-ORDER BY page.ip_int
-"""
+# `{host}.ip_int >= <the address of the user's host number k in address order>` (NULL past the end).
+_FROM_KTH_SQL = """{host}.ip_int >= (
+    WITH regions AS (
+        SELECT network_int, allocated_hosts AS n,
+               SUM(allocated_hosts) OVER (ORDER BY network_int ROWS UNBOUNDED PRECEDING) - allocated_hosts AS before
+        FROM {region} WHERE user_id = %s
+    ),
+    seek AS (SELECT network_int AS start, %s - before AS skip FROM regions WHERE before <= %s AND before + n > %s LIMIT 1)
+    SELECT k.ip_int FROM {host} k WHERE k.user_id = %s AND k.ip_int >= (SELECT start FROM seek)
+    ORDER BY k.ip_int LIMIT 1 OFFSET COALESCE((SELECT skip FROM seek), 0)
+)"""
+_TOTAL_SQL = "SELECT COALESCE(SUM(t.allocated_hosts), 0) FROM {region} t WHERE t.user_id = %s"
+TOTAL_KEY = "_host_total"
+
+
+def page_queryset(queryset: Any, user_id: int, offset: int) -> Any:
+    """`queryset` (all of the user's hosts) from its row number `offset` on, by `ip_int`, each row carrying the
+    user's host count as `TOTAL_KEY`: slice it for a page."""
+    quote = connections[router.db_for_read(Host)].ops.quote_name
+    names = {"host": quote(Host._meta.db_table), "region": quote(Region._meta.db_table)}
+    # constant SQL around the models' quoted table names; every value is a parameter
+    after = RawSQL(_FROM_KTH_SQL.format(**names), [user_id, offset, offset, offset, user_id], output_field=BooleanField())  # noqa: S611
+    total = RawSQL(_TOTAL_SQL.format(**names), [user_id], output_field=IntegerField())  # noqa: S611
+    return queryset.filter(after).annotate(**{TOTAL_KEY: total}).order_by("ip_int")
+
+
+def host_page(queryset: Any, user_id: int, offset: int, limit: int) -> tuple[int | None, list[Any]]:
+    """Rows `offset` … `offset + limit - 1` of `queryset` — all of the user's hosts by `ip_int`, as `.values()`
+    rows or instances — and the user's host count, in one statement; `(None, [])` past the end."""
+    rows = list(page_queryset(queryset, user_id, offset)[:limit])
+    if not rows:
+        return None, []
+    first = rows[0]
+    return int(first[TOTAL_KEY] if isinstance(first, dict) else getattr(first, TOTAL_KEY)), rows
+
+
+def _host_total(user: Any) -> int:
+    return int(Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"] or 0)
 
 
 def host_page_ids(user_id: int, offset: int, limit: int) -> tuple[int, list[Any]]:
     """The user's host count and the ids of their hosts number `offset` … `offset + limit - 1` by `ip_int`
-    (an empty list past the end), from one snapshot."""
-    alias = router.db_for_read(Host)
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    sql = _PAGE_IDS_SQL.format(region=quote(Region._meta.db_table), host=quote(Host._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, offset, offset, user_id, limit])
-        rows = cursor.fetchall()
-    total = int(rows[0][0]) if rows else 0
-    converter = Host._meta.pk.to_python  # type: ignore[union-attr]  # SQLite returns UUIDs as hex text
-    return total, [converter(row[1]) for row in rows if row[1] is not None]
+    (an empty list past the end)."""
+    total, rows = host_page(Host.objects.filter(user_id=user_id).values("pk"), user_id, offset, limit)
+    return (_host_total(user_id) if total is None else total), [row["pk"] for row in rows]
 
 
 def host_list_unfiltered(queryset: Any, user: Any) -> Any:
     """The list of all of `user`'s hosts (`queryset`, unfiltered) paged by the regions' counters: the total
     always, and in address order (the default) the page itself without OFFSET."""
-    queryset = with_count_hint(queryset, lambda: Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"] or 0)
+    queryset = with_count_hint(queryset, lambda: _host_total(user))
     if tuple(queryset.query.order_by) not in {(), ("ip_int",)}:
         return queryset  # another ordering: the rows' positions are not the counters' (OFFSET, counted total)
 
-    def seek(offset: int, limit: int) -> tuple[int, list[Host]]:
-        total, ids = host_page_ids(user.pk, offset, limit)
-        rows = list(queryset.filter(pk__in=ids).order_by("ip_int")) if ids else []
-        return total, rows
+    def seek(offset: int, limit: int) -> tuple[int, list[Any]]:
+        total, rows = host_page(queryset, user.pk, offset, limit)
+        return (_host_total(user) if total is None else total), rows
 
     return with_page_seek(queryset, seek)

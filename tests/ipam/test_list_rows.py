@@ -97,8 +97,28 @@ def test_datetimes_are_formatted_as_drf_formats_them(zone: str) -> None:
         dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
     ]
     with timezone.override(zone):
+        tz = timezone.get_current_timezone()
         for value in values:
-            assert _datetime(value) == drf.to_representation(value)
+            assert _datetime(value) == _datetime(value, tz) == drf.to_representation(value)
+
+
+def test_a_page_looks_the_time_zone_up_once_not_per_row(api: Any, alice: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    region = make_region(alice)
+    for _ in range(12):
+        make_host(alice, region)
+    expected = {path: api.get(path).content for path in ("/ipam/hosts", "/ipam/regions", "/ipam/audit")}
+    calls: list[int] = []
+    lookup = timezone.get_current_timezone
+
+    def counted() -> Any:
+        calls.append(1)
+        return lookup()
+
+    monkeypatch.setattr(timezone, "get_current_timezone", counted)
+    for path, body in expected.items():
+        calls.clear()
+        assert api.get(path).content == body
+        assert len(calls) <= 2, (path, len(calls))  # was two per host or region row, one per audit row
 
 
 def test_a_list_without_filters_equals_the_filtered_path(api: Any, alice: Any) -> None:
