@@ -189,3 +189,87 @@ def test_redaction_skips_the_patterns_only_for_lines_none_of_them_can_match(monk
     line = '127.0.0.1 "POST /ipam/hosts HTTP/1.1" 201 611 4ms request_id=3f2a9c'
     assert ipam_logging.redact(line) == line
 
+
+def _bearer_client(token: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_jwt_seen_before_is_not_decoded_again_and_still_checked(monkeypatch, alice, settings):
+    import datetime
+
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    from foundation import auth, credentials
+    from foundation.views import VersionedRefreshToken
+
+    settings.DEBUG = False
+    auth._VERIFIED.clear()
+    decoded = []
+    real_decode = TokenBackend.decode
+
+    def counting(self: Any, token: Any, verify: bool = True) -> Any:
+        decoded.append(token)
+        return real_decode(self, token, verify)
+
+    monkeypatch.setattr(TokenBackend, "decode", counting)
+    access = VersionedRefreshToken.for_user(alice).access_token
+    client = _bearer_client(access)
+    assert [client.get("/ipam/quotas/me").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(decoded) == 1  # the signature is checked once per process, not per request
+
+    # Another token (tampered signature) is not the one seen: decoded, and refused.
+    tampered = str(access)[:-2] + ("AA" if not str(access).endswith("AA") else "BB")
+    refused = _bearer_client(tampered).get("/ipam/quotas/me")
+    assert refused.status_code == 401 and refused.json()["error"] == "token_invalid"
+    assert len(decoded) == 2
+
+    # Revocation is still read on every request: the seen token is refused after a logout.
+    credentials.bump(alice.pk, reason="logout")
+    revoked = client.get("/ipam/quotas/me")
+    assert revoked.status_code == 401 and revoked.json()["error"] == "token_revoked"
+
+    # Expiry is checked on every use, with the same answer as for a token never seen.
+    short = VersionedRefreshToken.for_user(alice).access_token
+    short.set_exp(lifetime=datetime.timedelta(seconds=3))
+    seen = _bearer_client(short)
+    first = seen.get("/ipam/quotas/me")
+    assert first.status_code == 200, first.content
+    import time
+
+    time.sleep(max(0.0, short["exp"] - time.time()) + 0.2)
+    auth_expired_seen = seen.get("/ipam/quotas/me")
+    other = VersionedRefreshToken.for_user(alice).access_token
+    other.set_exp(lifetime=datetime.timedelta(seconds=-5))
+    auth_expired_fresh = _bearer_client(other).get("/ipam/quotas/me")
+    assert auth_expired_seen.status_code == auth_expired_fresh.status_code == 401
+    assert auth_expired_seen.content == auth_expired_fresh.content
+    assert auth_expired_seen.json()["error"] == "token_expired"
+
+
+def test_changing_the_jwt_settings_forgets_the_verified_tokens(alice, settings):
+    from foundation import auth
+    from foundation.views import VersionedRefreshToken
+
+    access = VersionedRefreshToken.for_user(alice).access_token
+    client = _bearer_client(access)
+    assert client.get("/ipam/quotas/me").status_code == 200
+    assert auth._VERIFIED
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "LEEWAY": 1}
+    assert not auth._VERIFIED  # the next use checks the signature again, under the new settings
+    assert client.get("/ipam/quotas/me").status_code == 200
+    assert len(auth._VERIFIED) == 1
+
+
+def test_the_verified_token_memory_is_bounded(alice, monkeypatch):
+    from foundation import auth
+    from foundation.views import VersionedRefreshToken
+
+    auth._VERIFIED.clear()
+    monkeypatch.setattr(auth, "VERIFIED_TOKENS_MAX", 3)
+    tokens = [VersionedRefreshToken.for_user(alice).access_token for _ in range(5)]
+    for token in tokens:
+        assert _bearer_client(token).get("/ipam/quotas/me").status_code == 200
+    assert len(auth._VERIFIED) == 3
+    assert {raw for _cls, raw in auth._VERIFIED} == {str(t).encode() for t in tokens[2:]}
