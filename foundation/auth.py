@@ -11,8 +11,11 @@ authenticated (for audit rows) and fails with a specific error code (docs/api.md
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any
 
+from django.core.signals import setting_changed
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
@@ -21,6 +24,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from . import apitokens, context, credentials, permcache
 from .middleware import client_ip
@@ -74,6 +78,22 @@ def check_jwt_user(user: Any, token: Any) -> None:
         raise TokenRevoked("The token was revoked (password change, logout or deactivation); log in again.")
 
 
+# Signatures already checked in this process: (token class, raw token) -> its verified payload. Checking an
+# HMAC signature is a pure function of the token's bytes and the signing key, so a token seen again needs
+# only the checks that depend on the time (expiry) and on its claims; revocation (`check_jwt_user`) runs on
+# every request either way. Bounded; emptied when the JWT settings or the secret key change.
+_VERIFIED: dict[tuple[Any, bytes], dict[str, Any]] = {}
+VERIFIED_TOKENS_MAX = 2048
+
+
+def _forget_verified(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("SIMPLE_JWT", "SECRET_KEY", "REST_FRAMEWORK"):
+        _VERIFIED.clear()
+
+
+setting_changed.connect(_forget_verified, dispatch_uid="ipam_forget_verified_jwts")
+
+
 class TrackedJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> Any:
         result = super().authenticate(request)
@@ -83,12 +103,40 @@ class TrackedJWTAuthentication(JWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         token_class = api_settings.AUTH_TOKEN_CLASSES[0]
+        key = (token_class, raw_token)
         try:
-            return token_class(raw_token)  # type: ignore[no-any-return]
+            token = self._seen_token(token_class, raw_token, _VERIFIED.get(key))
+            if token is None:
+                token = token_class(raw_token)
+                if len(_VERIFIED) >= VERIFIED_TOKENS_MAX:
+                    # the oldest entry; another thread may be changing the dict (gthread workers)
+                    with contextlib.suppress(StopIteration, RuntimeError, KeyError):
+                        del _VERIFIED[next(iter(_VERIFIED))]
+                _VERIFIED[key] = dict(token.payload)
+            return token  # type: ignore[no-any-return]
         except ExpiredTokenError:
+            _VERIFIED.pop(key, None)
             raise TokenExpired("The access token has expired; refresh it or log in again.") from None
         except TokenError:
+            _VERIFIED.pop(key, None)
             raise TokenInvalid("The access token is invalid.") from None
+
+    @staticmethod
+    def _seen_token(token_class: Any, raw_token: bytes, payload: dict[str, Any] | None) -> Token | None:
+        """The token rebuilt from a payload whose signature this process verified, with simplejwt's own claim
+        checks (`verify`: expiry, id, type); None when there is none, or when PyJWT would now call it expired
+        (then the full decoding answers, with the same error as always)."""
+        if payload is None:
+            return None
+        token = token_class.__new__(token_class)
+        leeway = token.get_token_backend().get_leeway().total_seconds()
+        if int(payload["exp"]) <= time.time() - leeway:  # PyJWT's rule (`_validate_exp`)
+            return None
+        token.token = raw_token
+        token.current_time = aware_utcnow()
+        token.payload = dict(payload)
+        token.verify()
+        return token  # type: ignore[no-any-return]
 
     def get_user(self, validated_token: Token) -> Any:
         """The token's user from the cached snapshot (`permcache.request_user`): no query on most requests.

@@ -138,7 +138,7 @@ class ConditionalMixin:
             return response
         etag = etag_of(response.data)
         response["ETag"] = etag
-        if request.method in SAFE_METHODS and if_none_match_matches(request.headers.get("If-None-Match", ""), etag):
+        if request.method in SAFE_METHODS and if_none_match_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response.status_code = 304
             response.data = None
         return response

@@ -16,6 +16,10 @@ Ours (defined here, recorded where the work happens):
   `ipam_webhook_deliveries_pending`; `ipam_rate_limited_requests_total{scope}`,
   `ipam_rate_limit_degraded_total`; `ipam_build_info{version}`.
 
+The request series of django-prometheus are recorded by `PrometheusBeforeMiddleware` and
+`PrometheusAfterMiddleware` below: the library's two middleware with the same series, labels and values, but
+each labelled child looked up once per process (see their docstrings).
+
 Several processes (gunicorn workers, Celery pool processes): set PROMETHEUS_MULTIPROC_DIR before start
 (deploy/gunicorn.conf.py does it); every process writes its samples there and /metrics merges them, plus
 any IPAM_METRICS_EXTRA_DIRS (the worker's directory on the same host).
@@ -33,6 +37,7 @@ from typing import Any
 import prometheus_client
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django_prometheus import middleware as _dp_middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -191,3 +196,134 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return HttpResponse("metrics token required\n", status=401, content_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
     return HttpResponse(render(), content_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+# --- request middleware ------------------------------------------------------------------------------------
+
+# django-prometheus normalises the method of most series (anything else counts as "<invalid method>"); the
+# latency histogram takes `request.method` as it comes, as the library does.
+_KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"))
+# Children remembered per metric; past this (a client inventing methods) `labels()` is called as before.
+_CHILDREN_LIMIT = 4096
+
+
+class _Children:
+    """`metric.labels(*values)`, remembered per process.
+
+    prometheus_client's `labels()` validates and converts the values, takes a lock and looks the child up on
+    every call; django-prometheus calls it seven times per request. The child for a tuple of values never
+    changes (nothing removes labelled children of these series), so it is kept here after the first call.
+    """
+
+    __slots__ = ("found", "metric")
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.found: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self.found.get(values)
+        if child is None:
+            child = self.metric.labels(*values)
+            if len(self.found) < _CHILDREN_LIMIT:
+                self.found[values] = child
+        return child
+
+
+class PrometheusBeforeMiddleware(_dp_middleware.PrometheusBeforeMiddleware):
+    """django-prometheus' outer middleware (requests/responses before middleware, latency including them),
+    as a plain `__call__`: the same three updates, without `MiddlewareMixin`'s per-request dispatch."""
+
+    sync_capable = True
+    async_capable = False  # a sync-only `__call__`: Django adapts it under ASGI
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        metrics = self.metrics
+        metrics.requests_total.inc()
+        started = _dp_middleware.Time()
+        request.prometheus_before_middleware_event = started  # type: ignore[attr-defined]
+        response: HttpResponse = self.get_response(request)
+        metrics.responses_total.inc()
+        metrics.requests_latency_before.observe(_dp_middleware.TimeSince(started))
+        return response
+
+
+class PrometheusAfterMiddleware(_dp_middleware.PrometheusAfterMiddleware):
+    """django-prometheus' inner middleware: the same series, labels and values (`process_view`,
+    `process_template_response` and `process_exception` are the library's), with the labelled children
+    remembered (`_Children`) and the request headers read from `META` (no `request.headers` mapping built)."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        m = self.metrics
+        self._by_method = _Children(m.requests_by_method)
+        self._by_transport = _Children(m.requests_by_transport)
+        self._by_view_transport_method = _Children(m.requests_by_view_transport_method)
+        self._by_templatename = _Children(m.responses_by_templatename)
+        self._by_status = _Children(m.responses_by_status)
+        self._by_status_view_method = _Children(m.responses_by_status_view_method)
+        self._by_charset = _Children(m.responses_by_charset)
+        self._latency_by_view_method = _Children(m.requests_latency_by_view_method)
+        self._children_of = {
+            children.metric: children
+            for children in (
+                self._by_method,
+                self._by_transport,
+                self._by_view_transport_method,
+                self._by_templatename,
+                self._by_status,
+                self._by_status_view_method,
+                self._by_charset,
+                self._latency_by_view_method,
+            )
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.process_request(request)
+        response: HttpResponse = self.get_response(request)
+        return self.process_response(request, response)
+
+    def _method(self, request: HttpRequest) -> str:
+        method = request.method
+        return method if method in _KNOWN_METHODS else "<invalid method>"  # type: ignore[return-value]
+
+    def label_metric(self, metric: Any, request: Any, response: Any = None, **labels: Any) -> Any:
+        # The library's hooks not overridden here (process_view, process_template_response, process_exception)
+        # label through this: the remembered child for the series above, `labels()` for the others.
+        if not labels:
+            return metric
+        children = self._children_of.get(metric)
+        if children is None:
+            return metric.labels(**labels)
+        return children(*(str(labels[name]) for name in metric._labelnames))
+
+    def process_request(self, request: HttpRequest) -> None:
+        meta = request.META
+        self._by_method(self._method(request)).inc()
+        self._by_transport("https" if request.is_secure() else "http").inc()
+        if meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest":
+            self.metrics.requests_ajax.inc()
+        self.metrics.requests_body_bytes.observe(int(meta.get("CONTENT_LENGTH") or 0))
+        request.prometheus_after_middleware_event = _dp_middleware.Time()  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        method = self._method(request)
+        name = self._get_view_name(request)
+        status = str(response.status_code)
+        self._by_status(status).inc()
+        self._by_status_view_method(status, name, method).inc()
+        if hasattr(response, "charset"):
+            self._by_charset(str(response.charset)).inc()
+        if getattr(response, "streaming", False):
+            self.metrics.responses_streaming.inc()
+        if hasattr(response, "content"):
+            self.metrics.responses_body_bytes.observe(len(response.content))
+        started = getattr(request, "prometheus_after_middleware_event", None)
+        if started is not None:
+            self._latency_by_view_method(name, str(request.method)).observe(_dp_middleware.TimeSince(started))
+        else:
+            self.metrics.requests_unknown_latency.inc()
+        return response

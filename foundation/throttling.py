@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
 
-from foundation.middleware import client_ip
+from foundation.middleware import add_rate_limit_headers, client_ip
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -148,7 +148,7 @@ class _Throttle(BaseThrottle):
         scope = self.scope_for(request, view)
         limits = scope_limits()
         allowed, self.usage = hit(scope, self.ident_for(request), limits.get(scope, limits["write"]))
-        request._request.ipam_ratelimit = self.usage  # type: ignore[attr-defined]  # headers, see middleware
+        request._request.ipam_ratelimit = self.usage  # type: ignore[attr-defined]  # headers, see add_rate_limit_headers
         if not allowed:
             _count_limited(scope)
         return allowed
@@ -196,7 +196,7 @@ def login_attempt(request: HttpRequest, username: Any) -> tuple[bool, Usage]:
         name_allowed, name_usage = hit("login", f"name:{name}", limit)
         allowed = allowed and name_allowed
         usage = min(usage, name_usage, key=lambda u: u.remaining)
-    request.ipam_ratelimit = usage  # type: ignore[attr-defined]  # headers, see RateLimitHeadersMiddleware
+    request.ipam_ratelimit = usage  # type: ignore[attr-defined]  # headers, see add_rate_limit_headers
     if not allowed:
         _count_limited("login")
     return allowed, usage
@@ -214,17 +214,14 @@ class LoginThrottle(_Throttle):
 
 
 class RateLimitHeadersMiddleware:
-    """Copies the usage computed by the throttle onto the response."""
+    """Copies the usage computed by the throttle onto the response. The project's middleware list no longer
+    has it: `foundation.middleware.RequestContextMiddleware` does the same (`add_rate_limit_headers`) in its
+    own layer. Kept for stacks that list it."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        usage: Usage | None = getattr(request, "ipam_ratelimit", None)
-        if usage is not None:
-            for header, value in usage.headers().items():
-                response[header] = value
-            if response.status_code == 429 and "Retry-After" not in response:
-                response["Retry-After"] = str(max(1, int(usage.reset - time.time())))
+        add_rate_limit_headers(request, response)
         return response

@@ -133,9 +133,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "foundation.middleware.RequestContextMiddleware",
-    "foundation.throttling.RateLimitHeadersMiddleware",
+    "foundation.metrics.PrometheusBeforeMiddleware",  # django-prometheus' series (foundation/metrics.py)
+    "foundation.middleware.RequestContextMiddleware",  # request id, client address; the rate-limit headers
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from STATIC_ROOT (`collectstatic`) in production
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,9 +142,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "foundation.dbrouter.ReadYourWritesMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "foundation.middleware.LazyMessageMiddleware",  # Django's, the storage built when a request uses it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "foundation.metrics.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "ipam_project.urls"
