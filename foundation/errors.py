@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -76,6 +78,12 @@ class RequestTooLarge(ServiceError):
     default_message = "The request body is too large."
 
 
+def body_too_large() -> RequestTooLarge:
+    """The 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, whichever layer noticed it (our parsers or Django)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return RequestTooLarge(f"The request body is larger than {limit} bytes.", details={"max_bytes": limit})
+
+
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.ValidationError: "validation_error",
     exceptions.ParseError: "parse_error",
@@ -120,6 +128,9 @@ def _authentication_failed(exc: exceptions.AuthenticationFailed) -> tuple[str, s
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every error to `{"error", "message", "details"}` with the right status code."""
     headers: dict[str, str] = {}
+    if isinstance(exc, RequestDataTooBig):
+        # DRF 3.17+ reads JSON and form bodies through `request.body`, where Django enforces the limit itself.
+        exc = body_too_large()
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):
@@ -173,6 +184,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 # that never reach a DRF view — an unknown path, a path parameter that fails its route pattern, a crash —
 # still get the standard body.
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    if isinstance(exception, RequestDataTooBig):
+        too_large = body_too_large()
+        return JsonResponse(error_body(too_large.code, too_large.message, too_large.details), status=too_large.status_code)
     return JsonResponse(error_body("bad_request", "The request could not be processed."), status=400)
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import QueryDict
 from rest_framework import exceptions, parsers
 
-from foundation.errors import RequestTooLarge
+from foundation.errors import body_too_large
 
 
 class JSONParser(parsers.JSONParser):
@@ -40,7 +40,7 @@ def _within_limit(stream: IO[Any]) -> IO[Any]:
         return stream
     raw = stream.read(limit + 1)
     if len(raw) > limit:
-        raise RequestTooLarge(f"The request body is larger than {limit} bytes.", details={"max_bytes": limit})
+        raise body_too_large()
     return io.BytesIO(raw)
 
 

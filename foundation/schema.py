@@ -40,24 +40,27 @@ class IPAMAutoSchema(AutoSchema):
             parameters.append(IF_MATCH_PARAMETER)
         return parameters
 
-    def _conditional_action(self) -> str | None:
-        if not is_conditional(self.view):
+    def _conditional_action(self) -> tuple[Any, str] | None:
+        """(the view, its action) when the view answers conditional requests, else None."""
+        view: Any = self.view
+        if not is_conditional(view):
             return None
-        return getattr(self.view, "action", None) or self.method.lower()
+        return view, getattr(view, "action", None) or self.method.lower()
 
     def _conditional_read(self) -> bool:
-        action = self._conditional_action()
-        return action is not None and self.method == "GET" and action in self.view.etag_read_actions
+        found = self._conditional_action()
+        return found is not None and self.method == "GET" and found[1] in found[0].etag_read_actions
 
     def _conditional_write(self) -> bool:
-        action = self._conditional_action()
-        return action is not None and self.method in ("PATCH", "PUT", "DELETE") and action in self.view.precondition_actions
+        found = self._conditional_action()
+        return found is not None and self.method in ("PATCH", "PUT", "DELETE") and found[1] in found[0].precondition_actions
 
     def _tags_response(self) -> bool:
-        action = self._conditional_action()
-        if action is None:
+        found = self._conditional_action()
+        if found is None:
             return False
-        return action in (self.view.etag_read_actions if self.method == "GET" else self.view.etag_write_actions)
+        view, action = found
+        return action in (view.etag_read_actions if self.method == "GET" else view.etag_write_actions)
 
     def _get_response_headers_for_code(self, status_code: Any, direction: Any = "response") -> Any:
         headers = super()._get_response_headers_for_code(status_code, direction)

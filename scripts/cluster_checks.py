@@ -128,7 +128,7 @@ def checks(
     connections.close_all()  # this process's connection did not survive the PostgreSQL restart
     ids = [u.pk for u, _ in users]
     drained_in = _drain(ids, timeout=150)
-    verify = subprocess.run([sys.executable, "manage.py", "verify_counters"], cwd=BASE_DIR, capture_output=True, text=True, check=False)  # noqa: S603
+    verify = subprocess.run([sys.executable, "manage.py", "verify_counters"], cwd=BASE_DIR, capture_output=True, text=True, check=False)
     db_stop, db_back = faults.pop("db_stop_at", None), faults.pop("db_back_at", None)
     allowed = [
         (t, code, op)

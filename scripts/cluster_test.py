@@ -117,7 +117,7 @@ def main() -> int:
             GUNICORN_ACCESS_LOG="",
             PYTHONUNBUFFERED="1",
         )
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=BASE_DIR, env=env, check=True, capture_output=True)  # noqa: S603
+        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=BASE_DIR, env=env, check=True, capture_output=True)
         os.environ.update(env)
         import django
 

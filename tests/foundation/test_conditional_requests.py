@@ -137,9 +137,9 @@ def test_two_scripts_editing_one_region_with_the_same_etag_exactly_one_wins(alic
     etag = client.get(f"/ipam/regions/{region.id}")["ETag"]
     calls = [
         (
-            lambda c, i=i: c.patch(
-                f"/ipam/regions/{region.id}", {"description": f"script-{i}"}, format="json", HTTP_IF_MATCH=etag
-            ).status_code
+            lambda c, i=i: (
+                c.patch(f"/ipam/regions/{region.id}", {"description": f"script-{i}"}, format="json", HTTP_IF_MATCH=etag).status_code
+            )
         )
         for i in range(8)
     ]

@@ -7,6 +7,7 @@ Threads with their own database connections against the real test database. Post
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -44,17 +45,14 @@ def test_concurrent_reservations_of_one_host_address_one_wins_the_rest_409(alice
 
 def test_reservations_racing_region_allocations_never_overlap(alice):
     # Chile is X 178..187: allocations fill (178, 0), (178, 1)… while reservations target the same slots.
-    reserve_calls = [
-        (
-            lambda y: lambda c: c.post(
-                "/ipam/reservations", {"resource_type": "region", "x_octet": 178, "y_octet": y, "reason": "r"}, format="json"
-            )
-        )(y)
-        for y in range(12)
-    ]
-    allocate_calls = [
-        (lambda i: lambda c: c.post("/ipam/regions", {"country": "Chile", "region_name": f"r{i}"}, format="json"))(i) for i in range(12)
-    ]
+    def reserve(y: int, client):
+        return client.post("/ipam/reservations", {"resource_type": "region", "x_octet": 178, "y_octet": y, "reason": "r"}, format="json")
+
+    def allocate(i: int, client):
+        return client.post("/ipam/regions", {"country": "Chile", "region_name": f"r{i}"}, format="json")
+
+    reserve_calls = [functools.partial(reserve, y) for y in range(12)]
+    allocate_calls = [functools.partial(allocate, i) for i in range(12)]
     interleaved = [call for pair in zip(reserve_calls, allocate_calls, strict=True) for call in pair]
     responses = run_parallel(alice, interleaved)
     assert all(r.status_code < 500 for r in responses)
