@@ -7,6 +7,7 @@ in-process (Django test client, same database). The two must be equal: no query 
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -52,10 +53,13 @@ def reads(client: Client, n: int, rng: random.Random, user_id: int) -> list[dict
         "region list page": lambda: f"/ipam/regions?page={rng.randint(1, pages)}",
         "host list page": lambda: f"/ipam/hosts?page={rng.randint(1, host_pages)}",
     }
+
     # The other large lists (issue 19), at random pages of whatever the dataset holds for the user.
+    def random_page(path: str, last: int) -> str:
+        return f"{path}?page={rng.randint(1, last)}"
+
     for name, path, count in _other_lists(user_id):
-        last = max(1, -(-count // PAGE_SIZE))
-        scenarios[name] = (lambda path, last: lambda: f"{path}?page={rng.randint(1, last)}")(path, last)
+        scenarios[name] = functools.partial(random_page, path, max(1, -(-count // PAGE_SIZE)))
     samples: dict[str, list[float]] = {name: [] for name in scenarios}
     floor = Floor(client)
     for index in range(n + WARM_UP_ROUNDS):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -117,7 +117,7 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
             return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
         # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers.
         page = self.paginate_queryset(rows.prefetch_related(None).values(*DELIVERY_VALUES)) or []  # (always paginated)
-        return self.get_paginated_response(delivery_rows(page))
+        return self.get_paginated_response(delivery_rows(cast(list[dict[str, Any]], page)))  # `.values()` rows
 
     @extend_schema(
         request=None,
