@@ -4,7 +4,8 @@
 function below gives the same JSON — same keys, same order, same formatting, byte for byte
 (tests/notifications/test_notification_rows.py renders both and compares) — from the plain rows of one
 query. Keep `notification_row` in step with `NotificationSerializer`: a field added there and not here
-fails that test. `drf_datetime` is also used by the webhook delivery rows.
+fails that test. `drf_datetime` and `text_or_none` are also used by the webhook delivery rows and the
+reservation rows (ipam/api/reservation_rows.py).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from rest_framework import serializers
 _drf_datetime = serializers.DateTimeField().to_representation
 
 
-def drf_datetime(value: Any) -> Any:
+def drf_datetime(value: Any, tz: Any = None) -> Any:
     """DRF's `DateTimeField` output (ISO 8601 in the current time zone, `Z` for UTC) for an aware datetime,
-    without the field's per-value settings lookups; None stays None and anything else goes through DRF."""
+    without the field's per-value settings lookups; None stays None and anything else goes through DRF.
+    `tz`: the current time zone, when the caller has looked it up already (once per page, not per value)."""
     if value is None:
         return None
     if getattr(value, "tzinfo", None) is None:
         return _drf_datetime(value)
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
