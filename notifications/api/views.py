@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
+from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, with_count_hint
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
@@ -46,8 +47,8 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
     permission_classes = [IPAMPermission]
     filterset_class = NotificationFilter
     ordering_fields = ["created_at", "severity", "is_read"]
-    ordering = ["-created_at"]
-    cursor_ordering = ("-created_at", "-id")  # index notification_user_created_id
+    ordering = list(NEWEST_FIRST)  # newest first, equal created_at by id: a total order (index notification_user_created_id)
+    cursor_ordering = NEWEST_FIRST
     lookup_url_kwarg = "notification_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -77,20 +78,26 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
         # Plain rows and a plain function instead of 50 instances through NotificationSerializer: the same JSON.
         mine = self.get_queryset()
         rows = unfiltered_or_filter(self, mine).values(*NOTIFICATION_VALUES)
+        if tuple(rows.query.order_by) == ("-created_at",):  # `?ordering=-created_at` is the default order: ties by id too
+            rows = rows.order_by(*NEWEST_FIRST)
         counted: dict[str, int] = {}
-        if set(request.query_params) <= NOT_FILTERS:
-            # The total is all of the caller's rows: it and the unread count in one statement (one snapshot); is_read
-            # is NOT NULL, so COUNT(is_read) is COUNT(*), and it is in the (user, is_read, -created_at) index.
+        # is_read is NOT NULL, so COUNT(is_read) is COUNT(*), and it is in the (user, is_read, -created_at) index.
+        total, unread = Count("is_read"), Count("is_read", filter=Q(is_read=False))
+        if set(request.query_params) <= NOT_FILTERS and tuple(rows.query.order_by) == NEWEST_FIRST:
+            # All of the caller's rows newest first: the total, the unread count and the page in one statement.
+            rows = newest_first_page(rows, total=total, counts={"unread": unread}, counted=counted)
+        elif set(request.query_params) <= NOT_FILTERS:
+            # Another order of all of the caller's rows: the total and the unread count in one statement (one snapshot).
             def count_both() -> int:
-                totals = mine.aggregate(total=Count("is_read"), unread=Count("is_read", filter=Q(is_read=False)))
+                totals = mine.aggregate(total=total, unread=unread)
                 counted["unread"] = totals["unread"]
                 return int(totals["total"])
 
             rows = with_count_hint(rows, count_both)
         page = self.paginate_queryset(rows) or []  # (always paginated: StandardPagination)
         response = self.get_paginated_response([notification_row(row) for row in page])
-        unread = counted.get("unread")
-        response.data["unread_count"] = mine.filter(is_read=False).count() if unread is None else unread
+        unread_count = counted.get("unread")
+        response.data["unread_count"] = mine.filter(is_read=False).count() if unread_count is None else unread_count
         return response
 
     @extend_schema(responses=s.NotificationUnreadSerializer, summary="Unread count and the 10 newest unread", tags=["notifications"])

@@ -1,5 +1,6 @@
 """The notification list page's plain rows render byte for byte what `NotificationSerializer` renders, and
-the unfiltered page reads its total and unread count in one statement (issue 19)."""
+the unfiltered page reads its rows, its total and its unread count in one statement (issue 19;
+foundation/newest_pages.py, tests/foundation/test_newest_pages.py)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ def test_notification_rows_render_exactly_as_the_serializer(settings: Any, alice
             assert render(notification_row(row)) == render(NotificationSerializer(instance).data)
 
 
-def test_the_list_answers_the_serializer_bytes_with_two_statements(api: Any, alice: Any, bob: Any) -> None:
+def test_the_list_answers_the_serializer_bytes_in_one_statement(api: Any, alice: Any, bob: Any) -> None:
     _make(alice)
     _make(bob)
-    instances = list(Notification.objects.filter(user=alice).order_by("-created_at"))
+    instances = list(Notification.objects.filter(user=alice).order_by("-created_at", "-id"))
     expected = {
         "count": 3,
         "next": None,
@@ -65,8 +66,9 @@ def test_the_list_answers_the_serializer_bytes_with_two_statements(api: Any, ali
         response = api.get("/ipam/notifications")
     assert response.status_code == 200
     assert response.content == render(expected)
-    # the page and one statement for both the total and the unread count (was: COUNT, page, unread COUNT)
-    assert len([q for q in queries.captured_queries if "notifications_notification" in q["sql"]]) == 2
+    # one statement for the page, the total and the unread count (was: COUNT, page, unread COUNT; then the
+    # total and the unread count in one aggregate, then the page)
+    assert len([q for q in queries.captured_queries if "notifications_notification" in q["sql"]]) == 1
     # a filter keeps the filtered total and the caller's whole unread count
     filtered = api.get("/ipam/notifications", {"is_read": "true"}).json()
     assert filtered["count"] == 1 and filtered["unread_count"] == 2
@@ -84,5 +86,5 @@ def test_an_empty_inbox_is_one_statement(api: Any, bob: Any) -> None:
     with CaptureQueriesContext(connection) as queries:
         body = api.get("/ipam/notifications").json()
     assert body == {"count": 0, "next": None, "previous": None, "results": [], "unread_count": 0}
-    # the total and the unread count together (was: COUNT, then the unread COUNT; an empty page reads no rows)
+    # the total, the unread count and the (empty) page together (was: COUNT, then the unread COUNT)
     assert len([q for q in queries.captured_queries if "notifications_notification" in q["sql"]]) == 1

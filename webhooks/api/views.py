@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
+from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
@@ -103,20 +104,23 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, webhook_id: str) -> Response:
         webhook = self.get_object()
-        rows = WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by("-created_at", "-id")
+        rows = WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by(*NEWEST_FIRST)
+        filtered = False
         status_filter = request.query_params.get("status")
         if status_filter:
             if status_filter not in DeliveryStatus.values:
                 raise serializers.ValidationError({"status": [f"Must be one of {', '.join(DeliveryStatus.values)}."]})
-            rows = rows.filter(status=status_filter)
+            rows, filtered = rows.filter(status=status_filter), True
         event_type = request.query_params.get("event_type")
         if event_type:
-            rows = rows.filter(event_type=event_type)
+            rows, filtered = rows.filter(event_type=event_type), True
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
-        # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers.
-        page = self.paginate_queryset(rows.prefetch_related(None).values(*DELIVERY_VALUES)) or []  # (always paginated)
+        # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers;
+        # without a filter the total and the page are one statement.
+        values = rows.prefetch_related(None).values(*DELIVERY_VALUES)
+        page = self.paginate_queryset(values if filtered else newest_first_page(values)) or []  # (always paginated)
         return self.get_paginated_response(delivery_rows(cast(list[dict[str, Any]], page)))  # `.values()` rows
 
     @extend_schema(
