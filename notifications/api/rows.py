@@ -50,8 +50,9 @@ NOTIFICATION_VALUES = (
 )
 
 
-def notification_row(row: dict[str, Any]) -> dict[str, Any]:
-    """`NotificationSerializer` output for a `.values(*NOTIFICATION_VALUES)` row."""
+def notification_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
+    """`NotificationSerializer` output for a `.values(*NOTIFICATION_VALUES)` row (`tz`: the current time zone,
+    looked up once per page by the caller; looked up here when None)."""
     return {
         "notification_id": str(row["id"]),
         "notification_type": text_or_none(row["notification_type"]),
@@ -61,8 +62,8 @@ def notification_row(row: dict[str, Any]) -> dict[str, Any]:
         "resource_id": text_or_none(row["resource_id"]),
         "resource_link": text_or_none(row["resource_link"]),
         "is_read": None if row["is_read"] is None else bool(row["is_read"]),
-        "read_at": drf_datetime(row["read_at"]),
-        "created_at": drf_datetime(row["created_at"]),
+        "read_at": drf_datetime(row["read_at"], tz),
+        "created_at": drf_datetime(row["created_at"], tz),
         "legacy_id": text_or_none(row["legacy_id"]),
     }
 

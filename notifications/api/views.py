@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -95,7 +96,8 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
 
             rows = with_count_hint(rows, count_both)
         page = self.paginate_queryset(rows) or []  # (always paginated: StandardPagination)
-        response = self.get_paginated_response([notification_row(row) for row in page])
+        tz = timezone.get_current_timezone()  # once per page, not once per datetime
+        response = self.get_paginated_response([notification_row(row, tz) for row in page])
         unread_count = counted.get("unread")
         response.data["unread_count"] = mine.filter(is_read=False).count() if unread_count is None else unread_count
         return response

@@ -48,7 +48,9 @@ def test_notification_rows_render_exactly_as_the_serializer(settings: Any, alice
         rows = list(Notification.objects.filter(user=alice).order_by("-created_at").values(*NOTIFICATION_VALUES))
         assert len(instances) == len(rows) == 3
         for instance, row in zip(instances, rows, strict=True):
-            assert render(notification_row(row)) == render(NotificationSerializer(instance).data)
+            expected = render(NotificationSerializer(instance).data)
+            assert render(notification_row(row)) == expected
+            assert render(notification_row(row, timezone.get_current_timezone())) == expected  # the list's form
 
 
 def test_the_list_answers_the_serializer_bytes_in_one_statement(api: Any, alice: Any, bob: Any) -> None:
