@@ -105,7 +105,7 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
     @extend_schema(responses=s.NotificationUnreadSerializer, summary="Unread count and the 10 newest unread", tags=["notifications"])
     @action(detail=False, methods=["get"])
     def unread(self, request: Request) -> Response:
-        unread = self.get_queryset().filter(is_read=False).order_by("-created_at")
+        unread = self.get_queryset().filter(is_read=False).order_by(*NEWEST_FIRST)  # ties by id: the list's order
         body = {"unread_count": unread.count(), "recent": s.NotificationSerializer(unread[:RECENT_UNREAD], many=True).data}
         return Response(body)
 

@@ -212,6 +212,21 @@ def test_a_page_looks_the_time_zone_up_once_not_per_row(api: Any, alice: Any, mo
     assert len(calls) <= 2, len(calls)  # was three per row: created_at, updated_at, expires_at
 
 
+@pytest.mark.parametrize("query", [{}, {"ordering": "-created_at"}])
+def test_reservations_of_one_instant_keep_one_order_across_pages(api: Any, alice: Any, query: dict[str, Any]) -> None:
+    # Seven reservations written in the same microsecond, read two per page: every one exactly once, newest
+    # first and then by id descending, whichever order the database would return equal timestamps in.
+    for y in range(7):
+        reservation_create(actor=alice, resource_type="region", x_octet=0, y_octet=200 + y, reason="same instant")
+    Reservation.objects.filter(user=alice).update(created_at=timezone.now())
+    expected = sorted((str(pk) for pk in Reservation.objects.filter(user=alice).values_list("id", flat=True)), reverse=True)
+    seen = []
+    for page in range(1, 5):
+        body = api.get("/ipam/reservations", {**query, "page_size": 2, "page": page}).json()
+        seen += [row["reservation_id"] for row in body["results"]]
+    assert seen == expected
+
+
 def test_detail_and_create_still_answer_through_the_serializer(api: Any, alice: Any) -> None:
     instances = _make(alice)
     for instance in instances:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -55,6 +57,23 @@ def test_unread_gives_the_count_and_the_ten_newest(api, alice):
     body = api.get("/ipam/notifications/unread").json()
     assert body["unread_count"] == 11 and len(body["recent"]) == 10
     assert body["recent"][0]["resource_id"] == "11" and all(not n["is_read"] for n in body["recent"])
+
+
+def test_unread_notifications_of_one_instant_come_in_the_lists_order(api, alice):
+    # 14 unread notifications written in the same microsecond: the summary's ten are the list's first ten
+    # (created_at, then id, descending), not whichever ten the database returns first.
+    for i in range(14):
+        _notify(alice, resource_id=str(i))
+    Notification.objects.filter(user=alice).update(created_at=timezone.now())
+    ids = sorted((str(n.pk) for n in Notification.objects.filter(user=alice)), reverse=True)
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/ipam/notifications/unread").json()
+    assert [n["notification_id"] for n in body["recent"]] == ids[:10]
+    # The order is the statement's, not an accident of the plan (an index that happens to end in id): the
+    # statement of the ten asks for id descending after created_at.
+    (recent,) = [q["sql"] for q in queries.captured_queries if "LIMIT 10" in q["sql"] and "notifications_notification" in q["sql"]]
+    assert recent.split("ORDER BY")[-1].split("LIMIT")[0].replace('"', "").split(",")[-1].strip().endswith("id DESC")
+    assert [n["notification_id"] for n in api.get("/ipam/notifications").json()["results"]][:10] == ids[:10]
 
 
 def test_patch_marks_read_and_unread(api, alice):
