@@ -1,5 +1,10 @@
-"""The project's django-filter backend: the filter set is built only when the query string names one of its
-filters (issue 19, the fixed cost of every list page).
+"""The project's list filter backends.
+
+`TotalOrderingFilter`: DRF's ordering filter, whose orders always end in a unique key, so that page numbers
+neither repeat nor skip rows that tie on the chosen fields.
+
+`QueryFilterBackend`: the django-filter backend, building the filter set only when the query string names
+one of its filters (issue 19, the fixed cost of every list page).
 
 django-filter builds the view's `FilterSet` and its bound form on every list request, and validates and
 applies every filter, even when the query string holds only `page` (or nothing): a few milliseconds under the
@@ -17,6 +22,33 @@ from typing import Any
 
 from django_filters import FilterSet
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.filters import OrderingFilter
+
+from foundation.pagination import cursor_ordering_of
+
+
+def total_ordering(ordering: Any, view: Any, model: Any) -> list[str]:
+    """`ordering` (DRF's list of `field` / `-field`), ended with the primary key in the direction of its last
+    field unless it already holds the primary key or every field of the view's unique order (its
+    `cursor_ordering`: a key unique among the rows the view lists, in any direction and position)."""
+    terms = list(ordering)
+    names = {term.lstrip("-") for term in terms}
+    pk = model._meta.pk
+    unique = cursor_ordering_of(view) or ()
+    if names & {"pk", pk.name, pk.attname} or (unique and {term.lstrip("-") for term in unique} <= names):
+        return terms
+    return [*terms, f"-{pk.name}" if terms[-1].startswith("-") else pk.name]
+
+
+class TotalOrderingFilter(OrderingFilter):
+    """DRF's `OrderingFilter` (same `ordering` parameter, fields and schema) whose every order is total: rows that
+    tie on the chosen fields (two reservations of one instant, hosts of one status) come in primary-key order,
+    the same on every page. A default order that is already unique (the host list's `ip_int`, the region list's
+    `x_octet, y_octet`) is kept as it is, so its index still gives the rows in order."""
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> Any:
+        ordering = super().get_ordering(request, queryset, view)
+        return total_ordering(ordering, view, queryset.model) if ordering else ordering
 
 
 @cache

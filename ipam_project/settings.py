@@ -281,7 +281,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "foundation.filtering.QueryFilterBackend",  # DjangoFilterBackend, skipped without a filter parameter
-        "rest_framework.filters.OrderingFilter",
+        "foundation.filtering.TotalOrderingFilter",  # DRF's OrderingFilter, every order ended by a unique key
     ],
     "DEFAULT_SCHEMA_CLASS": "foundation.schema.IPAMAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["foundation.throttling.UserRateThrottle"],

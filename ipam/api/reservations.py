@@ -142,7 +142,7 @@ class ReservationViewSet(ConditionalMixin, LightRetrieveMixin, mixins.ListModelM
     permission_classes = [IPAMPermission]
     filterset_class = ReservationFilter
     ordering_fields = ["created_at", "updated_at", "expires_at", "status", "x_octet", "y_octet", "z_octet"]
-    ordering = ["-created_at", "-id"]  # newest first; the id orders reservations created in the same microsecond
+    ordering = ["-created_at"]  # newest first (TotalOrderingFilter adds -id: one order for one instant's reservations)
     lookup_url_kwarg = "reservation_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "delete", "head", "options"]
@@ -162,10 +162,7 @@ class ReservationViewSet(ConditionalMixin, LightRetrieveMixin, mixins.ListModelM
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through ReservationSerializer: the same JSON
         # (the country's name and continent from the same join; the status as of one `now` for the whole page).
-        rows = self.filter_queryset(self.get_queryset()).values(*RESERVATION_VALUES)
-        if tuple(rows.query.order_by) == ("-created_at",):  # `?ordering=-created_at` is the default order: ties by id too
-            rows = rows.order_by("-created_at", "-id")
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*RESERVATION_VALUES))
         now, tz = timezone.now(), current_timezone()
         return self.get_paginated_response([reservation_row(row, now, tz) for row in page or []])
 

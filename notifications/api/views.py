@@ -10,11 +10,11 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from foundation.conditional import ConditionalMixin
+from foundation.filtering import TotalOrderingFilter
 from foundation.http import valid_body
 from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, with_count_hint
@@ -79,8 +79,6 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
         # Plain rows and a plain function instead of 50 instances through NotificationSerializer: the same JSON.
         mine = self.get_queryset()
         rows = unfiltered_or_filter(self, mine).values(*NOTIFICATION_VALUES)
-        if tuple(rows.query.order_by) == ("-created_at",):  # `?ordering=-created_at` is the default order: ties by id too
-            rows = rows.order_by(*NEWEST_FIRST)
         counted: dict[str, int] = {}
         # is_read is NOT NULL, so COUNT(is_read) is COUNT(*), and it is in the (user, is_read, -created_at) index.
         total, unread = Count("is_read"), Count("is_read", filter=Q(is_read=False))
@@ -142,7 +140,7 @@ class NotificationRuleViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Re
     permission_classes = [IPAMPermission]
     ordering_fields = ["created_at", "rule_name", "utilization_threshold"]
     ordering = ["created_at"]
-    filter_backends = [OrderingFilter]
+    filter_backends = [TotalOrderingFilter]
     lookup_url_kwarg = "rule_id"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
