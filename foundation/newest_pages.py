@@ -40,6 +40,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Aggregate, BooleanField, Count, Expression, F, Subquery, Value
 
+from foundation.day_counts import DayCounts, value_names
 from foundation.pagination import with_page_seek
 
 NEWEST_FIRST = ("-created_at", "-id")
@@ -73,13 +74,6 @@ class _FromKey(Expression):
         return f"({', '.join(parts)}) {self.operator} {key_sql}", (*params, *key_params)
 
 
-def _value_names(query: Any) -> list[str]:
-    """The keys of a `.values()` row, in the order `ValuesIterable` gives them."""
-    if query.selected:
-        return list(query.selected)
-    return [*query.extra_select, *query.values_select, *query.annotation_select]
-
-
 def newest_first_page(
     rows: Any,
     *,
@@ -87,6 +81,7 @@ def newest_first_page(
     counts: Mapping[str, Aggregate] | None = None,
     counted: dict[str, int] | None = None,
     order: Sequence[str] = NEWEST_FIRST,
+    day_counts: tuple[DayCounts, Any] | None = None,
 ) -> Any:
     """`rows` (a `.values()` queryset of all of the list's rows, the ordering fields and the primary key
     among its values) in `order`, paged by `StandardPagination` in one statement per page.
@@ -94,8 +89,12 @@ def newest_first_page(
     `total` counts the rows for the page's `count` (default `COUNT(*)`); `counts` are further aggregates
     over the same rows, read in the same statement. When `counted` is given, the page's counts are put
     into it (`"total"` and the names of `counts`), all from the snapshot the page's rows come from.
+
+    `day_counts`: `(spec, owner)` when `rows` are all of `owner`'s rows counted by `spec` (whose sums are
+    named as `counts`). On PostgreSQL the page then reads the counts from the per-day counts and skips at
+    most one day's rows, instead of `COUNT` and `OFFSET` over all of them (foundation/day_counts.py).
     """
-    names = _value_names(rows.query)
+    names = value_names(rows.query)
     if not names or not rows.query.values_select:
         raise ValueError("newest_first_page needs a .values() queryset")
     fields = [name.removeprefix("-") for name in order]
@@ -119,6 +118,20 @@ def newest_first_page(
         f"{width + names.index(field) + 1} {'DESC' if spec.startswith('-') else 'ASC'}" for field, spec in zip(fields, order, strict=True)
     )
 
+    def page_of(fetched: list[Any], compiler: Any) -> list[dict[str, Any]]:
+        """The fetched page's rows (the counts cut off) as `.values()` gives them; none past the end."""
+        raw = [row[width : width + compiler.col_count] for row in fetched if row[pk_at] is not None]
+        converted = compiler.results_iter(results=[raw])  # the field and backend converters `.values()` applies
+        return [dict(zip(names, row, strict=True)) for row in converted]
+
+    def counted_seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        assert day_counts is not None
+        spec, owner = day_counts
+        found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
+        if counted is not None:
+            counted.update(found)
+        return found[TOTAL], page_of(fetched, compiler)
+
     def seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         page = ordered
         if offset:
@@ -140,9 +153,10 @@ def newest_first_page(
         found = dict(zip(aggregates, values, strict=True))
         if counted is not None:
             counted.update(found)
-        columns = compiler.col_count
-        raw = [row[width : width + columns] for row in fetched if row[pk_at] is not None]
-        converted = compiler.results_iter(results=[raw])  # the field and backend converters `.values()` applies
-        return found[TOTAL], [dict(zip(names, row, strict=True)) for row in converted]
+        return found[TOTAL], page_of(fetched, compiler)
 
+    if day_counts is not None and operator == "<=" and connections[ordered.db].vendor == "postgresql":
+        if [name for name, _ in day_counts[0].sums] != list(counts or {}):  # (so the counts are `width` wide too)
+            raise ValueError("the day counts' sums must be the counts, by name and in order")
+        return with_page_seek(ordered, counted_seek)
     return with_page_seek(ordered, seek)

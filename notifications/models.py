@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from foundation.day_counts import DayCounts
+
 
 class Severity(models.TextChoices):
     INFO = "info"
@@ -58,6 +60,34 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_type} for {self.user_id}: {self.message[:60]}"
+
+
+class NotificationDayCount(models.Model):
+    """How many notifications of `user_id` were created in the UTC day starting at `day`, and how many of them
+    are unread (issue 19). Written only by PostgreSQL triggers on the notification table (migration 0005,
+    `NOTIFICATION_DAYS`): delta rows, inserted in the writers' transactions, folded by the
+    `day_counts_compact` job. The inbox's page numbers, total and unread count come from these instead of
+    counting and skipping the user's rows (foundation/day_counts.py). Empty on SQLite."""
+
+    user_id = models.IntegerField()
+    day = models.DateTimeField()
+    n = models.IntegerField()
+    unread = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "day"], name="notificationdaycount_user_day")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} {self.day:%Y-%m-%d}: {self.n:+d} ({self.unread:+d} unread)"
+
+
+NOTIFICATION_DAYS = DayCounts(
+    table="notifications_notificationdaycount",
+    source="notifications_notification",
+    owner="user_id",
+    time="created_at",
+    sums=(("unread", 'NOT "is_read"'),),
+)
 
 
 class NotificationRule(models.Model):

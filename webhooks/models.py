@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from foundation.day_counts import DayCounts
+
 
 class Webhook(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -95,6 +97,27 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.webhook_id} ({self.status})"
+
+
+class DeliveryDayCount(models.Model):
+    """How many deliveries of `webhook_id` were created in the UTC day starting at `day` (issue 19). Written
+    only by PostgreSQL triggers on the delivery table (migration 0005, `DELIVERY_DAYS`): delta rows, inserted
+    in the writers' transactions, folded by the `day_counts_compact` job. A webhook's delivery page numbers
+    and total come from these instead of counting and skipping its rows (foundation/day_counts.py). Empty
+    on SQLite."""
+
+    webhook_id = models.UUIDField()
+    day = models.DateTimeField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["webhook_id", "day"], name="deliverydaycount_webhook_day")]
+
+    def __str__(self) -> str:
+        return f"webhook {self.webhook_id} {self.day:%Y-%m-%d}: {self.n:+d}"
+
+
+DELIVERY_DAYS = DayCounts(table="webhooks_deliverydaycount", source="webhooks_webhookdelivery", owner="webhook_id", time="created_at")
 
 
 class AttemptOutcome(models.TextChoices):

@@ -26,7 +26,7 @@ from foundation.types import Actor
 from webhooks import crypto, ssrf
 from webhooks.delivery import cancel_pending
 from webhooks.events import EVENT_TYPES, EventType, payload_body
-from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
+from webhooks.models import DELIVERY_DAYS, DeliveryStatus, Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
 from webhooks.oncommit import collect_on_commit
 from webhooks.signals import snapshot_changes, webhook_changed_send, webhook_snapshot
 
@@ -274,6 +274,7 @@ def delivery_logs_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
         with connection.cursor() as cursor:
             partition_table = connection.ops.quote_name(partition)
             cursor.execute(f"DELETE FROM {attempts} a USING {partition_table} d WHERE a.delivery_id = d.id")  # noqa: S608
+        DELIVERY_DAYS.forget_partition(partition)  # a dropped partition fires no trigger (foundation/day_counts.py)
 
     unfinished = f"status IN ('{DeliveryStatus.PENDING.value}', '{DeliveryStatus.SENDING.value}')"
     total = partitions.drop_expired(WebhookDelivery._meta.db_table, cutoff, keep=unfinished, before_drop=drop_attempts).rows

@@ -14,14 +14,14 @@ from rest_framework.views import APIView
 
 from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import str_path, valid_body
+from foundation.newest_pages import newest_first_page
 from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
 from ipam.api.list_rows import AUDIT_VALUES, audit_row, current_timezone
-from ipam.models import AuditLog, ExportJob
-from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, audit_filters_clean, audit_queryset
-from ipam.selectors.audit_pages import audit_list_unfiltered, audit_seek_available
+from ipam.models import AUDIT_DAYS, AuditLog, ExportJob
+from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, AUDIT_ORDERINGS, audit_filters_clean, audit_queryset
 from ipam.services.exports import export_job_create
 
 
@@ -97,12 +97,14 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         return self.get_paginated_response([audit_row(row, _CHANGES.to_representation, tz) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
-        # The whole trail newest first (no filter, no cursor): total and page from the per-day counts, without
-        # COUNT(*) or OFFSET over the user's rows (ipam/selectors/audit_pages.py).
+        # The whole trail newest first (no filter, no cursor; `queryset` is then the list's `.values()` rows): the
+        # total and the page in one statement, on PostgreSQL from the per-day counts, without COUNT(*) or OFFSET
+        # over the user's rows (foundation/day_counts.py).
         params = self.request.query_params
         unfiltered = set(params) <= {"page", "page_size", "format", "ordering"} and params.get("ordering", "-timestamp") == "-timestamp"
-        if unfiltered and audit_seek_available():
-            queryset = audit_list_unfiltered(queryset, self.request.user)
+        if unfiltered:
+            newest = AUDIT_ORDERINGS["-timestamp"]
+            queryset = newest_first_page(queryset, order=newest, day_counts=(AUDIT_DAYS, self.request.user.pk))
         return super().paginate_queryset(queryset)
 
     @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])

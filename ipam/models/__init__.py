@@ -10,7 +10,7 @@ from .address import (
     RegionStatus,
     ip_to_int,
 )
-from .audit import ActorType, AuditDayCount, AuditLog
+from .audit import AUDIT_DAYS, ActorType, AuditDayCount, AuditLog
 from .bulk import BulkJob, BulkJobStatus
 from .comments import Comment
 from .jobs import ExportJob, ImportJob, JobStatus
@@ -20,6 +20,7 @@ from .reservations import Reservation, ReservationResourceType, ReservationStatu
 from .shares import Share, ShareResourceType
 
 __all__ = [
+    "AUDIT_DAYS",
     "HOSTS_PER_REGION",
     "ActorType",
     "AllocationCursor",

@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from foundation.day_counts import DayCounts
+
 
 class ActorType(models.TextChoices):
     USER = "user"
@@ -69,3 +71,7 @@ class AuditDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} {self.day:%Y-%m-%d}: {self.n:+d}"
+
+
+# The triggers of migration 0009 follow this spec's naming (functions `ipam_auditdaycount_added` …).
+AUDIT_DAYS = DayCounts(table="ipam_auditdaycount", source="ipam_auditlog", owner="user_id", time="timestamp")

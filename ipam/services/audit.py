@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from foundation import context, partitions
 from foundation.types import Actor
 from ipam import cache
-from ipam.models import ActorType, AuditDayCount, AuditLog
+from ipam.models import AUDIT_DAYS, ActorType, AuditLog
 
 
 def _actor_fields(actor: Actor | None) -> dict[str, str]:
@@ -120,38 +120,15 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 
 def audit_prune(*, older_than_days: int, batch_size: int = 5000) -> int:
     """Delete audit rows older than the retention: on PostgreSQL whole months go at once (their partitions are
-    dropped, ADR 0016); the rest (the boundary month, SQLite) in batches (short transactions, no long locks)."""
+    dropped, ADR 0016; their rows leave the day counts first, as no trigger fires); the rest (the boundary
+    month, SQLite) in batches (short transactions, no long locks)."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    total = partitions.drop_expired(AuditLog._meta.db_table, cutoff).rows
+    total = partitions.drop_expired(AuditLog._meta.db_table, cutoff, before_drop=AUDIT_DAYS.forget_partition).rows
     while True:
         ids = list(AuditLog.objects.filter(timestamp__lt=cutoff).values_list("id", flat=True)[:batch_size])
         if not ids:
             break
         deleted, _ = AuditLog.objects.filter(id__in=ids).delete()
         total += deleted
-    # A dropped partition fires no trigger: the days now empty lose their counts (every row before the cutoff
-    # is gone), the rest are folded into one row per (user, day).
-    AuditDayCount.objects.filter(day__lte=cutoff - timedelta(days=1)).delete()
-    audit_counts_compact()
+    AUDIT_DAYS.compact()  # the days now empty go, the rest are folded into one row per (user, day)
     return total
-
-
-def audit_counts_compact() -> int:
-    """Fold the delta rows of `ipam_auditdaycount` into one row per (user, day), dropping days at zero; returns
-    the rows written. Only the (user, day) groups that hold more than one row (or sum to zero) are rewritten, so
-    a run costs one index scan plus the days written since the last run, not a rewrite of the whole table. One
-    statement: readers see the deltas or their sum, never both or neither; deltas inserted while it runs are
-    not in its snapshot and stay for the next run."""
-    connection = connections[router.db_for_write(AuditDayCount)]
-    if connection.vendor != "postgresql":
-        return 0
-    table = connection.ops.quote_name(AuditDayCount._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            # the model's quoted table name only
-            f"WITH loose AS (SELECT user_id, day FROM {table} GROUP BY user_id, day HAVING COUNT(*) > 1 OR SUM(n) = 0), "  # noqa: S608
-            f"gone AS (DELETE FROM {table} t USING loose WHERE t.user_id = loose.user_id AND t.day = loose.day "
-            "RETURNING t.user_id, t.day, t.n) "
-            f"INSERT INTO {table} (user_id, day, n) SELECT user_id, day, SUM(n) FROM gone GROUP BY user_id, day HAVING SUM(n) <> 0"
-        )
-        return int(cursor.rowcount)

@@ -4,9 +4,10 @@ Allocation keeps derived state next to the rows (docs/architecture.md, "Allocati
 - allocation cursor (user, country): `bitmap` (bit X*256+Y per region) and `region_count`;
 - region: `host_bitmap` (bit Z per host) and `allocated_hosts`;
 - quota (user): `regions_used` and `hosts_used`;
-- on PostgreSQL, the audit rows per (user, UTC day) that the audit table's triggers keep for the audit list's
-  page numbers (`ipam_auditdaycount`, ipam 0009): repaired by recounting the user's rows with the audit table
-  locked against writes (derived data, no audit row).
+- on PostgreSQL, the rows per (owner, UTC day) that the history tables' triggers keep for the page numbers
+  of the audit trail (`ipam_auditdaycount`, ipam 0009), the notification inbox (with the unread ones,
+  notifications 0005) and a webhook's deliveries (webhooks 0005) (foundation/day_counts.py): repaired by
+  recounting the owner's rows with the table locked against writes (derived data, no audit row).
 
 `counters_check` recomputes all of them with a few grouped queries — the bitmaps are summed in SQL as
 eight 32-bit words per group, so 1 M hosts cost one pass over the host table, not a Python loop over
@@ -29,15 +30,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from foundation.day_counts import DayCounts
 from ipam import bitmaps
-from ipam.models import AllocationCursor, AuditDayCount, Country, Host, Region, Reservation, UserQuota
+from ipam.models import AUDIT_DAYS, AllocationCursor, Country, Host, Region, Reservation, UserQuota
 from ipam.services.allocation import region_slot
 from ipam.services.audit import audit_entry, audit_save_many
+from notifications.models import NOTIFICATION_DAYS
+from webhooks.models import DELIVERY_DAYS, Webhook
 
 _WORDS, _WIDTH = 8, 32  # 8 × 32 bits cover an octet (0..255)
 _SHOW = 5  # differing addresses listed per bitmap drift
@@ -47,7 +51,9 @@ _SHOW = 5  # differing addresses listed per bitmap drift
 class Drift:
     """One stored value that differs from what the rows say."""
 
-    kind: str  # "cursor" | "region" | "quota" | "audit_counts" (repairable) | "reservation" | "host" (reported only)
+    # "cursor" | "region" | "quota" | "audit_counts" | "notification_counts" | "delivery_counts" (repairable)
+    # | "reservation" | "host" (reported only)
+    kind: str
     key: tuple[Any, ...]  # ("cursor", user_id, country_id) | ("region", region_id) | ("quota", user_id) | (kind, row id)
     label: str
     field: str
@@ -72,7 +78,7 @@ class CounterReport:
         return [d for d in self.drifts if d.kind not in REPAIRABLE]
 
 
-REPAIRABLE = ("region", "cursor", "quota", "audit_counts")
+REPAIRABLE = ("region", "cursor", "quota", "audit_counts", "notification_counts", "delivery_counts")
 
 
 # --- Recomputing in SQL ------------------------------------------------------------------------------
@@ -170,7 +176,7 @@ def counters_check() -> CounterReport:
 
     report.reservations = _check_reservations(drifts)
     _check_host_placement(drifts)
-    _check_audit_counts(drifts)
+    _check_day_counts(drifts)
 
     usernames = dict(get_user_model().objects.filter(pk__in={d[2] for d in drifts}).values_list("pk", "username"))
     for kind, key, user_id, where, name, stored_value, actual_value in drifts:
@@ -199,41 +205,34 @@ def _check_reservations(drifts: list[Any]) -> int:
     return active.count()
 
 
-_AUDIT_DAYS_SQL = (
-    "SELECT user_id, date_trunc('day', \"timestamp\", 'UTC'), count(*) FROM ipam_auditlog WHERE user_id IS NOT NULL {only} GROUP BY 1, 2"
-)
+# The per-day row counts behind the page numbers of the history lists (foundation/day_counts.py), by drift kind:
+# (spec, what the owner's rows are called in a report).
+DAY_COUNTS: dict[str, tuple[DayCounts, str]] = {
+    "audit_counts": (AUDIT_DAYS, "audit trail"),
+    "notification_counts": (NOTIFICATION_DAYS, "notifications"),
+    "delivery_counts": (DELIVERY_DAYS, "deliveries of webhook"),
+}
 
 
-def _check_audit_counts(drifts: list[Any]) -> None:
-    """The audit rows per (user, UTC day) kept by the triggers of ipam 0009 (PostgreSQL) against the rows."""
-    if connection.vendor != "postgresql":
-        return
-    counted: dict[tuple[int, Any], int] = {}
-    sums = AuditDayCount.objects.order_by().values("user_id", "day").annotate(n=Sum("n"))
-    for user_id, day, n in sums.values_list("user_id", "day", "n"):
-        if n:
-            counted[(user_id, day)] = int(n)
-    with connection.cursor() as cursor:
-        cursor.execute(_AUDIT_DAYS_SQL.format(only=""))
-        actual = {(user_id, day): int(n) for user_id, day, n in cursor.fetchall()}
-    wrong: dict[int, list[str]] = defaultdict(list)
-    for user_id, day in sorted(set(counted) | set(actual)):
-        if counted.get((user_id, day), 0) != actual.get((user_id, day), 0):
-            wrong[user_id].append(f"{day:%Y-%m-%d}: {counted.get((user_id, day), 0)} counted, {actual.get((user_id, day), 0)} rows")
-    for user_id, days in wrong.items():
-        shown = "; ".join(days[:_SHOW]) + (f" (+{len(days) - _SHOW} more days)" if len(days) > _SHOW else "")
-        drifts.append(("audit_counts", ("audit_counts", user_id), user_id, "audit trail", "rows per day", shown, "the audit rows"))
+def day_counts_compact() -> int:
+    """Fold the delta rows of every day-count table (the `day_counts_compact` job); returns the rows written."""
+    return sum(spec.compact() for spec, _ in DAY_COUNTS.values())
 
 
-def _repair_audit_counts(drift: Drift) -> list[Drift]:
-    """Recount the user's audit rows per day; the audit table is locked against writes meanwhile (one user's
-    GROUP BY), so no row lands between the count and the triggers."""
-    user_id = drift.key[1]
-    table = connection.ops.quote_name(AuditDayCount._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE ipam_auditlog IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", [user_id])  # noqa: S608  # the model's quoted table name
-        cursor.execute(f"INSERT INTO {table} (user_id, day, n) " + _AUDIT_DAYS_SQL.format(only="AND user_id = %s"), [user_id])
+def _check_day_counts(drifts: list[Any]) -> None:
+    """The rows per (owner, UTC day) kept by the history tables' triggers (PostgreSQL) against the rows."""
+    for kind, (spec, what) in DAY_COUNTS.items():
+        wrong = spec.drift()
+        users = dict(Webhook.objects.filter(pk__in=list(wrong)).values_list("pk", "user_id")) if spec is DELIVERY_DAYS else {}
+        for owner, days in wrong.items():
+            where = f"{what} {owner}" if spec is DELIVERY_DAYS else what
+            drifts.append((kind, (kind, owner), users.get(owner, owner), where, "rows per day", days, "the rows"))
+
+
+def _repair_day_counts(drift: Drift) -> list[Drift]:
+    """Recount the owner's rows per day, the table locked against writes meanwhile (derived data, no audit row)."""
+    spec, _ = DAY_COUNTS[drift.kind]
+    spec.recount(drift.key[1])
     return [drift]
 
 
@@ -270,9 +269,8 @@ def counters_repair(*, drifts: Iterable[Drift]) -> list[Drift]:
         seen.add(drift.key)
         if drift.kind not in REPAIRABLE:
             continue
-        repair = {"region": _repair_region, "cursor": _repair_cursor, "quota": _repair_quota, "audit_counts": _repair_audit_counts}[
-            drift.kind
-        ]
+        repairs = {"region": _repair_region, "cursor": _repair_cursor, "quota": _repair_quota}
+        repair = repairs.get(drift.kind, _repair_day_counts)
         fixed.extend(repair(drift))
     return fixed
 

@@ -10,11 +10,11 @@ from django.conf import settings
 
 from foundation.credentials import expired_jwts_prune
 from foundation.idempotency import idempotency_prune
-from ipam.services.audit import audit_counts_compact as compact_audit_counts
 from ipam.services.audit import audit_prune
 from ipam.services.bulk import bulk_jobs_prune
 from ipam.services.exports import export_jobs_prune
 from ipam.services.imports.jobs import import_jobs_prune
+from ipam.services.integrity import day_counts_compact as compact_day_counts
 from webhooks.services import delivery_logs_prune
 
 logger = logging.getLogger("ipam.housekeeping")
@@ -64,11 +64,12 @@ def partitions_maintain() -> dict[str, list[str]]:
     return created
 
 
-@shared_task(name="audit_counts_compact")
-def audit_counts_compact() -> int:
-    """Every 10 minutes: fold the audit day counts' delta rows (written by the audit table's triggers, one per
-    audited statement) so a deep page of `GET /ipam/audit` sums a few rows per day, not one per write of the
-    day (PostgreSQL; a no-op on SQLite). Idempotent; returns the rows written."""
-    written = compact_audit_counts()
-    logger.info("Audit day counts compacted: %s row(s) written", written)
+@shared_task(name="day_counts_compact")
+def day_counts_compact() -> int:
+    """Every 10 minutes: fold the delta rows of the history lists' day counts (written by the triggers of the
+    audit, notification and delivery tables, one per statement) so a deep page of `GET /ipam/audit`,
+    `/ipam/notifications` or a webhook's deliveries sums a few rows per day, not one per write of the day
+    (PostgreSQL; a no-op on SQLite). Idempotent; returns the rows written."""
+    written = compact_day_counts()
+    logger.info("Day counts compacted: %s row(s) written", written)
     return written

@@ -24,7 +24,7 @@ from foundation.types import actor_of
 from notifications import services
 from notifications.api import serializers as s
 from notifications.api.rows import NOT_FILTERS, NOTIFICATION_VALUES, notification_row, unfiltered_or_filter
-from notifications.models import Notification, NotificationRule, Severity
+from notifications.models import NOTIFICATION_DAYS, Notification, NotificationRule, Severity
 
 RECENT_UNREAD = 10
 
@@ -84,7 +84,9 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
         total, unread = Count("is_read"), Count("is_read", filter=Q(is_read=False))
         if set(request.query_params) <= NOT_FILTERS and tuple(rows.query.order_by) == NEWEST_FIRST:
             # All of the caller's rows newest first: the total, the unread count and the page in one statement.
-            rows = newest_first_page(rows, total=total, counts={"unread": unread}, counted=counted)
+            # On PostgreSQL the counts and the page's position come from the per-day counts (no COUNT/OFFSET).
+            days = (NOTIFICATION_DAYS, request.user.pk)
+            rows = newest_first_page(rows, total=total, counts={"unread": unread}, counted=counted, day_counts=days)
         elif set(request.query_params) <= NOT_FILTERS:
             # Another order of all of the caller's rows: the total and the unread count in one statement (one snapshot).
             def count_both() -> int:

@@ -1,5 +1,5 @@
-"""GET /ipam/audit?page=N from the per-day audit counts (issue 19): the counts kept by the triggers always
-equal the rows, and every page equals what COUNT(*) and OFFSET give over the same rows."""
+"""GET /ipam/audit?page=N from the per-day audit counts (issue 19, foundation/day_counts.py): the counts kept
+by the triggers always equal the rows, and every page equals what COUNT(*) and OFFSET give over the same rows."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from foundation import partitions
-from ipam.models import AuditDayCount, AuditLog
-from ipam.selectors.audit_pages import audit_page_keys
-from ipam.services.audit import audit_counts_compact, audit_prune
+from foundation.newest_pages import newest_first_page
+from ipam.models import AUDIT_DAYS, AuditDayCount, AuditLog
+from ipam.services.audit import audit_prune
 from tests.factories import make_host, make_region
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -45,6 +45,12 @@ def _reference(user: Any, offset: int, limit: int) -> list[str]:
     return [str(pk) for pk in ids]
 
 
+def _seek(user: Any, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """The audit list's seek (`StandardPagination` calls it with the page's offset and size)."""
+    rows = AuditLog.objects.filter(user=user).values("id", "timestamp")
+    return newest_first_page(rows, order=("-timestamp", "-id"), day_counts=(AUDIT_DAYS, user.pk)).page_seek(offset, limit)
+
+
 def _counts_match_rows() -> None:
     counted = {(r["user_id"], r["day"]): r["n"] for r in AuditDayCount.objects.values("user_id", "day").annotate(n=Sum("n")) if r["n"]}
     actual: dict[tuple[int, dt.datetime], int] = {}
@@ -67,22 +73,28 @@ def test_the_triggers_keep_the_day_counts_equal_to_the_rows(alice: Any, bob: Any
     assert moved is not None
     AuditLog.objects.filter(pk=moved.pk).update(user=alice, timestamp=moved.timestamp - dt.timedelta(days=3))  # moves partitions
     _counts_match_rows()
-    assert audit_counts_compact() > 0
+    assert AUDIT_DAYS.compact() > 0
     assert AuditDayCount.objects.values("user_id", "day").distinct().count() == AuditDayCount.objects.count()  # one row each
     _counts_match_rows()
-    assert audit_counts_compact() == 0  # nothing loose: the folded days are not rewritten again
+    assert AUDIT_DAYS.compact() == 0  # nothing loose: the folded days are not rewritten again
     make_host(alice, region)  # one more delta on today's row
-    assert audit_counts_compact() == 1  # only that day is rewritten
+    assert AUDIT_DAYS.compact() == 1  # only that day is rewritten
     assert AuditDayCount.objects.values("user_id", "day").distinct().count() == AuditDayCount.objects.count()
     _counts_match_rows()
 
 
-def test_the_compaction_runs_as_a_scheduled_job() -> None:
-    from ipam.tasks.housekeeping import audit_counts_compact as task
+def test_the_compaction_runs_as_a_scheduled_job(alice: Any) -> None:
+    from ipam.tasks.housekeeping import day_counts_compact as task
     from ipam_project.schedule import JOBS
 
-    assert JOBS["audit_counts_compact"]["label"] == "every 10 minutes"
-    assert task.name == "audit_counts_compact"
+    assert JOBS["day_counts_compact"]["label"] == "every 10 minutes"
+    assert task.name == "day_counts_compact"
+    _history(alice, random.Random(8), 10)
+    _rows(alice, [timezone.now()])
+    _rows(alice, [timezone.now()])  # two statements: two delta rows for today
+    assert task() > 0  # the job folds the audit deltas too
+    assert AuditDayCount.objects.values("user_id", "day").distinct().count() == AuditDayCount.objects.count()
+    _counts_match_rows()
 
 
 def test_retention_leaves_the_counts_of_the_remaining_rows(alice: Any) -> None:
@@ -99,9 +111,9 @@ def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any) -> N
     total = AuditLog.objects.filter(user=alice).count()
     for limit in (1, 4, 50):
         for offset in range(total + 2):
-            got_total, keys = audit_page_keys(alice.pk, offset, limit)
+            got_total, rows = _seek(alice, offset, limit)
             assert got_total == total
-            assert [str(pk) for pk, _ in keys] == _reference(alice, offset, limit), (offset, limit)
+            assert [str(row["id"]) for row in rows] == _reference(alice, offset, limit), (offset, limit)
 
 
 def test_random_pages_match_the_counted_offset_list(api: Any, alice: Any) -> None:
@@ -135,7 +147,9 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
     assert [r["audit_id"] for r in body["results"]] == _reference(alice, 20, 10)
     sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_AUDIT" in q["sql"].upper()]
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
-    assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and " OFFSET " not in sqls[1]
+    # One statement: the day counts, then a skip within one day only (the OFFSET of the `page_key` step).
+    assert len(sqls) == 1 and "IPAM_AUDITDAYCOUNT" in sqls[0]
+    assert sqls[0].count(" OFFSET ") == 1 and "OFFSET COALESCE((SELECT SKIP FROM SEEK), 0)" in sqls[0]
 
 
 def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:

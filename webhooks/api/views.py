@@ -23,7 +23,7 @@ from webhooks import services
 from webhooks.api import serializers as s
 from webhooks.api.rows import DELIVERY_VALUES, delivery_rows
 from webhooks.events import EventType
-from webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from webhooks.models import DELIVERY_DAYS, DeliveryStatus, Webhook, WebhookDelivery
 
 DELIVERY_FILTERS = [
     OpenApiParameter("status", str, enum=DeliveryStatus.values, description="pending, sending, delivered or failed"),
@@ -120,7 +120,8 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
         # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers;
         # without a filter the total and the page are one statement.
         values = rows.prefetch_related(None).values(*DELIVERY_VALUES)
-        page = self.paginate_queryset(values if filtered else newest_first_page(values)) or []  # (always paginated)
+        # (on PostgreSQL the total and the page's position come from the per-day counts: no COUNT/OFFSET)
+        page = self.paginate_queryset(values if filtered else newest_first_page(values, day_counts=(DELIVERY_DAYS, webhook.pk))) or []
         return self.get_paginated_response(delivery_rows(cast(list[dict[str, Any]], page)))  # `.values()` rows
 
     @extend_schema(
