@@ -17,9 +17,10 @@ from foundation.http import str_path, valid_body
 from foundation.newest_pages import newest_first_page
 from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission
+from foundation.rows import NOT_FILTERS, current_timezone
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
-from ipam.api.list_rows import AUDIT_VALUES, audit_row, current_timezone
+from ipam.api.list_rows import AUDIT_VALUES, audit_row
 from ipam.models import AUDIT_DAYS, AuditLog, ExportJob
 from ipam.selectors.audit import AUDIT_FIELDS, AUDIT_FILTERS, AUDIT_ORDERINGS, audit_filters_clean, audit_queryset
 from ipam.services.exports import export_job_create
@@ -101,7 +102,7 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         # total and the page in one statement, on PostgreSQL from the per-day counts, without COUNT(*) or OFFSET
         # over the user's rows (foundation/day_counts.py).
         params = self.request.query_params
-        unfiltered = set(params) <= {"page", "page_size", "format", "ordering"} and params.get("ordering", "-timestamp") == "-timestamp"
+        unfiltered = set(params) <= NOT_FILTERS and params.get("ordering", "-timestamp") == "-timestamp"
         if unfiltered:
             newest = AUDIT_ORDERINGS["-timestamp"]
             queryset = newest_first_page(queryset, order=newest, day_counts=(AUDIT_DAYS, self.request.user.pk))

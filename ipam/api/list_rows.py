@@ -12,23 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from rest_framework import serializers
 
+from foundation.rows import drf_datetime, text_or_none
 from ipam.models import HOSTS_PER_REGION
 from ipam.selectors.audit import AUDIT_FIELDS
-
-_drf_datetime = serializers.DateTimeField().to_representation
-
-
-def _datetime(value: Any, tz: Any = None) -> Any:
-    """DRF's `DateTimeField` output (ISO 8601 in the current time zone, `Z` for UTC) without its per-value
-    settings lookups; anything but an aware datetime goes through DRF itself. `tz`: the current time zone,
-    when the caller has it already (a page looks it up once, not twice per row)."""
-    if getattr(value, "tzinfo", None) is None:
-        return _drf_datetime(value)
-    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
 
 HOST_VALUES = (
     "id",
@@ -58,19 +45,10 @@ HOST_VALUES = (
 )
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _tags(value: Any) -> Any:
     if value is None:
         return None
-    return {str(key): _str(item) for key, item in value.items()}
-
-
-def current_timezone() -> Any:
-    """The time zone the rows of this request are rendered in: look it up once per page."""
-    return timezone.get_current_timezone()
+    return {str(key): text_or_none(item) for key, item in value.items()}
 
 
 def host_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
@@ -78,29 +56,29 @@ def host_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
     tz = tz or timezone.get_current_timezone()
     return {
         "host_id": str(row["id"]),
-        "region_id": _str(row["region_id"]),
-        "region_name": _str(row["region__region_name"]),
-        "country": _str(row["region__country__name"]),
-        "continent": _str(row["region__country__continent"]),
-        "ip_address": _str(row["ip_address"]),
+        "region_id": text_or_none(row["region_id"]),
+        "region_name": text_or_none(row["region__region_name"]),
+        "country": text_or_none(row["region__country__name"]),
+        "continent": text_or_none(row["region__country__continent"]),
+        "ip_address": text_or_none(row["ip_address"]),
         "x_octet": row["x_octet"],
         "y_octet": row["y_octet"],
         "z_octet": row["z_octet"],
-        "hostname": _str(row["hostname"]),
+        "hostname": text_or_none(row["hostname"]),
         "device_type": row["device_type"] or None,
-        "os_type": _str(row["os_type"]),
-        "application": _str(row["application"]),
-        "cost_center": _str(row["cost_center"]),
-        "purpose": _str(row["purpose"]),
-        "notes": _str(row["notes"]),
-        "status": _str(row["status"]),
+        "os_type": text_or_none(row["os_type"]),
+        "application": text_or_none(row["application"]),
+        "cost_center": text_or_none(row["cost_center"]),
+        "purpose": text_or_none(row["purpose"]),
+        "notes": text_or_none(row["notes"]),
+        "status": text_or_none(row["status"]),
         "tags": _tags(row["tags"]),
         "owner_id": row["user_id"],
-        "created_at": None if row["created_at"] is None else _datetime(row["created_at"], tz),
-        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"], tz),
-        "created_by": _str(row["created_by"]),
-        "updated_by": _str(row["updated_by"]),
-        "legacy_id": _str(row["legacy_id"]),
+        "created_at": None if row["created_at"] is None else drf_datetime(row["created_at"], tz),
+        "updated_at": None if row["updated_at"] is None else drf_datetime(row["updated_at"], tz),
+        "created_by": text_or_none(row["created_by"]),
+        "updated_by": text_or_none(row["updated_by"]),
+        "legacy_id": text_or_none(row["legacy_id"]),
     }
 
 
@@ -120,14 +98,14 @@ def audit_row(row: dict[str, Any], changes_fallback: Any, tz: Any = None) -> dic
     """`AuditEntrySerializer` output for a `.values(*AUDIT_VALUES)` row (`tz`: `current_timezone()`)."""
     out: dict[str, Any] = {"audit_id": str(row["id"])}
     for key in _AUDIT_TEXT:
-        out[key] = _str(row[key])
-    out["region_id"] = _str(row["region_id"])
+        out[key] = text_or_none(row[key])
+    out["region_id"] = text_or_none(row["region_id"])
     for key in _AUDIT_TEXT_2:
-        out[key] = _str(row[key])
+        out[key] = text_or_none(row[key])
     out["changes"] = None if row["changes"] is None else _changes(row["changes"], changes_fallback)
     snapshot = row["snapshot"]
     out["snapshot"] = None if snapshot is None else {str(key): item for key, item in snapshot.items()}
-    out["timestamp"] = None if row["timestamp"] is None else _datetime(row["timestamp"], tz)
+    out["timestamp"] = None if row["timestamp"] is None else drf_datetime(row["timestamp"], tz)
     return out
 
 
@@ -157,22 +135,22 @@ def region_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
     tz = tz or timezone.get_current_timezone()
     return {
         "region_id": str(row["id"]),
-        "country": _str(row["country__name"]),
-        "continent": _str(row["country__continent"]),
+        "country": text_or_none(row["country__name"]),
+        "continent": text_or_none(row["country__continent"]),
         "x_octet": row["x_octet"],
         "y_octet": row["y_octet"],
         "cidr": f"10.{row['x_octet']}.{row['y_octet']}.0/24",
-        "region_name": _str(row["region_name"]),
-        "description": _str(row["description"]),
-        "status": _str(row["status"]),
-        "owner": _str(row["owner"]),
+        "region_name": text_or_none(row["region_name"]),
+        "description": text_or_none(row["description"]),
+        "status": text_or_none(row["status"]),
+        "owner": text_or_none(row["owner"]),
         "owner_id": row["user_id"],
         "tags": _tags(row["tags"]),
         "allocated_hosts": row["allocated_hosts"],
         "utilization_percentage": round(row["allocated_hosts"] * 100 / HOSTS_PER_REGION, 2),
-        "created_at": None if row["created_at"] is None else _datetime(row["created_at"], tz),
-        "updated_at": None if row["updated_at"] is None else _datetime(row["updated_at"], tz),
-        "created_by": _str(row["created_by"]),
-        "updated_by": _str(row["updated_by"]),
-        "legacy_id": _str(row["legacy_id"]),
+        "created_at": None if row["created_at"] is None else drf_datetime(row["created_at"], tz),
+        "updated_at": None if row["updated_at"] is None else drf_datetime(row["updated_at"], tz),
+        "created_by": text_or_none(row["created_by"]),
+        "updated_by": text_or_none(row["updated_by"]),
+        "legacy_id": text_or_none(row["legacy_id"]),
     }

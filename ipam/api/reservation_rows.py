@@ -20,8 +20,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from foundation.rows import drf_datetime, text_or_none
 from ipam.models import Reservation, ReservationStatus
-from notifications.api.rows import drf_datetime, text_or_none
 
 RESERVATION_VALUES = (
     "id",

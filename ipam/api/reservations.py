@@ -19,10 +19,10 @@ from foundation.idempotency import idempotent
 from foundation.pagination import CURSOR_PARAM, cursor_ordering_of
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.rows import current_timezone
 from foundation.types import actor_of
 from ipam.api import serializers as core
 from ipam.api.detail import LightRetrieveMixin
-from ipam.api.list_rows import current_timezone
 from ipam.api.reservation_rows import RESERVATION_VALUES, reservation_row
 from ipam.models import Host, Region, Reservation, ReservationStatus
 from ipam.selectors.filters import country_q

@@ -24,11 +24,12 @@ from foundation.idempotency import idempotent
 from foundation.pagination import CURSOR_PARAM
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.rows import NOT_FILTERS, current_timezone
 from foundation.types import actor_of
 from ipam import cache as ipam_cache
 from ipam.api import serializers as s
 from ipam.api.detail import LightRetrieveMixin
-from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, current_timezone, host_row, region_row
+from ipam.api.list_rows import HOST_VALUES, REGION_VALUES, host_row, region_row
 from ipam.exceptions import NotFound
 from ipam.models import Country, Host, Region, ip_to_int
 from ipam.selectors import utilization
@@ -39,9 +40,6 @@ from ipam.selectors.region_pages import region_list_unfiltered
 from ipam.services import hosts as host_services
 from ipam.services import regions as region_services
 from ipam.validation import parse_private_ip
-
-# Query parameters that leave a list unfiltered (paging, ordering, format).
-UNFILTERED_LIST_PARAMS = frozenset({"page", "page_size", "ordering", "format"})
 
 
 @extend_schema_view(
@@ -132,7 +130,7 @@ class RegionViewSet(
     def paginate_queryset(self, queryset: Any) -> Any:
         # All of the caller's regions in the default order: the count and the page in one statement, the page
         # read from the unique (user, x_octet, y_octet) index from the k-th key on (ipam/selectors/region_pages.py).
-        if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
+        if self.action == "list" and set(self.request.query_params) <= NOT_FILTERS:
             queryset = region_list_unfiltered(queryset, self.request.user)
         return super().paginate_queryset(queryset)
 
@@ -239,8 +237,8 @@ class HostViewSet(
         # All of the caller's hosts: the total is the sum of the regions' counters (kept by allocation in the
         # same transactions as the rows) — a GROUP BY over ~4,000 regions instead of COUNT(*) over a million hosts.
         # In address order the same counters locate any page without OFFSET (ipam/selectors/host_pages.py).
-        # (A `cursor` request is keyset-paged, without a total: `cursor` is not in UNFILTERED_LIST_PARAMS.)
-        if self.action == "list" and set(self.request.query_params) <= UNFILTERED_LIST_PARAMS:
+        # (A `cursor` request is keyset-paged, without a total: `cursor` is not in NOT_FILTERS.)
+        if self.action == "list" and set(self.request.query_params) <= NOT_FILTERS:
             queryset = host_list_unfiltered(queryset, self.request.user)
         return super().paginate_queryset(queryset)
 

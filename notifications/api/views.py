@@ -20,10 +20,11 @@ from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, with_count_hint
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
+from foundation.rows import NOT_FILTERS, unfiltered_or_filter
 from foundation.types import actor_of
 from notifications import services
 from notifications.api import serializers as s
-from notifications.api.rows import NOT_FILTERS, NOTIFICATION_VALUES, notification_row, unfiltered_or_filter
+from notifications.api.rows import NOTIFICATION_VALUES, notification_row
 from notifications.models import NOTIFICATION_DAYS, Notification, NotificationRule, Severity
 
 RECENT_UNREAD = 10

@@ -88,7 +88,7 @@ def test_region_rows_render_exactly_as_the_region_serializer(api: Any, alice: An
 def test_datetimes_are_formatted_as_drf_formats_them(zone: str) -> None:
     from rest_framework import serializers
 
-    from ipam.api.list_rows import _datetime
+    from foundation.rows import drf_datetime as _datetime
 
     drf = serializers.DateTimeField()
     values = [

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from notifications.api.rows import drf_datetime, text_or_none
+from foundation.rows import drf_datetime, text_or_none
 from webhooks.models import WebhookDeliveryAttempt
 
 DELIVERY_VALUES = (
