@@ -53,6 +53,7 @@ def _int_or_none(value: Any) -> int | None:
 def attempt_row(row: dict[str, Any], event_type: Any, tz: Any = None) -> dict[str, Any]:
     """`WebhookDeliveryAttemptSerializer` output for a `.values(*ATTEMPT_VALUES)` row of a delivery of `event_type`
     (`tz`: the current time zone, when the caller has looked it up once for the page)."""
+    attempted_at = drf_datetime(row["attempted_at"], tz)
     return {
         "delivery_id": text_or_none(row["delivery_id"]),
         "event_type": text_or_none(event_type),
@@ -60,8 +61,8 @@ def attempt_row(row: dict[str, Any], event_type: Any, tz: Any = None) -> dict[st
         "status_code": _int_or_none(row["status_code"]),
         "response_time_ms": _int_or_none(row["response_time_ms"]),
         "error_message": text_or_none(row["error_message"]),
-        "attempted_at": drf_datetime(row["attempted_at"], tz),
-        "delivered_at": drf_datetime(row["attempted_at"], tz) if row["status"] == "delivered" else None,
+        "attempted_at": attempted_at,
+        "delivered_at": attempted_at if row["status"] == "delivered" else None,
         "next_attempt_at": drf_datetime(row["next_attempt_at"], tz),
         "status": text_or_none(row["status"]),
     }
