@@ -23,7 +23,7 @@ JOBS: dict[str, dict[str, Any]] = {
     # Not in the contract either: the coming months' partitions of the history tables (PostgreSQL, ADR 0016).
     "partitions_maintain": {"schedule": crontab(minute=30, hour=2), "label": "daily", "expires": 86400},
     # Nor this: folds the per-statement deltas of the history lists' day counts (their page numbers, PostgreSQL).
-    "day_counts_compact": {"schedule": crontab(minute="*/10"), "label": "every 10 minutes", "expires": 600},
+    "day_counts_compact": {"schedule": crontab(), "label": "every minute", "expires": 60},
 }
 
 

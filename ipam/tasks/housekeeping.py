@@ -66,7 +66,7 @@ def partitions_maintain() -> dict[str, list[str]]:
 
 @shared_task(name="day_counts_compact")
 def day_counts_compact() -> int:
-    """Every 10 minutes: fold the delta rows of the history lists' day counts (written by the triggers of the
+    """Every minute: fold the delta rows of the history lists' day counts (written by the triggers of the
     audit, notification and delivery tables, one per statement) so a deep page of `GET /ipam/audit`,
     `/ipam/notifications` or a webhook's deliveries sums a few rows per day, not one per write of the day
     (PostgreSQL; a no-op on SQLite). Idempotent; returns the rows written."""

@@ -87,7 +87,7 @@ def test_the_compaction_runs_as_a_scheduled_job(alice: Any) -> None:
     from ipam.tasks.housekeeping import day_counts_compact as task
     from ipam_project.schedule import JOBS
 
-    assert JOBS["day_counts_compact"]["label"] == "every 10 minutes"
+    assert JOBS["day_counts_compact"]["label"] == "every minute"
     assert task.name == "day_counts_compact"
     _history(alice, random.Random(8), 10)
     _rows(alice, [timezone.now()])

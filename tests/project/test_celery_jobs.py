@@ -29,7 +29,7 @@ CONTRACT_JOBS = {
     "housekeeping": "daily",
     "bulk_jobs_resume": "every 10 minutes",  # ours, beyond the contract §6 table: lost bulk job messages
     "partitions_maintain": "daily",  # ours: monthly partitions of the history tables created ahead (ADR 0016)
-    "day_counts_compact": "every 10 minutes",  # ours: folds the history lists' day counts' deltas (page numbers)
+    "day_counts_compact": "every minute",  # ours: folds the history lists' day counts' deltas (page numbers)
 }
 
 
