@@ -98,14 +98,14 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         return self.get_paginated_response([audit_row(row, _CHANGES.to_representation, tz) for row in page])
 
     def paginate_queryset(self, queryset: Any) -> Any:
-        # The whole trail newest first (no filter, no cursor; `queryset` is then the list's `.values()` rows): the
-        # total and the page in one statement, on PostgreSQL from the per-day counts, without COUNT(*) or OFFSET
-        # over the user's rows (foundation/day_counts.py).
+        # The whole trail newest first (no filter, no cursor; `queryset` is then the list's `.values()` rows): on
+        # PostgreSQL the total and the page's keys from the per-day counts, without COUNT(*) or OFFSET over the
+        # user's rows, then the rows by key (foundation/day_counts.py); elsewhere total and page in one statement.
         params = self.request.query_params
         unfiltered = set(params) <= NOT_FILTERS and params.get("ordering", "-timestamp") == "-timestamp"
         if unfiltered:
             newest = AUDIT_ORDERINGS["-timestamp"]
-            queryset = newest_first_page(queryset, order=newest, day_counts=(AUDIT_DAYS, self.request.user.pk))
+            queryset = newest_first_page(queryset, order=newest, day_counts=(AUDIT_DAYS, self.request.user.pk), by_keys=True)
         return super().paginate_queryset(queryset)
 
     @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])

@@ -45,10 +45,12 @@ def _reference(user: Any, offset: int, limit: int) -> list[str]:
     return [str(pk) for pk in ids]
 
 
-def _seek(user: Any, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """The audit list's seek (`StandardPagination` calls it with the page's offset and size)."""
+def _seek(user: Any, offset: int, limit: int, by_keys: bool) -> tuple[int, list[dict[str, Any]]]:
+    """The audit list's seek (`StandardPagination` calls it with the page's offset and size); the list reads the
+    keys first (`by_keys`), the one-statement form is the notification and delivery lists'."""
     rows = AuditLog.objects.filter(user=user).values("id", "timestamp")
-    return newest_first_page(rows, order=("-timestamp", "-id"), day_counts=(AUDIT_DAYS, user.pk)).page_seek(offset, limit)
+    page = newest_first_page(rows, order=("-timestamp", "-id"), day_counts=(AUDIT_DAYS, user.pk), by_keys=by_keys)
+    return page.page_seek(offset, limit)
 
 
 def _counts_match_rows() -> None:
@@ -104,14 +106,15 @@ def test_retention_leaves_the_counts_of_the_remaining_rows(alice: Any) -> None:
     _counts_match_rows()
 
 
-def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any) -> None:
+@pytest.mark.parametrize("by_keys", [True, False])
+def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any, by_keys: bool) -> None:
     rng = random.Random(3)
     _history(alice, rng)
     _history(bob, rng, 15)
     total = AuditLog.objects.filter(user=alice).count()
     for limit in (1, 4, 50):
         for offset in range(total + 2):
-            got_total, rows = _seek(alice, offset, limit)
+            got_total, rows = _seek(alice, offset, limit, by_keys)
             assert got_total == total
             assert [str(row["id"]) for row in rows] == _reference(alice, offset, limit), (offset, limit)
 
@@ -147,9 +150,10 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
     assert [r["audit_id"] for r in body["results"]] == _reference(alice, 20, 10)
     sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_AUDIT" in q["sql"].upper()]
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
-    # One statement: the day counts, then a skip within one day only (the OFFSET of the `page_key` step).
-    assert len(sqls) == 1 and "IPAM_AUDITDAYCOUNT" in sqls[0]
+    # The day counts and the keys, with a skip within one day only; then the rows by key, without OFFSET.
+    assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and "IPAM_AUDITDAYCOUNT" not in sqls[1]
     assert sqls[0].count(" OFFSET ") == 1 and "OFFSET COALESCE((SELECT SKIP FROM SEEK), 0)" in sqls[0]
+    assert " OFFSET " not in sqls[1] and " IN (" in sqls[1]
 
 
 def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:
