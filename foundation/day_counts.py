@@ -10,19 +10,21 @@ day) a statement touched, in the writer's own transaction, from the statement's 
 writer (ORM, bulk_create, COPY) is covered, and since the deltas are only ever inserted, no writer waits on
 another here. `compact` folds the deltas into one row per (owner, day) (a scheduled job).
 
-A page is then one statement: the owner's day sums, newest day first, give the exact total and the day
-that holds the k-th newest row with the number of rows newer than that day; the page reads from the end of
-that day on, skipping at most one day's rows:
+A page is then one statement (`page`): the owner's day sums, newest day first, give the exact total and the
+day that holds the k-th newest row with the number of rows newer than that day; the page's keys are read
+from the end of that day on, skipping at most one day's index entries, and the rows by those keys:
 
     WITH days AS (SELECT day, SUM(n) AS n, … FROM <counts> WHERE owner = %s GROUP BY day HAVING SUM(n) > 0),
          running AS (SELECT day, n, SUM(n) OVER (ORDER BY day DESC) - n AS newer FROM days),
          seek AS (SELECT day + '1 day' AS day_end, k - newer AS skip FROM running
-                  WHERE newer + n > k ORDER BY day DESC LIMIT 1)
+                  WHERE newer + n > k ORDER BY day DESC LIMIT 1),
+         page_keys AS (SELECT time, id FROM <the list's rows> WHERE time < (SELECT day_end FROM seek)
+                       ORDER BY time DESC, id DESC LIMIT n OFFSET (SELECT skip FROM seek))
     SELECT totals.*, page.* FROM (SELECT SUM(n) AS total, … FROM days) totals
-    LEFT JOIN (<the list's rows> AND time < (SELECT day_end FROM seek) ORDER BY time DESC, id DESC
-               LIMIT n OFFSET (SELECT skip FROM seek)) page ON TRUE
+    LEFT JOIN (<the list's rows> AND (time, id) IN (SELECT * FROM page_keys) AND time BETWEEN <their bounds>) page ON TRUE
 
-The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
+`page_keys` returns the counts and the keys alone, for a caller that reads wide rows by key in a second
+statement (the audit trail). The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
 write the rows, so the page is exactly what `COUNT(*)` and `OFFSET k` give in that snapshot. A dropped
 partition fires no trigger: `forget_partition` subtracts its rows first (in the dropping transaction).
 `drift` compares the counts with the rows (`manage.py verify_counters`) and `recount` repairs one owner.

@@ -202,6 +202,38 @@ def _host_reservation(expires_in_days: int | None = None) -> Callable[[Ctx], Non
     return setup
 
 
+def _inbox(ctx: Ctx) -> None:
+    """Six notifications of alice, half unread (the inbox's day counts are kept by triggers: ADR 0019)."""
+    from notifications.models import Notification
+
+    made = Notification.objects.bulk_create(
+        [Notification(user=ctx.alice, notification_type="t", message=f"m{i}", is_read=i % 2 == 0) for i in range(6)]
+    )
+    ctx.notifications = [str(n.pk) for n in made]
+
+
+def _mark_notification(copies: int = 4) -> Write:
+    def call(client: APIClient, ctx: Ctx, i: int) -> Any:
+        return client.patch(f"/ipam/notifications/{ctx.notifications[i % 3]}", {"is_read": i % 2 == 1}, format="json")
+
+    return Write("mark notification", call, frozenset({200, 404}), copies)
+
+
+def _mark_all_read(copies: int = 2) -> Write:
+    return Write("mark all read", lambda c, ctx, i: c.post("/ipam/notifications/mark-all-read"), frozenset({200}), copies)
+
+
+def _delete_notification(copies: int = 3) -> Write:
+    return Write("delete notification", lambda c, ctx, i: c.delete(f"/ipam/notifications/{ctx.notifications[i]}"), frozenset({204}), copies)
+
+
+def _inbox_counted(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
+    from notifications.models import NOTIFICATION_DAYS, NotificationDayCount
+
+    assert NOTIFICATION_DAYS.drift() == {}
+    assert sum(NotificationDayCount.objects.filter(user_id=ctx.alice.pk).values_list("n", flat=True)) == 3, statuses
+
+
 def _exactly(write: str, status: int, n: int = 1) -> Callable[[Ctx, dict[str, list[int]]], None]:
     def check(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
         assert statuses[write].count(status) == n, statuses
@@ -266,6 +298,12 @@ RACES = [
     Race("convert x allocate", _host_reservation(), (_convert(), _allocate_host()), _exactly("convert", 201)),
     Race("convert x delete reservation", _host_reservation(), (_convert(), _delete_reservation(copies=1)), _convert_or_delete),
     Race("edit quota x allocate", _region, (_edit_quota(3), _allocate_host(copies=6))),
+    Race(
+        "mark read x mark all read x delete notification",
+        _inbox,
+        (_mark_notification(), _mark_all_read(), _delete_notification()),
+        _inbox_counted,
+    ),
 ]
 
 
