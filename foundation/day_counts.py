@@ -224,9 +224,7 @@ class DayCounts:
         with connection.cursor() as cursor:
             cursor.execute(sql, (owner, offset, offset, *key_params, limit, *page_params))
             fetched = cursor.fetchall()
-        width = 1 + len(self.sums)
-        counts = dict(zip(["total", *(column for column, _ in self.sums)], (int(v) for v in fetched[0][:width]), strict=True))
-        return counts, fetched, compiler
+        return self._counts(fetched[0]), fetched, compiler
 
     def page_keys(self, model: Any, owner: Any, offset: int, limit: int, using: str) -> tuple[dict[str, int], list[tuple[Any, Any]]]:
         """The counts and the `(pk, time)` of the rows number `offset` … `offset + limit - 1` of `owner`, newest
@@ -246,8 +244,7 @@ class DayCounts:
             cursor.execute(sql, (owner, offset, offset, owner, limit))
             fetched = cursor.fetchall()
         width = 1 + len(self.sums)
-        counts = dict(zip(["total", *(column for column, _ in self.sums)], (int(v) for v in fetched[0][:width]), strict=True))
-        return counts, [(row[width], row[width + 1]) for row in fetched if row[width] is not None]
+        return self._counts(fetched[0]), [(row[width], row[width + 1]) for row in fetched if row[width] is not None]
 
     def _seek_ctes(self) -> str:
         """`WITH days, running, seek`: the owner's day sums, and the end of the day holding row k with the rows
@@ -259,6 +256,11 @@ class DayCounts:
             "seek AS (SELECT day + INTERVAL '1 day' AS day_end, %s - newer AS skip FROM running "
             "WHERE newer + n > %s ORDER BY day DESC LIMIT 1)"
         )
+
+    def _counts(self, row: Sequence[Any]) -> dict[str, int]:
+        """`{"total": …, <sum>: …}` from the first columns of a fetched row (`_totals_sql`'s)."""
+        names = ["total", *(column for column, _ in self.sums)]
+        return {name: int(value) for name, value in zip(names, row[: len(names)], strict=True)}
 
     def _totals_sql(self) -> str:
         totals = "".join(f', COALESCE(SUM("{column}"), 0)' for column, _ in self.sums)
