@@ -77,11 +77,15 @@ def notification_create(
 
 
 def notification_mark_read(*, actor: Actor, notification_id: Any, is_read: bool) -> Notification:
-    notification = get_object_or_404(Notification, user=actor, pk=notification_id)
-    if notification.is_read != is_read:
-        notification.is_read = is_read
-        notification.read_at = timezone.now() if is_read else None
-        notification.save(update_fields=["is_read", "read_at"])
+    """Mark one notification read or unread. The row is locked before it is read, as the rule and webhook
+    writes do: a delete racing with it either went first (404) or waits for this commit, never leaving the
+    update with no row to write (that was a 500, found by the race table)."""
+    with transaction.atomic():
+        notification = get_object_or_404(Notification.objects.select_for_update(), user=actor, pk=notification_id)
+        if notification.is_read != is_read:
+            notification.is_read = is_read
+            notification.read_at = timezone.now() if is_read else None
+            notification.save(update_fields=["is_read", "read_at"])
     return notification
 
 

@@ -216,7 +216,8 @@ def _mark_notification(copies: int = 4) -> Write:
     def call(client: APIClient, ctx: Ctx, i: int) -> Any:
         return client.patch(f"/ipam/notifications/{ctx.notifications[i % 3]}", {"is_read": i % 2 == 1}, format="json")
 
-    return Write("mark notification", call, frozenset({200, 404}), copies)
+    # 404: deleted first (a PATCH racing with the delete used to find the row and then fail to write it: 500).
+    return Write("mark notification", call, frozenset({200, 404}), copies, errors=frozenset({"not_found"}))
 
 
 def _mark_all_read(copies: int = 2) -> Write:
