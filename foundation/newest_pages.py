@@ -114,8 +114,6 @@ def newest_first_page(
     operator = "<=" if descending.pop() else ">="
     aggregates: dict[str, Aggregate] = {TOTAL: total if total is not None else Count("*"), **(counts or {})}
     ordered = rows.order_by(*order)
-    # One row of aggregates over the same rows: grouped by a constant only, which adds no GROUP BY clause.
-    summary = rows.order_by().values(_newest_one=Value(1)).annotate(**aggregates).values(*aggregates)
     width = len(aggregates)
     pk_at = width + names.index(fields[-1])  # the primary key's position in a fetched row
     outer_order = ", ".join(
@@ -152,6 +150,9 @@ def newest_first_page(
         using = page.db
         compiler = page.query.get_compiler(using=using)
         page_sql, page_params = compiler.as_sql()
+        # One row of aggregates over the same rows: grouped by a constant only, which adds no GROUP BY clause.
+        # (Built here, not once above: the day-count path never needs it.)
+        summary = rows.order_by().values(_newest_one=Value(1)).annotate(**aggregates).values(*aggregates)
         counts_sql, counts_params = summary.query.get_compiler(using=using).as_sql()
         sql = (
             f"SELECT newest_counts.*, newest_page.* FROM ({counts_sql}) newest_counts "

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,32 +206,39 @@ def _check_reservations(drifts: list[Any]) -> int:
 
 
 # The per-day row counts behind the page numbers of the history lists (foundation/day_counts.py), by drift kind:
-# (spec, what the owner's rows are called in a report).
-DAY_COUNTS: dict[str, tuple[DayCounts, str]] = {
-    "audit_counts": (AUDIT_DAYS, "audit trail"),
-    "notification_counts": (NOTIFICATION_DAYS, "notifications"),
-    "delivery_counts": (DELIVERY_DAYS, "deliveries of webhook"),
+# (spec, what the owner's rows are called in a report, the user of each owner among some owners).
+def _owners_are_users(owners: list[Any]) -> dict[Any, Any]:
+    return {owner: owner for owner in owners}
+
+
+def _webhook_users(webhooks: list[Any]) -> dict[Any, Any]:
+    return dict(Webhook.objects.filter(pk__in=webhooks).values_list("pk", "user_id"))
+
+
+DAY_COUNTS: dict[str, tuple[DayCounts, str, Callable[[list[Any]], dict[Any, Any]]]] = {
+    "audit_counts": (AUDIT_DAYS, "audit trail", _owners_are_users),
+    "notification_counts": (NOTIFICATION_DAYS, "notifications", _owners_are_users),
+    "delivery_counts": (DELIVERY_DAYS, "deliveries of webhook {owner}", _webhook_users),
 }
 
 
 def day_counts_compact() -> int:
     """Fold the delta rows of every day-count table (the `day_counts_compact` job); returns the rows written."""
-    return sum(spec.compact() for spec, _ in DAY_COUNTS.values())
+    return sum(spec.compact() for spec, _, _ in DAY_COUNTS.values())
 
 
 def _check_day_counts(drifts: list[Any]) -> None:
     """The rows per (owner, UTC day) kept by the history tables' triggers (PostgreSQL) against the rows."""
-    for kind, (spec, what) in DAY_COUNTS.items():
+    for kind, (spec, what, users_of) in DAY_COUNTS.items():
         wrong = spec.drift()
-        users = dict(Webhook.objects.filter(pk__in=list(wrong)).values_list("pk", "user_id")) if spec is DELIVERY_DAYS else {}
+        users = users_of(list(wrong)) if wrong else {}
         for owner, days in wrong.items():
-            where = f"{what} {owner}" if spec is DELIVERY_DAYS else what
-            drifts.append((kind, (kind, owner), users.get(owner, owner), where, "rows per day", days, "the rows"))
+            drifts.append((kind, (kind, owner), users.get(owner, owner), what.format(owner=owner), "rows per day", days, "the rows"))
 
 
 def _repair_day_counts(drift: Drift) -> list[Drift]:
     """Recount the owner's rows per day, the table locked against writes meanwhile (derived data, no audit row)."""
-    spec, _ = DAY_COUNTS[drift.kind]
+    spec = DAY_COUNTS[drift.kind][0]
     spec.recount(drift.key[1])
     return [drift]
 
