@@ -7,7 +7,9 @@ allow-list of fields: never user ids, internal ids, notes or comments.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -149,18 +151,30 @@ def share_revoke(*, actor: Actor, share_id: Any, performed_by: Any = None) -> No
 
 # --- Public view ------------------------------------------------------------------------------------
 def share_access(*, token: str) -> dict[str, Any]:
-    """The public body of an active share, counting the view. Unknown, revoked or expired → 404."""
+    """The public body of an active share, counting the view. Unknown, revoked or expired → 404.
+
+    On PostgreSQL this is one statement (`_share_view_row`); elsewhere three (the share, its resource, the
+    counter). Both answer the same body: the row is turned into the same model instances the ORM would load,
+    and one set of functions picks the allow-listed fields from them."""
     now = timezone.now()
     not_found = exceptions.NotFound("This link is unknown, revoked or expired.", code="share_not_found")
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise not_found
-    share = Share.objects.active(now).select_related("user").filter(token_hash=token_hash(token)).first()
-    if share is None:
-        raise not_found
-    data = public_resource_data(share)
-    if data is None:  # the resource was retired since
-        raise not_found
-    count_view(share.pk, now)
+    alias = router.db_for_write(Share)
+    if connections[alias].vendor == "postgresql":
+        shared = _share_view_row(alias, token_hash(token), now)
+        if shared is None:
+            raise not_found
+        share, data = shared
+    else:
+        found = Share.objects.active(now).select_related("user").filter(token_hash=token_hash(token)).first()
+        if found is None:
+            raise not_found
+        resource = public_resource_data(found)
+        if resource is None:  # the resource was retired since
+            raise not_found
+        count_view(found.pk, now)
+        share, data = found, resource
     owner = share.user
     return {
         "resource_type": share.resource_type,
@@ -172,31 +186,9 @@ def share_access(*, token: str) -> dict[str, Any]:
 
 
 def count_view(share_id: Any, now: datetime) -> None:
-    """Add one view to the share's counter and stamp `last_accessed`.
-
-    On PostgreSQL, outside any transaction (the public view runs in autocommit), the counter is one statement
-    that is its own transaction and commits with `synchronous_commit = off`: `set_config(..., is_local =>
-    true)` in a CTE sets it for this statement's implicit transaction only, the commit reads it (the commit
-    record is written before the transaction's settings are reset) and does not wait for the WAL flush.
-    That flush cost ~4-8 ms per view on the bench machine, against ~0.2-0.4 ms without it, in one round trip
-    as before (a `BEGIN; SET LOCAL ...; UPDATE; COMMIT` would take four). The trade-off
-    (docs/decisions/0018-share-view-counter-asynchronous-commit.md): a crash of the database server may lose
-    the view counts of its last fraction of a second, never a data row — nothing else is written in this
-    transaction, and the setting does not outlive it. Inside a caller's transaction the update joins it and
-    commits as that transaction does (the setting would otherwise apply to the caller's writes too)."""
-    alias = router.db_for_write(Share)
-    connection = connections[alias]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        Share.objects.using(alias).filter(pk=share_id).update(view_count=F("view_count") + 1, last_accessed=now)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT_VIEW_SQL.format(table=connection.ops.quote_name(Share._meta.db_table)), [now, share_id])
-
-
-_COUNT_VIEW_SQL = (
-    "WITH async_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) "
-    "UPDATE {table} SET view_count = view_count + 1, last_accessed = %s FROM async_commit WHERE id = %s"
-)
+    """Add one view to the share's counter and stamp `last_accessed` (the three-statement form; PostgreSQL
+    counts inside `_share_view_row`'s statement)."""
+    Share.objects.using(router.db_for_write(Share)).filter(pk=share_id).update(view_count=F("view_count") + 1, last_accessed=now)
 
 
 # The allow-lists: the only fields a public link ever shows.
@@ -253,34 +245,49 @@ def public_resource_data(share: Share) -> dict[str, Any] | None:
         if country is None:
             return None
         used = AllocationCursor.objects.filter(user_id=share.user_id, country=country).values_list("region_count", flat=True).first() or 0
-        data: dict[str, Any] = {
-            **country_summary(country),
-            "allocated_regions": used,
-            "utilization_percentage": _percent(used, country.total_capacity),
-        }
-        return {key: data[key] for key in PUBLIC_COUNTRY_FIELDS}
-    if share.resource_type == Share.ResourceType.REGION:
-        region = Region.objects.select_related("country").filter(user_id=share.user_id, pk=share.resource_id).first()
-        if region is None:
-            return None
-        data = {
-            "region_name": region.region_name,
-            "cidr": region.cidr,
-            "country": region.country.name,
-            "continent": region.country.continent,
-            "status": region.status,
-            "description": region.description,
-            "tags": dict(region.tags or {}),
-            "total_hosts": HOSTS_PER_REGION,
-            "allocated_hosts": region.allocated_hosts,
-            "utilization_percentage": _percent(region.allocated_hosts, HOSTS_PER_REGION),
-            "created_at": _iso(region.created_at),
-            "updated_at": _iso(region.updated_at),
-        }
-        return {key: data[key] for key in PUBLIC_REGION_FIELDS}
-    host = Host.objects.select_related("region__country").filter(user_id=share.user_id, pk=share.resource_id).first()
-    if host is None:
+        return _country_data(country, used)
+    model: type[Region] | type[Host] = Region if share.resource_type == Share.ResourceType.REGION else Host
+    try:
+        pk = uuid.UUID(share.resource_id)
+    except ValueError:
         return None
+    if str(pk) != share.resource_id:  # `share_create` and the importer store the canonical form, as `_UUID_TEXT`
+        return None
+    if model is Region:
+        region = Region.objects.select_related("country").filter(user_id=share.user_id, pk=pk).first()
+        return None if region is None else _region_data(region)
+    host = Host.objects.select_related("region__country").filter(user_id=share.user_id, pk=pk).first()
+    return None if host is None else _host_data(host)
+
+
+def _country_data(country: Country, used: int) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        **country_summary(country),
+        "allocated_regions": used,
+        "utilization_percentage": _percent(used, country.total_capacity),
+    }
+    return {key: data[key] for key in PUBLIC_COUNTRY_FIELDS}
+
+
+def _region_data(region: Region) -> dict[str, Any]:
+    data = {
+        "region_name": region.region_name,
+        "cidr": region.cidr,
+        "country": region.country.name,
+        "continent": region.country.continent,
+        "status": region.status,
+        "description": region.description,
+        "tags": dict(region.tags or {}),
+        "total_hosts": HOSTS_PER_REGION,
+        "allocated_hosts": region.allocated_hosts,
+        "utilization_percentage": _percent(region.allocated_hosts, HOSTS_PER_REGION),
+        "created_at": _iso(region.created_at),
+        "updated_at": _iso(region.updated_at),
+    }
+    return {key: data[key] for key in PUBLIC_REGION_FIELDS}
+
+
+def _host_data(host: Host) -> dict[str, Any]:
     data = {
         "hostname": host.hostname,
         "ip_address": host.ip_address,
@@ -297,6 +304,131 @@ def public_resource_data(share: Share) -> dict[str, Any] | None:
         "updated_at": _iso(host.updated_at),
     }
     return {key: data[key] for key in PUBLIC_HOST_FIELDS}
+
+
+# --- The public view in one statement (PostgreSQL) ---------------------------------------------------
+# The share (active at `now`), its owner and its resource are read, and the view is counted, in one round
+# trip: `found` reads with LEFT JOINs on the three kinds of resource and keeps the row only when the
+# resource it names exists; `counted`, a data-modifying CTE, counts the view of that row only (PostgreSQL
+# runs it even though the outer query does not read it). A retired resource or an unknown, revoked or
+# expired link reads no row and counts nothing, as the three-statement form. A `resource_id` that is not a
+# canonical UUID never reaches the `::uuid` cast (the CASE guards it), so it is a 404, never an error.
+#
+# Outside any transaction (the public view runs in autocommit) the statement is its own transaction and
+# commits with `synchronous_commit = off`: `set_config(..., is_local => true)` in a CTE sets it for this
+# statement's implicit transaction only, the commit reads it (the commit record is written before the
+# transaction's settings are reset) and does not wait for the WAL flush, which cost ~4-8 ms per view on the
+# bench machine. The trade-off (docs/decisions/0018-share-view-counter-asynchronous-commit.md): a crash of
+# the database server may lose the view counts of its last fraction of a second, never a data row: nothing
+# else is written in this transaction, and the setting does not outlive it. Inside a caller's transaction
+# the statement leaves the setting alone (it would apply to the caller's writes too).
+_UUID_TEXT = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_SHARE_COLUMNS = ("id", "user_id", "resource_type", "resource_id", "created_at", "expires_at")
+_USER_COLUMNS = ("id", "first_name", "last_name", "username")
+_COUNTRY_COLUMNS = ("id", "name", "code", "code3", "continent", "x_start", "x_end")
+_REGION_COLUMNS = (
+    "id",
+    "x_octet",
+    "y_octet",
+    "region_name",
+    "description",
+    "status",
+    "tags",
+    "allocated_hosts",
+    "created_at",
+    "updated_at",
+)
+_HOST_COLUMNS = ("id", "hostname", "ip_address", "device_type", "os_type", "application", "status", "tags", "created_at", "updated_at")
+_SHARE_VIEW_SQL = """
+WITH {async_cte}found AS (
+    SELECT {columns}, cur.region_count AS cursor_region_count
+    FROM {share} s
+    JOIN {user} u ON u.id = s.user_id
+    LEFT JOIN {country} c ON s.resource_type = 'country' AND c.code = s.resource_id
+    LEFT JOIN {cursor} cur ON cur.user_id = s.user_id AND cur.country_id = c.id
+    LEFT JOIN {host} h ON h.user_id = s.user_id
+        AND h.id = (CASE WHEN s.resource_type = 'host' AND s.resource_id ~ %(uuid_text)s THEN s.resource_id END)::uuid
+    LEFT JOIN {region} r ON r.user_id = s.user_id AND r.id = COALESCE(
+        h.region_id,
+        (CASE WHEN s.resource_type = 'region' AND s.resource_id ~ %(uuid_text)s THEN s.resource_id END)::uuid
+    )
+    LEFT JOIN {country} rc ON rc.id = r.country_id
+    WHERE s.token_hash = %(token_hash)s AND s.is_active AND s.expires_at > %(now)s
+      AND CASE s.resource_type WHEN 'country' THEN c.id IS NOT NULL
+                               WHEN 'region' THEN r.id IS NOT NULL
+                               ELSE h.id IS NOT NULL AND r.id IS NOT NULL END
+), counted AS (
+    UPDATE {share} SET view_count = view_count + 1, last_accessed = %(now)s
+    FROM found{async_from} WHERE {share}.id = found.s_id
+)
+SELECT * FROM found
+"""
+
+
+def _column_list(alias: str, model: Any, names: tuple[str, ...]) -> list[str]:
+    return [f"{alias}.{model._meta.get_field(name).column} AS {alias}_{name}" for name in names]
+
+
+@functools.cache
+def _share_view_sql(alias: str, *, asynchronous: bool) -> str:
+    from django.contrib.auth import get_user_model
+
+    table = connections[alias].ops.quote_name
+    columns = [
+        *_column_list("s", Share, _SHARE_COLUMNS),
+        *_column_list("u", get_user_model(), _USER_COLUMNS),
+        *_column_list("c", Country, _COUNTRY_COLUMNS),
+        *_column_list("r", Region, _REGION_COLUMNS),
+        *_column_list("rc", Country, ("name", "continent")),
+        *_column_list("h", Host, _HOST_COLUMNS),
+    ]
+    return _SHARE_VIEW_SQL.format(
+        async_cte="async_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), " if asynchronous else "",
+        async_from=", async_commit" if asynchronous else "",
+        columns=", ".join(columns),
+        share=table(Share._meta.db_table),
+        user=table(get_user_model()._meta.db_table),
+        country=table(Country._meta.db_table),
+        cursor=table(AllocationCursor._meta.db_table),
+        region=table(Region._meta.db_table),
+        host=table(Host._meta.db_table),
+    )
+
+
+def _instance(model: Any, row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> Any:
+    """The model instance the ORM would load from these columns (JSON columns decoded as the field does)."""
+    values = {}
+    for name in names:
+        value = row[f"{prefix}_{name}"]
+        if name == "tags" and isinstance(value, str):
+            value = json.loads(value)
+        values[name] = value
+    return model(**values)
+
+
+def _share_view_row(alias: str, hashed: str, now: datetime) -> tuple[Share, dict[str, Any]] | None:
+    """(the share with its owner, the resource's public data), the view counted; None → 404."""
+    from django.contrib.auth import get_user_model
+
+    connection = connections[alias]
+    sql = _share_view_sql(alias, asynchronous=not connection.in_atomic_block)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"token_hash": hashed, "now": now, "uuid_text": _UUID_TEXT})
+        fetched = cursor.fetchone()
+        if fetched is None:
+            return None
+        row = dict(zip((column.name for column in cursor.description), fetched, strict=True))
+    share = _instance(Share, row, "s", _SHARE_COLUMNS)
+    share.user = _instance(get_user_model(), row, "u", _USER_COLUMNS)
+    if share.resource_type == Share.ResourceType.COUNTRY:
+        return share, _country_data(_instance(Country, row, "c", _COUNTRY_COLUMNS), row["cursor_region_count"] or 0)
+    region = _instance(Region, row, "r", _REGION_COLUMNS)
+    region.country = Country(name=row["rc_name"], continent=row["rc_continent"])
+    if share.resource_type == Share.ResourceType.REGION:
+        return share, _region_data(region)
+    host = _instance(Host, row, "h", _HOST_COLUMNS)
+    host.region = region
+    return share, _host_data(host)
 
 
 # --- Hourly job ------------------------------------------------------------------------------------

@@ -235,6 +235,37 @@ def _inbox_counted(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
     assert sum(NotificationDayCount.objects.filter(user_id=ctx.alice.pk).values_list("n", flat=True)) == 3, statuses
 
 
+def _shared_host(ctx: Ctx) -> None:
+    """A public link to alice's host (the view counts itself in one statement on PostgreSQL: issue 19)."""
+    from ipam.services.shares import share_create
+
+    _region_with_host(ctx)
+    ctx.share, ctx.share_token = share_create(actor=ctx.alice, resource_type="host", resource_id=str(ctx.host.pk))
+
+
+def _view_share(copies: int = 6) -> Write:
+    # 404: revoked, or the host retired, first. The public view authenticates nobody (the client's user is ignored).
+    return Write(
+        "view share",
+        lambda c, ctx, i: c.get(f"/ipam/shares/{ctx.share_token}"),
+        frozenset({200, 404}),
+        copies,
+        errors=frozenset({"share_not_found"}),
+    )
+
+
+def _revoke_share(copies: int = 2) -> Write:
+    return Write("revoke share", lambda c, ctx, i: c.delete(f"/ipam/shares/{ctx.share.pk}"), frozenset({204, 404}), copies)
+
+
+def _views_counted(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
+    from ipam.models import Share
+
+    share = Share.objects.get(pk=ctx.share.pk)
+    assert not share.is_active and statuses["revoke share"].count(204) == 1, statuses
+    assert share.view_count == statuses["view share"].count(200), (share.view_count, statuses)  # no view lost, none for a 404
+
+
 def _exactly(write: str, status: int, n: int = 1) -> Callable[[Ctx, dict[str, list[int]]], None]:
     def check(ctx: Ctx, statuses: dict[str, list[int]]) -> None:
         assert statuses[write].count(status) == n, statuses
@@ -304,6 +335,9 @@ RACES = [
         _inbox,
         (_mark_notification(), _mark_all_read(), _delete_notification()),
         _inbox_counted,
+    ),
+    Race(
+        "view share x revoke share x retire host", _shared_host, (_view_share(), _revoke_share(), _release_host(copies=1)), _views_counted
     ),
 ]
 
