@@ -18,7 +18,7 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing these registers system checks, Celery and auth signal handlers (their import's effect).
-        from . import apitokens, checks, credentials, dbrouter, health, jobs  # noqa: F401
+        from . import apitokens, checks, credentials, dbrouter, health, jobs, pgtime  # noqa: F401
 
         if dbrouter.replica_aliases():  # /health reports each replica and its lag (degraded, never unhealthy)
             health.register_check("replicas", dbrouter.check_replicas)

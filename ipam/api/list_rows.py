@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
-from foundation.rows import drf_datetime, text_or_none
+from foundation.rows import current_timezone, drf_datetime, text_or_none
 from ipam.models import HOSTS_PER_REGION
 from ipam.selectors.audit import AUDIT_FIELDS
 
@@ -53,7 +51,7 @@ def _tags(value: Any) -> Any:
 
 def host_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
     """`HostSerializer` output for a `.values(*HOST_VALUES)` row (`tz`: `current_timezone()`, once per page)."""
-    tz = tz or timezone.get_current_timezone()
+    tz = tz or current_timezone()
     return {
         "host_id": str(row["id"]),
         "region_id": text_or_none(row["region_id"]),
@@ -132,7 +130,7 @@ REGION_VALUES = (
 
 def region_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
     """`RegionSerializer` output for a `.values(*REGION_VALUES)` row (`tz`: `current_timezone()`, once per page)."""
-    tz = tz or timezone.get_current_timezone()
+    tz = tz or current_timezone()
     return {
         "region_id": str(row["id"]),
         "country": text_or_none(row["country__name"]),

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from foundation.rows import drf_datetime, text_or_none
+from foundation.rows import current_timezone, drf_datetime, text_or_none
 from ipam.models import Reservation, ReservationStatus
 
 RESERVATION_VALUES = (
@@ -56,7 +56,7 @@ def _current_status(status: Any, expires_at: Any, now: datetime) -> Any:
 def reservation_row(row: dict[str, Any], now: datetime | None = None, tz: Any = None) -> dict[str, Any]:
     """`ReservationSerializer` output for a `.values(*RESERVATION_VALUES)` row (`now`: `timezone.now()`, and
     `tz`: the current time zone, each looked up once per page)."""
-    tz = tz or timezone.get_current_timezone()
+    tz = tz or current_timezone()
     x, y, z = row["x_octet"], row["y_octet"], row["z_octet"]
     expires_at = row["expires_at"]
     return {

@@ -6,7 +6,6 @@ from typing import Any
 
 import django_filters
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,7 +19,7 @@ from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, with_count_hint
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
-from foundation.rows import NOT_FILTERS, unfiltered_or_filter
+from foundation.rows import NOT_FILTERS, current_timezone, unfiltered_or_filter
 from foundation.types import actor_of
 from notifications import services
 from notifications.api import serializers as s
@@ -97,7 +96,7 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
 
             rows = with_count_hint(rows, count_both)
         page = self.paginate_queryset(rows) or []  # (always paginated: StandardPagination)
-        tz = timezone.get_current_timezone()  # once per page, not once per datetime
+        tz = current_timezone()  # once per page, not once per datetime
         response = self.get_paginated_response([notification_row(row, tz) for row in page])
         unread_count = counted.get("unread")
         response.data["unread_count"] = mine.filter(is_read=False).count() if unread_count is None else unread_count

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
-
-from foundation.rows import drf_datetime, text_or_none
+from foundation.rows import current_timezone, drf_datetime, text_or_none
 from webhooks.models import WebhookDeliveryAttempt
 
 DELIVERY_VALUES = (
@@ -100,5 +98,5 @@ def delivery_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     found = WebhookDeliveryAttempt.objects.filter(delivery_id__in=list(by_delivery)).order_by("attempt_number")
     for attempt in found.values(*ATTEMPT_VALUES):
         by_delivery[attempt["delivery_id"]].append(attempt)
-    tz = timezone.get_current_timezone()  # once per page, not once per datetime (a page holds ≈ 250)
+    tz = current_timezone()  # once per page, not once per datetime (a page holds ≈ 250)
     return [delivery_row(row, by_delivery[row["id"]], tz) for row in rows]
