@@ -16,10 +16,11 @@ from rest_framework.response import Response
 
 from foundation.conditional import ConditionalMixin
 from foundation.idempotency import idempotent
+from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, cursor_ordering_of
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
-from foundation.rows import current_timezone
+from foundation.rows import current_timezone, unfiltered_or_filter
 from foundation.types import actor_of
 from ipam.api import serializers as core
 from ipam.api.detail import LightRetrieveMixin
@@ -162,7 +163,10 @@ class ReservationViewSet(ConditionalMixin, LightRetrieveMixin, mixins.ListModelM
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through ReservationSerializer: the same JSON
         # (the country's name and continent from the same join; the status as of one `now` for the whole page).
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*RESERVATION_VALUES))
+        rows = unfiltered_or_filter(self, self.get_queryset()).values(*RESERVATION_VALUES)
+        if tuple(rows.query.order_by) == NEWEST_FIRST:  # the default order: the count and the page in one statement
+            rows = newest_first_page(rows)
+        page = self.paginate_queryset(rows)
         now, tz = timezone.now(), current_timezone()
         return self.get_paginated_response([reservation_row(row, now, tz) for row in page or []])
 

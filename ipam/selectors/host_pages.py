@@ -15,12 +15,13 @@ regions are disjoint and an empty one (n = 0) matches no k, so it is found witho
 
 The page is ONE statement: `ip_int >= <the k-th host's address> ORDER BY ip_int LIMIT n`, where the k-th
 address is a scalar subquery (the running sum finds the /24 and the rows to skip in it, an index-only scan of
-`host_unique_user_ip` skips them), and the total — the sum of the counters — is another scalar subquery of
-the same statement. One snapshot, so the rows are exactly those `OFFSET k LIMIT n` returns next to that
-snapshot's total (the tests compare both); and no second statement reading the rows by id. A page past the
-end has no row to carry the total: it is then summed on its own (the 404 path). This holds only for the
-unfiltered list in address order: a filter selects rows the counters do not describe, and the view keeps
-OFFSET for it.
+`host_unique_user_ip` skips them), and the total — the quota row's `hosts_used`, equal to the sum of the
+counters — is another scalar subquery of the same statement. The running sum starts from the nearer end of the
+list, so a page reads at most half of the user's region counters. One snapshot, so the rows are exactly those
+`OFFSET k LIMIT n` returns next to that snapshot's total (the tests compare both); and no second statement
+reading the rows by id. A page past the end has no row to carry the total: it is then read on its own (the
+404 path). This holds only for the unfiltered list in address order: a filter selects rows the counters do not
+describe, and the view keeps OFFSET for it.
 """
 
 from __future__ import annotations
@@ -28,24 +29,50 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import BooleanField, IntegerField, Sum
+from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from foundation.pagination import with_count_hint, with_page_seek
-from ipam.models import Host, Region
+from ipam.models import Host, Region, UserQuota
 
-# `{host}.ip_int >= <the address of the user's host number k in address order>` (NULL past the end).
+# The user's host count: the quota row's `hosts_used` (no row: 0), which equals the number of the user's host
+# rows and the sum of their regions' `allocated_hosts` (both invariants, kept in the transactions that add or
+# remove hosts and checked by `verify_counters`): one row read by key instead of summing every region.
+_HOSTS_USED_SQL = "SELECT COALESCE(MAX(q.hosts_used), 0) FROM {quota} q WHERE q.user_id = %s"
+
+# `{host}.ip_int >= <the address of the user's host number k in address order>` (NULL past the end). The
+# running sum walks the regions from whichever end is nearer to k: forwards for the first half of the list
+# (`before`: hosts in earlier regions), backwards for the second (`after`: hosts in later regions; the k-th
+# from the start is the (total - 1 - k)-th from the end). Each half is gated by a condition on constants
+# and the total only, so PostgreSQL runs one of the two walks (a One-Time Filter) and at most half the
+# regions are read.
 _FROM_KTH_SQL = """{host}.ip_int >= (
-    WITH regions AS (
+    WITH total AS (SELECT (%s) AS t),
+    forward AS (
         SELECT network_int, allocated_hosts AS n,
                SUM(allocated_hosts) OVER (ORDER BY network_int ROWS UNBOUNDED PRECEDING) - allocated_hosts AS before
         FROM {region} WHERE user_id = %s
     ),
-    seek AS (SELECT network_int AS start, %s - before AS skip FROM regions WHERE before <= %s AND before + n > %s LIMIT 1)
+    backward AS (
+        SELECT network_int, allocated_hosts AS n,
+               SUM(allocated_hosts) OVER (ORDER BY network_int DESC ROWS UNBOUNDED PRECEDING) - allocated_hosts AS after
+        FROM {region} WHERE user_id = %s
+    ),
+    seek AS (
+        SELECT start, skip FROM (
+            SELECT network_int AS start, %s - before AS skip FROM forward
+            WHERE 2 * %s < (SELECT t FROM total) AND before <= %s AND before + n > %s LIMIT 1
+        ) AS first_half
+        UNION ALL
+        SELECT start, skip FROM (
+            SELECT network_int AS start, n - 1 - ((SELECT t FROM total) - 1 - %s - after) AS skip FROM backward
+            WHERE 2 * %s >= (SELECT t FROM total)
+              AND after <= (SELECT t FROM total) - 1 - %s AND after + n > (SELECT t FROM total) - 1 - %s LIMIT 1
+        ) AS second_half
+    )
     SELECT k.ip_int FROM {host} k WHERE k.user_id = %s AND k.ip_int >= (SELECT start FROM seek)
     ORDER BY k.ip_int LIMIT 1 OFFSET COALESCE((SELECT skip FROM seek), 0)
 )"""
-_TOTAL_SQL = "SELECT COALESCE(SUM(t.allocated_hosts), 0) FROM {region} t WHERE t.user_id = %s"
 TOTAL_KEY = "_host_total"
 
 
@@ -53,10 +80,16 @@ def page_queryset(queryset: Any, user_id: int, offset: int) -> Any:
     """`queryset` (all of the user's hosts) from its row number `offset` on, by `ip_int`, each row carrying the
     user's host count as `TOTAL_KEY`: slice it for a page."""
     quote = connections[router.db_for_read(Host)].ops.quote_name
-    names = {"host": quote(Host._meta.db_table), "region": quote(Region._meta.db_table)}
+    names = {"host": quote(Host._meta.db_table), "region": quote(Region._meta.db_table), "quota": quote(UserQuota._meta.db_table)}
+    hosts_used = _HOSTS_USED_SQL.format(**names)
+    k = offset
     # constant SQL around the models' quoted table names; every value is a parameter
-    after = RawSQL(_FROM_KTH_SQL.format(**names), [user_id, offset, offset, offset, user_id], output_field=BooleanField())  # noqa: S611
-    total = RawSQL(_TOTAL_SQL.format(**names), [user_id], output_field=IntegerField())  # noqa: S611
+    after = RawSQL(  # noqa: S611
+        _FROM_KTH_SQL.format(**names).replace("(%s) AS t", f"({hosts_used}) AS t", 1),
+        [user_id, user_id, user_id, k, k, k, k, k, k, k, k, user_id],
+        output_field=BooleanField(),
+    )
+    total = RawSQL(hosts_used, [user_id], output_field=IntegerField())  # noqa: S611
     return queryset.filter(after).annotate(**{TOTAL_KEY: total}).order_by("ip_int")
 
 
@@ -71,7 +104,7 @@ def host_page(queryset: Any, user_id: int, offset: int, limit: int) -> tuple[int
 
 
 def _host_total(user: Any) -> int:
-    return int(Region.objects.filter(user=user).aggregate(total=Sum("allocated_hosts"))["total"] or 0)
+    return int(UserQuota.objects.filter(user=user).values_list("hosts_used", flat=True).first() or 0)
 
 
 def host_page_ids(user_id: int, offset: int, limit: int) -> tuple[int, list[Any]]:

@@ -8,10 +8,11 @@ on the 1 M-host dataset). Here one statement does both:
     ... WHERE user_id = :u AND (x_octet, y_octet) >= (<the k-th key: an index-only scan of the unique index>)
     ORDER BY x_octet, y_octet LIMIT n
 
-with the count as a scalar subquery of the same statement: the page is read from the unique index from its
-first key on, and in one snapshot the rows are exactly those `OFFSET k LIMIT n` returns, next to the total
-of that snapshot. A page past the end has no row to carry the total; it is then counted (the 404 path).
-Row-value comparison works on PostgreSQL and SQLite alike.
+with the count (the quota row's `regions_used`) as a scalar subquery of the same statement: the page is read
+from the unique index from its first key on, and in one snapshot the rows are exactly those `OFFSET k LIMIT n`
+returns, next to the total of that snapshot. The k-th key is read from the nearer end of the index. A page
+past the end has no row to carry the total; it is then read on its own (the 404 path). Row-value comparison works on
+PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations
@@ -23,17 +24,47 @@ from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from foundation.pagination import with_page_seek
-from ipam.models import Region
+from ipam.models import Region, UserQuota
 
 DEFAULT_ORDER = ("x_octet", "y_octet")
 TOTAL_KEY = "_region_total"
 
 
-_AFTER_KTH_SQL = (
-    "({region}.x_octet, {region}.y_octet) >= (SELECT k.x_octet, k.y_octet FROM {region} k WHERE k.user_id = %s "
-    "ORDER BY k.x_octet, k.y_octet LIMIT 1 OFFSET %s)"
-)
-_TOTAL_SQL = "SELECT COUNT(*) FROM {region} k WHERE k.user_id = %s"
+# The user's region count: the quota row's `regions_used` (no row: 0), equal to the number of the user's
+# region rows (an invariant kept by allocation and retirement, checked by `verify_counters`): one row read by
+# key instead of counting every region.
+_REGIONS_USED_SQL = "SELECT COALESCE(MAX(q.regions_used), 0) FROM {quota} q WHERE q.user_id = %s"
+
+# The k-th key, read from the nearer end of the unique index: forwards (`OFFSET k`) for the first half of the
+# list, backwards (`OFFSET total - 1 - k`) for the second, so at most half of the user's index entries are
+# skipped. Each half is gated by a condition on constants and the total only (PostgreSQL runs one of them);
+# past the end neither matches and the page is empty.
+_AFTER_KTH_SQL = """({region}.x_octet, {region}.y_octet) >= (
+    WITH total AS (SELECT ({regions_used}) AS t)
+    SELECT x_octet, y_octet FROM (
+        SELECT k.x_octet, k.y_octet FROM {region} k WHERE k.user_id = %s AND 2 * %s < (SELECT t FROM total)
+        ORDER BY k.x_octet, k.y_octet LIMIT 1 OFFSET %s
+    ) AS first_half
+    UNION ALL
+    SELECT x_octet, y_octet FROM (
+        SELECT k.x_octet, k.y_octet FROM {region} k
+        WHERE k.user_id = %s AND 2 * %s >= (SELECT t FROM total) AND %s < (SELECT t FROM total)
+        ORDER BY k.x_octet DESC, k.y_octet DESC LIMIT 1
+        OFFSET (SELECT CASE WHEN t - 1 - %s > 0 THEN t - 1 - %s ELSE 0 END FROM total)
+    ) AS second_half
+)"""
+
+
+def page_queryset(queryset: Any, user_id: int, offset: int) -> Any:
+    """`queryset` (all of the user's regions, in the default order) from its row number `offset` on, each row
+    carrying the user's region count as `TOTAL_KEY`: slice it for a page."""
+    quote = connections[router.db_for_read(Region)].ops.quote_name
+    regions_used = _REGIONS_USED_SQL.format(quota=quote(UserQuota._meta.db_table))
+    after_kth = _AFTER_KTH_SQL.format(region=quote(Region._meta.db_table), regions_used=regions_used)
+    k = offset
+    # constant SQL around the models' quoted table names; every value is a parameter
+    page = queryset.filter(RawSQL(after_kth, [user_id, user_id, k, k, user_id, k, k, k, k], output_field=BooleanField()))  # noqa: S611
+    return page.annotate(**{TOTAL_KEY: RawSQL(regions_used, [user_id], output_field=IntegerField())})  # noqa: S611
 
 
 def region_list_unfiltered(queryset: Any, user: Any) -> Any:
@@ -41,17 +72,16 @@ def region_list_unfiltered(queryset: Any, user: Any) -> Any:
     when it is in the default order; any other order keeps COUNT and OFFSET."""
     if tuple(queryset.query.order_by) != DEFAULT_ORDER:
         return queryset
-    region = connections[router.db_for_read(Region)].ops.quote_name(Region._meta.db_table)
-    after_kth, total = _AFTER_KTH_SQL.format(region=region), _TOTAL_SQL.format(region=region)
 
     def seek(offset: int, limit: int) -> tuple[int, list[Any]]:
-        # constant SQL around the model's quoted table name; every value is a parameter
-        page = queryset.filter(RawSQL(after_kth, [user.pk, offset], output_field=BooleanField()))  # noqa: S611
-        page = page.annotate(**{TOTAL_KEY: RawSQL(total, [user.pk], output_field=IntegerField())})  # noqa: S611
-        rows = list(page[:limit])
+        rows = list(page_queryset(queryset, user.pk, offset)[:limit])
         if not rows:
-            return queryset.count(), []  # past the end (or no region at all): the total for the paginator
+            return _regions_used(user), []  # past the end (or no region at all): the total for the paginator
         first = rows[0]
         return int(first[TOTAL_KEY] if isinstance(first, dict) else getattr(first, TOTAL_KEY)), rows
 
     return with_page_seek(queryset, seek)
+
+
+def _regions_used(user: Any) -> int:
+    return int(UserQuota.objects.filter(user=user).values_list("regions_used", flat=True).first() or 0)

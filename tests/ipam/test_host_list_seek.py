@@ -130,3 +130,23 @@ def test_the_seek_reads_the_counters_from_the_covering_index_without_sorting(ali
     plan = page_queryset(Host.objects.filter(user=alice).values("pk"), alice.pk, 7)[:5].explain()
     assert "Index Only Scan using region_user_network_hosts" in plan, plan
     assert "Sort Key: ipam_region.network_int" not in plan and "top-N" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_running_sum_starts_from_the_nearer_end(alice: Any) -> None:
+    """PostgreSQL runs one of the two walks over the region counters: forwards for a row in the first half of
+    the list, backwards for one in the second (the other is never executed), and both land on the right row."""
+    from ipam.selectors.host_pages import page_queryset
+
+    _hosts_with_gaps(alice)
+    with connection.cursor() as cursor:  # as above: fresh statistics, the ordered index paths only
+        cursor.execute("ANALYZE ipam_region, ipam_host, ipam_userquota")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    for offset, idle in ((3, "backward"), (10, "backward"), (11, "forward"), (21, "forward")):
+        queryset = page_queryset(Host.objects.filter(user=alice).values("pk"), alice.pk, offset)[:1]
+        assert [str(row["pk"]) for row in queryset] == _reference(alice, offset, 1)
+        plan = queryset.explain(analyze=True)
+        walks = {line.split("Subquery Scan on ")[1].split()[0]: line for line in plan.splitlines() if "Subquery Scan on " in line}
+        assert set(walks) == {"forward", "backward"}, plan
+        assert "never executed" in walks[idle] and "never executed" not in walks[({"forward", "backward"} - {idle}).pop()], plan

@@ -8,6 +8,7 @@ same rows; other users' regions at the same and at neighbouring octets must not 
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
@@ -60,7 +61,35 @@ def test_one_statement_reads_the_count_and_the_page(api: Any, alice: Any, bob: A
     assert [r["region_id"] for r in body["results"]] == _reference(alice, 8, 4) and body["count"] == 13
     sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_REGION" in q["sql"].upper()]
     assert len(sqls) == 1, sqls  # was: COUNT(*), then ORDER BY … OFFSET 8 LIMIT 4
-    assert "COUNT(*)" in sqls[0] and "LIMIT 1 OFFSET 8" in sqls[0] and sqls[0].rstrip().endswith("LIMIT 4")
+    # the count is the quota row's (no COUNT over the regions); the k-th key from either end of the index
+    assert "IPAM_USERQUOTA" in sqls[0] and "COUNT(" not in sqls[0] and sqls[0].rstrip().endswith("LIMIT 4")
+    assert "LIMIT 1 OFFSET 8" in sqls[0] and "K.X_OCTET DESC, K.Y_OCTET DESC LIMIT 1" in sqls[0]
+
+
+@pytest.mark.postgres
+def test_the_kth_key_is_read_from_the_nearer_end(alice: Any, bob: Any) -> None:
+    """PostgreSQL skips index entries from one end only: forwards in the first half, backwards in the second."""
+    from ipam.selectors.region_pages import page_queryset, region_list_unfiltered
+
+    total = _regions(alice, bob)
+    with connection.cursor() as cursor:
+        # As in test_host_list_seek: fresh statistics, and no sequential scan or sort to fall back on for a
+        # table this small, so the plan shows the ordered index path the seek is written for.
+        cursor.execute("ANALYZE ipam_region, ipam_userquota")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    queryset = Region.objects.filter(user=alice).order_by("x_octet", "y_octet")
+    for offset, direction in ((0, "Forward"), (6, "Forward"), (7, "Backward"), (12, "Backward")):
+        captured_total, rows = region_list_unfiltered(queryset, alice).page_seek(offset, 2)
+        assert captured_total == total and [str(r.pk) for r in rows] == _reference(alice, offset, 2)
+        sql, params = page_queryset(queryset, alice.pk, offset)[:2].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE) " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        scans = [line for line in plan.splitlines() if re.search(r"Index Only Scan.* on \S+ k(_\d+)? ", line)]
+        ran = [line for line in scans if "never executed" not in line]
+        assert len(scans) == 2, plan
+        assert len(ran) == 1 and ("Backward" in ran[0]) == (direction == "Backward"), plan
 
 
 def test_the_same_rows_as_the_filtered_and_reordered_offset_paths(api: Any, alice: Any, bob: Any) -> None:

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from ipam.api.reservation_rows import RESERVATION_VALUES, reservation_row
-from ipam.api.reservations import ReservationSerializer, ReservationViewSet
+from ipam.api.reservations import ReservationFilter, ReservationSerializer, ReservationViewSet
 from ipam.models import Reservation, ReservationStatus
 from ipam.services.reservation_conversion import reservation_convert
 from ipam.services.reservations import reservation_create
@@ -188,10 +188,11 @@ def test_a_list_page_reads_the_same_statements_whatever_its_rows(api: Any, alice
     def reservation_statements(captured: CaptureQueriesContext) -> list[str]:
         return [q["sql"] for q in captured.captured_queries if Reservation._meta.db_table in q["sql"]]
 
-    assert len(reservation_statements(empty)) == 1  # the count; an empty first page reads no rows
-    # the count and the page (its country joined in), however many rows: no statement per row
-    assert len(reservation_statements(few)) == len(reservation_statements(full)) == len(reservation_statements(filtered)) == 2
-    assert len(few.captured_queries) == len(full.captured_queries) == len(filtered.captured_queries)
+    # newest first (the default order): the count and the page (its country joined in) in one statement, however
+    # many rows, and for an empty list too; another order: the count, then the page. No statement per row.
+    assert len(reservation_statements(empty)) == len(reservation_statements(few)) == len(reservation_statements(full)) == 1
+    assert len(reservation_statements(filtered)) == 2
+    assert len(few.captured_queries) == len(full.captured_queries) == len(filtered.captured_queries) - 1
     page = reservation_statements(full)[-1]
     assert "ipam_country" in page and "expiry_warning_sent_at" not in page  # the body's columns, not every column
 
@@ -237,3 +238,24 @@ def test_detail_and_create_still_answer_through_the_serializer(api: Any, alice: 
     created = api.post("/ipam/reservations", {"resource_type": "region", "x_octet": 0, "y_octet": 77, "reason": "new"}, format="json")
     assert created.status_code == 201
     assert api.get("/ipam/reservations").json()["results"][0] == created.json()
+
+
+def test_every_page_newest_first_is_the_offset_page_with_its_count(api: Any, alice: Any, bob: Any) -> None:
+    """The default order's pages (count and rows in one statement) against COUNT and `OFFSET k LIMIT n` over
+    the same rows, with and without a filter; other users' reservations never count."""
+    _make(alice)
+    _make(bob, base_y=40)
+    _make(alice, base_y=20)
+    for query in ({}, {"status": "active"}, {"resource_type": "host"}):
+        mine = ReservationFilter(query, queryset=Reservation.objects.filter(user=alice)).qs.order_by("-created_at", "-id")
+        total = mine.count()
+        assert 0 < total < Reservation.objects.count()
+        for page_size in (1, 4, 7, 50):
+            pages = -(-total // page_size)
+            for page in range(1, pages + 1):
+                body = api.get("/ipam/reservations", {**query, "page": page, "page_size": page_size}).json()
+                expected = [str(pk) for pk in mine.values_list("pk", flat=True)[(page - 1) * page_size : page * page_size]]
+                assert body["count"] == total and [r["reservation_id"] for r in body["results"]] == expected, (query, page, page_size)
+            assert api.get("/ipam/reservations", {**query, "page": pages + 1, "page_size": page_size}).status_code == 404
+            last = api.get("/ipam/reservations", {**query, "page": "last", "page_size": page_size}).json()
+            assert len(last["results"]) == total - (pages - 1) * page_size and last["next"] is None
