@@ -83,6 +83,7 @@ def newest_first_page(
     order: Sequence[str] = NEWEST_FIRST,
     day_counts: tuple[DayCounts, Any] | None = None,
     by_keys: bool = False,
+    keys_from: Any = None,
 ) -> Any:
     """`rows` (a `.values()` queryset of all of the list's rows, the ordering fields and the primary key
     among its values) in `order`, paged by `StandardPagination` in one statement per page.
@@ -97,6 +98,9 @@ def newest_first_page(
     `by_keys`: read the page's keys first and then its rows by key (two statements) — for wide rows, whose
     skip within a day is then read from the owner's index only, and whose planner then never reaches the
     rows through the table-wide time index (the audit trail).
+    `keys_from`: the same rows as a queryset without the joins `rows` adds for its columns (e.g. a country's
+    name through a non-null foreign key, which never drops a row); the count and the k-th key are read from
+    it, so those parts of the statement join nothing they do not filter on.
     """
     names = value_names(rows.query)
     if not names or not rows.query.values_select:
@@ -114,6 +118,7 @@ def newest_first_page(
     operator = "<=" if descending.pop() else ">="
     aggregates: dict[str, Aggregate] = {TOTAL: total if total is not None else Count("*"), **(counts or {})}
     ordered = rows.order_by(*order)
+    source = rows if keys_from is None else keys_from.order_by(*order)
     width = len(aggregates)
     pk_at = width + names.index(fields[-1])  # the primary key's position in a fetched row
     outer_order = ", ".join(
@@ -144,7 +149,7 @@ def newest_first_page(
     def seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         page = ordered
         if offset:
-            key = ordered.values_list(*fields)[offset : offset + 1]
+            key = source.values_list(*fields)[offset : offset + 1]
             page = page.filter(_FromKey([F(field) for field in fields], key, operator))
         page = page[:limit]
         using = page.db
@@ -152,7 +157,7 @@ def newest_first_page(
         page_sql, page_params = compiler.as_sql()
         # One row of aggregates over the same rows: grouped by a constant only, which adds no GROUP BY clause.
         # (Built here, not once above: the day-count path never needs it.)
-        summary = rows.order_by().values(_newest_one=Value(1)).annotate(**aggregates).values(*aggregates)
+        summary = source.order_by().values(_newest_one=Value(1)).annotate(**aggregates).values(*aggregates)
         counts_sql, counts_params = summary.query.get_compiler(using=using).as_sql()
         sql = (
             f"SELECT newest_counts.*, newest_page.* FROM ({counts_sql}) newest_counts "

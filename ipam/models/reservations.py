@@ -86,7 +86,7 @@ class Reservation(models.Model):
         indexes = [
             models.Index(fields=["user", "status", "resource_type", "x_octet", "y_octet"], name="reservation_user_addr"),
             models.Index(fields=["status", "expires_at"], name="reservation_status_expiry"),
-            models.Index(fields=["user", "-created_at"], name="reservation_user_created"),
+            models.Index(fields=["user", "-created_at", "-id"], name="reservation_user_created_id"),  # newest first, a total order
         ]
 
     def __str__(self) -> str:

@@ -62,13 +62,13 @@ def test_the_command_line_exits_0_when_complete_and_1_when_an_index_is_missing(t
     ok = manage("verify_indexes", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "All indexes verified successfully" in ok.stdout
-    index = next(i for i in Reservation._meta.indexes if i.name == "reservation_user_created")
+    index = next(i for i in Reservation._meta.indexes if i.name == "reservation_user_created_id")
     with connection.schema_editor() as editor:
         editor.remove_index(Reservation, index)
     try:
         broken = manage("verify_indexes", env=env)
         assert broken.returncode == 1
-        assert "- index reservation_user_created (user, -created_at)" in broken.stdout
+        assert "- index reservation_user_created_id (user, -created_at, -id)" in broken.stdout
         assert "missing indexes or constraints: 1" in broken.stderr
     finally:
         with connection.schema_editor() as editor:
