@@ -150,3 +150,27 @@ def test_the_running_sum_starts_from_the_nearer_end(alice: Any) -> None:
         walks = {line.split("Subquery Scan on ")[1].split()[0]: line for line in plan.splitlines() if "Subquery Scan on " in line}
         assert set(walks) == {"forward", "backward"}, plan
         assert "never executed" in walks[idle] and "never executed" not in walks[({"forward", "backward"} - {idle}).pop()], plan
+
+
+def test_the_compiled_page_is_the_orm_page_and_compiles_once(alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list's statement is compiled once (per database, columns, page size and thread) and run again with
+    other users and offsets: the same rows, values and totals as the ORM's own page, for every offset."""
+    from ipam.api.list_rows import HOST_VALUES
+    from ipam.selectors import host_pages
+
+    _hosts_with_gaps(alice)
+    _hosts_with_gaps(bob, (3, 4))
+    host_pages._compiled.__dict__.clear()
+    cases = [(user, offset) for user in (alice, bob) for offset in range(Host.objects.filter(user=user).count() + 2)]
+    orm = {
+        (user.pk, offset): host_pages.host_page(Host.objects.filter(user=user).values(*HOST_VALUES), user.pk, offset, 5)
+        for user, offset in cases
+    }
+    host_pages.host_values_page("default", HOST_VALUES, alice.pk, 0, 5)  # compiles
+    monkeypatch.setattr(host_pages, "page_queryset", None)  # from now on the ORM never builds the page again
+    for user, offset in cases:
+        total = Host.objects.filter(user=user).count()
+        compiled = host_pages.host_values_page("default", HOST_VALUES, user.pk, offset, 5)
+        assert compiled == orm[(user.pk, offset)], (user, offset)
+        assert compiled[0] in (total, None) and (compiled[0] is None) == (offset >= total)
+    assert len(host_pages._compiled.pages) == 1
