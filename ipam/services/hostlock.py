@@ -11,7 +11,8 @@ metadata, so each call only binds parameters:
     SELECT EXISTS(<host with one of the names in the region>)           AS hostname_taken,       -- 2: the probes
            EXISTS(<active, unexpired host reservation in 10.X.Y.0/24>)  AS has_host_reservations,
            EXISTS(<active webhook of the user>)                         AS has_webhooks,
-           EXISTS(<active notification rule of the user>)               AS has_rules
+           EXISTS(<active notification rule of the user>)               AS has_rules,
+           <the region's country's columns> FROM <country> WHERE id = <the region's country>
 
 Two statements, not one, on purpose (issue 14, docs/reliability.md "Hardening round 2"): under READ
 COMMITTED a statement reads the snapshot taken when it *started*. When the lock statement carried the
@@ -23,7 +24,8 @@ Whatever decides an allocation is read after the lock is held.
 Plain SQL that PostgreSQL and SQLite both run (SQLite has no `FOR UPDATE`, and needs none: it
 serialises writers); the locking clause comes from the backend's own operations, exactly as Django
 would add it. The row is turned into a `Region` by `Model.objects.raw`, which applies the fields'
-database converters; the country comes from the cached country table. The tests run on both backends
+database converters; the probe statement also reads the region's country row (for the audit row and the
+response; it decides nothing), which saves the country cache's round trip. The tests run on both backends
 and compare with the ORM's answers (`tests/perf/test_allocation_statements.py`).
 """
 
@@ -36,8 +38,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
 
-from ipam import cache, exceptions
-from ipam.models import AllocationCursor, Host, Region, Reservation, ReservationStatus
+from ipam import exceptions
+from ipam.models import AllocationCursor, Country, Host, Region, Reservation, ReservationStatus
 from notifications.models import NotificationRule
 from webhooks.models import Webhook
 
@@ -76,6 +78,7 @@ def _probe_statement(alias: str, vendor: str, names: int) -> str:
         return f"{prefix}.{qn(_column(model, field))}"
 
     placeholders = ", ".join(["%s"] * names)
+    country_columns = "".join(f", c.{qn(field.column)}" for field in Country._meta.concrete_fields)
     # Identifiers come from the models' metadata (quoted by the backend); every value is a bound parameter.
     return (
         f"SELECT EXISTS(SELECT 1 FROM {table(Host)} h WHERE {col('h', Host, 'region')} = %s "  # noqa: S608
@@ -87,6 +90,7 @@ def _probe_statement(alias: str, vendor: str, names: int) -> str:
         f"EXISTS(SELECT 1 FROM {table(Webhook)} w WHERE {col('w', Webhook, 'user')} = %s AND {col('w', Webhook, 'is_active')} = %s), "
         f"EXISTS(SELECT 1 FROM {table(NotificationRule)} n WHERE {col('n', NotificationRule, 'user')} = %s "
         f"AND {col('n', NotificationRule, 'is_active')} = %s)"
+        f"{country_columns} FROM {table(Country)} c WHERE c.{qn(Country._meta.pk.column)} = %s"
     )
 
 
@@ -96,10 +100,6 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
     the user has no such region."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
-    # The country table (a cache round trip) is read before the lock: it decides nothing about the allocation
-    # (only the name and code in the audit row and the response) and a region never changes country, so the
-    # lock is not held across a cache round trip. The region row and the probes are read after the lock.
-    countries = cache.countries()
     try:
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
@@ -124,15 +124,16 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         True,
         user.pk,
         True,
+        region.country_id,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_probe_statement(alias, connection.vendor, len(names)), params)
         answers = cursor.fetchone()
-    for probe, answer in zip(PROBES, answers, strict=True):
+    # One row: the region's country exists (a protected foreign key).
+    for probe, answer in zip(PROBES, answers[: len(PROBES)], strict=True):
         setattr(region, probe, bool(answer))
-    country = next((c for c in countries if c.pk == region.country_id), None)
-    if country is not None:
-        region.country = country
+    fields = [field.attname for field in Country._meta.concrete_fields]
+    region.country = Country(**dict(zip(fields, answers[len(PROBES) :], strict=True)))
     return region
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -236,29 +237,25 @@ def test_a_region_allocation_resolves_the_country_from_the_cached_table(alice: A
         region_allocate(actor=alice, country="India", region_name="old-name")
 
 
-def test_the_host_lock_reads_the_country_table_before_the_lock(alice: Any, monkeypatch: Any) -> None:
-    """The country table is a cache round trip: read before the lock statement, not while the lock is held."""
+def test_the_host_lock_reads_the_country_with_the_probes_not_from_the_cache(alice: Any, monkeypatch: Any) -> None:
+    """The region's country comes from the probe statement (after the lock; it decides nothing): no cache round
+    trip, every column as the table holds it, and an edit of the country is seen at once."""
     from ipam import cache as ipam_cache
-    from ipam.services import hostlock
+    from ipam.models import Country
 
     region = make_region(alice)
-    order: list[str] = []
-    real_countries = ipam_cache.countries
-
-    def countries() -> Any:
-        order.append("countries")
-        return real_countries()
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if "ipam_region" in sql and sql.startswith("SELECT") and not order.count("lock"):
-            order.append("lock")
-        return execute(sql, params, many, context)
-
-    monkeypatch.setattr(hostlock.cache, "countries", countries)
-    with connection.execute_wrapper(record):
-        host = host_allocate(actor=alice, region_id=region.pk, hostname="web-1")
-    assert order == ["countries", "lock"]
-    assert host.region.country.name == region.country.name
+    monkeypatch.setattr(ipam_cache, "countries", lambda: pytest.fail("the country cache was read"))
+    sql = _statements(lambda: host_allocate(actor=alice, region_id=region.pk, hostname="web-1"))
+    probes = [statement for statement in sql if statement.startswith("SELECT EXISTS")]
+    assert len(probes) == 1 and "ipam_country" in probes[0], sql
+    Country.objects.filter(pk=region.country_id).update(name="Bharat")
+    host = host_allocate(actor=alice, region_id=region.pk, hostname="web-2")
+    stored = Country.objects.get(pk=region.country_id)
+    shown = host.region.country
+    assert [getattr(shown, f.attname) for f in Country._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in Country._meta.concrete_fields
+    ]
+    assert shown.name == "Bharat"
 
 
 # --- Region allocation: the cursor lock, then one probe statement (issue 19) --------------------------------
