@@ -20,7 +20,7 @@ from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM, cursor_ordering_of
 from foundation.permissions import IPAMPermission, owned
 from foundation.routers import UUID_PATTERN
-from foundation.rows import current_timezone, unfiltered_or_filter
+from foundation.rows import current_timezone
 from foundation.types import actor_of
 from ipam.api import serializers as core
 from ipam.api.detail import LightRetrieveMixin
@@ -163,7 +163,7 @@ class ReservationViewSet(ConditionalMixin, LightRetrieveMixin, mixins.ListModelM
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through ReservationSerializer: the same JSON
         # (the country's name and continent from the same join; the status as of one `now` for the whole page).
-        mine = unfiltered_or_filter(self, self.get_queryset())
+        mine = self.filter_queryset(self.get_queryset())
         rows = mine.values(*RESERVATION_VALUES)
         if tuple(rows.query.order_by) == NEWEST_FIRST:  # the default order: the count and the page in one statement
             # (counted and keyed without the country join of the body's columns: `country` is a non-null key)

@@ -35,12 +35,8 @@ from django.db.models.expressions import RawSQL
 
 from foundation.day_counts import value_names
 from foundation.pagination import with_count_hint, with_page_seek
-from ipam.models import Host, Region, UserQuota
-
-# The user's host count: the quota row's `hosts_used` (no row: 0), which equals the number of the user's host
-# rows and the sum of their regions' `allocated_hosts` (both invariants, kept in the transactions that add or
-# remove hosts and checked by `verify_counters`): one row read by key instead of summing every region.
-_HOSTS_USED_SQL = "SELECT COALESCE(MAX(q.hosts_used), 0) FROM {quota} q WHERE q.user_id = %s"
+from ipam.models import Host, Region
+from ipam.selectors.usage import used, used_sql
 
 # `{host}.ip_int >= <the address of the user's host number k in address order>` (NULL past the end). The
 # running sum walks the regions from whichever end is nearer to k: forwards for the first half of the list
@@ -49,7 +45,7 @@ _HOSTS_USED_SQL = "SELECT COALESCE(MAX(q.hosts_used), 0) FROM {quota} q WHERE q.
 # and the total only, so PostgreSQL runs one of the two walks (a One-Time Filter) and at most half the
 # regions are read.
 _FROM_KTH_SQL = """{host}.ip_int >= (
-    WITH total AS (SELECT (%s) AS t),
+    WITH total AS (SELECT ({hosts_used}) AS t),
     forward AS (
         SELECT network_int, allocated_hosts AS n,
                SUM(allocated_hosts) OVER (ORDER BY network_int ROWS UNBOUNDED PRECEDING) - allocated_hosts AS before
@@ -82,12 +78,12 @@ def page_queryset(queryset: Any, user_id: int, offset: int) -> Any:
     """`queryset` (all of the user's hosts) from its row number `offset` on, by `ip_int`, each row carrying the
     user's host count as `TOTAL_KEY`: slice it for a page."""
     quote = connections[router.db_for_read(Host)].ops.quote_name
-    names = {"host": quote(Host._meta.db_table), "region": quote(Region._meta.db_table), "quota": quote(UserQuota._meta.db_table)}
-    hosts_used = _HOSTS_USED_SQL.format(**names)
+    hosts_used = used_sql("hosts_used")  # the total: the quota row's counter (ipam/selectors/usage.py)
+    names = {"host": quote(Host._meta.db_table), "region": quote(Region._meta.db_table), "hosts_used": hosts_used}
     k = offset
     # constant SQL around the models' quoted table names; every value is a parameter
     after = RawSQL(  # noqa: S611
-        _FROM_KTH_SQL.format(**names).replace("(%s) AS t", f"({hosts_used}) AS t", 1),
+        _FROM_KTH_SQL.format(**names),
         [user_id, user_id, user_id, k, k, k, k, k, k, k, k, user_id],
         output_field=BooleanField(),
     )
@@ -106,7 +102,7 @@ def host_page(queryset: Any, user_id: int, offset: int, limit: int) -> tuple[int
 
 
 def _host_total(user: Any) -> int:
-    return int(UserQuota.objects.filter(user=user).values_list("hosts_used", flat=True).first() or 0)
+    return used(user, "hosts_used")
 
 
 def host_page_ids(user_id: int, offset: int, limit: int) -> tuple[int, list[Any]]:

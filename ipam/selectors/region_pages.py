@@ -24,16 +24,12 @@ from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from foundation.pagination import with_page_seek
-from ipam.models import Region, UserQuota
+from ipam.models import Region
+from ipam.selectors.usage import used, used_sql
 
 DEFAULT_ORDER = ("x_octet", "y_octet")
 TOTAL_KEY = "_region_total"
 
-
-# The user's region count: the quota row's `regions_used` (no row: 0), equal to the number of the user's
-# region rows (an invariant kept by allocation and retirement, checked by `verify_counters`): one row read by
-# key instead of counting every region.
-_REGIONS_USED_SQL = "SELECT COALESCE(MAX(q.regions_used), 0) FROM {quota} q WHERE q.user_id = %s"
 
 # The k-th key, read from the nearer end of the unique index: forwards (`OFFSET k`) for the first half of the
 # list, backwards (`OFFSET total - 1 - k`) for the second, so at most half of the user's index entries are
@@ -59,7 +55,7 @@ def page_queryset(queryset: Any, user_id: int, offset: int) -> Any:
     """`queryset` (all of the user's regions, in the default order) from its row number `offset` on, each row
     carrying the user's region count as `TOTAL_KEY`: slice it for a page."""
     quote = connections[router.db_for_read(Region)].ops.quote_name
-    regions_used = _REGIONS_USED_SQL.format(quota=quote(UserQuota._meta.db_table))
+    regions_used = used_sql("regions_used")  # the total: the quota row's counter (ipam/selectors/usage.py)
     after_kth = _AFTER_KTH_SQL.format(region=quote(Region._meta.db_table), regions_used=regions_used)
     k = offset
     # constant SQL around the models' quoted table names; every value is a parameter
@@ -76,12 +72,8 @@ def region_list_unfiltered(queryset: Any, user: Any) -> Any:
     def seek(offset: int, limit: int) -> tuple[int, list[Any]]:
         rows = list(page_queryset(queryset, user.pk, offset)[:limit])
         if not rows:
-            return _regions_used(user), []  # past the end (or no region at all): the total for the paginator
+            return used(user, "regions_used"), []  # past the end (or no region at all): the total for the paginator
         first = rows[0]
         return int(first[TOTAL_KEY] if isinstance(first, dict) else getattr(first, TOTAL_KEY)), rows
 
     return with_page_seek(queryset, seek)
-
-
-def _regions_used(user: Any) -> int:
-    return int(UserQuota.objects.filter(user=user).values_list("regions_used", flat=True).first() or 0)

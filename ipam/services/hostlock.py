@@ -44,6 +44,7 @@ from notifications.models import NotificationRule
 from webhooks.models import Webhook
 
 PROBES = ("hostname_taken", "has_host_reservations", "has_webhooks", "has_rules")
+_COUNTRY_FIELDS = [field.attname for field in Country._meta.concrete_fields]  # the probe statement's last columns
 
 
 def _column(model: Any, field: str) -> str:
@@ -132,8 +133,7 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
     # One row: the region's country exists (a protected foreign key).
     for probe, answer in zip(PROBES, answers[: len(PROBES)], strict=True):
         setattr(region, probe, bool(answer))
-    fields = [field.attname for field in Country._meta.concrete_fields]
-    region.country = Country(**dict(zip(fields, answers[len(PROBES) :], strict=True)))
+    region.country = Country.from_db(alias, _COUNTRY_FIELDS, answers[len(PROBES) :])  # every concrete column, in order
     return region
 
 

@@ -326,6 +326,7 @@ _UUID_TEXT = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _SHARE_COLUMNS = ("id", "user_id", "resource_type", "resource_id", "created_at", "expires_at")
 _USER_COLUMNS = ("id", "first_name", "last_name", "username")
 _COUNTRY_COLUMNS = ("id", "name", "code", "code3", "continent", "x_start", "x_end")
+_REGION_COUNTRY_COLUMNS = ("id", "name", "continent")  # what a region's or host's public data shows of it
 _REGION_COLUMNS = (
     "id",
     "x_octet",
@@ -379,7 +380,7 @@ def _share_view_sql(alias: str, *, asynchronous: bool) -> str:
         *_column_list("u", get_user_model(), _USER_COLUMNS),
         *_column_list("c", Country, _COUNTRY_COLUMNS),
         *_column_list("r", Region, _REGION_COLUMNS),
-        *_column_list("rc", Country, ("name", "continent")),
+        *_column_list("rc", Country, _REGION_COUNTRY_COLUMNS),
         *_column_list("h", Host, _HOST_COLUMNS),
     ]
     return _SHARE_VIEW_SQL.format(
@@ -395,15 +396,14 @@ def _share_view_sql(alias: str, *, asynchronous: bool) -> str:
     )
 
 
-def _instance(model: Any, row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> Any:
-    """The model instance the ORM would load from these columns (JSON columns decoded as the field does)."""
-    values = {}
-    for name in names:
-        value = row[f"{prefix}_{name}"]
-        if name == "tags" and isinstance(value, str):
-            value = json.loads(value)
-        values[name] = value
-    return model(**values)
+def _instance(alias: str, model: Any, row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> Any:
+    """The model instance the ORM would load from these columns (the others deferred; JSON decoded as the
+    field does). `from_db` takes the values in the model's field order."""
+    loaded = {model._meta.get_field(name).attname: row[f"{prefix}_{name}"] for name in names}
+    if isinstance(loaded.get("tags"), str):
+        loaded["tags"] = json.loads(loaded["tags"])
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in loaded]
+    return model.from_db(alias, attnames, [loaded[attname] for attname in attnames])
 
 
 def _share_view_row(alias: str, hashed: str, now: datetime) -> tuple[Share, dict[str, Any]] | None:
@@ -418,15 +418,15 @@ def _share_view_row(alias: str, hashed: str, now: datetime) -> tuple[Share, dict
         if fetched is None:
             return None
         row = dict(zip((column.name for column in cursor.description), fetched, strict=True))
-    share = _instance(Share, row, "s", _SHARE_COLUMNS)
-    share.user = _instance(get_user_model(), row, "u", _USER_COLUMNS)
+    share = _instance(alias, Share, row, "s", _SHARE_COLUMNS)
+    share.user = _instance(alias, get_user_model(), row, "u", _USER_COLUMNS)
     if share.resource_type == Share.ResourceType.COUNTRY:
-        return share, _country_data(_instance(Country, row, "c", _COUNTRY_COLUMNS), row["cursor_region_count"] or 0)
-    region = _instance(Region, row, "r", _REGION_COLUMNS)
-    region.country = Country(name=row["rc_name"], continent=row["rc_continent"])
+        return share, _country_data(_instance(alias, Country, row, "c", _COUNTRY_COLUMNS), row["cursor_region_count"] or 0)
+    region = _instance(alias, Region, row, "r", _REGION_COLUMNS)
+    region.country = _instance(alias, Country, row, "rc", _REGION_COUNTRY_COLUMNS)
     if share.resource_type == Share.ResourceType.REGION:
         return share, _region_data(region)
-    host = _instance(Host, row, "h", _HOST_COLUMNS)
+    host = _instance(alias, Host, row, "h", _HOST_COLUMNS)
     host.region = region
     return share, _host_data(host)
 
