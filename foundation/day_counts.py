@@ -35,8 +35,10 @@ SQLite keeps COUNT/OFFSET (the tables exist there but stay empty).
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,23 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 _SHOW = 5  # days listed per owner in a drift report
+_OFFSET = object()  # where a compiled page statement takes its offset
+# Owners no table holds (a negative id, a UUID of the nil namespace), in place of the owner in a compiled page.
+_SENTINELS: dict[type, Any] = {int: -7_700_037, uuid.UUID: uuid.UUID("00000000-0000-4000-8000-000007700037")}
+_COMPILED_MAX = 64
+_compiled = threading.local()  # compiled page statements, per thread (a compiler is not shared between threads)
+
+
+def _sentinel(owner: Any) -> Any:
+    try:
+        return _SENTINELS[type(owner)]
+    except KeyError:
+        raise TypeError(f"no sentinel owner for {type(owner).__name__}") from None
+
+
+def _same(value: Any, sentinel: Any) -> bool:
+    """`value` is the sentinel (same type: `True == 1`, so equality alone would not do)."""
+    return type(value) is type(sentinel) and value == sentinel
 
 
 @dataclass(frozen=True)
@@ -199,6 +218,38 @@ class DayCounts:
         statement, sorted by `order_by` (positions in the fetched rows, the counts first). Returns the counts,
         the fetched rows (the counts, then the page's columns; one row of NULL columns when the page is empty)
         and the page's compiler, which converts the columns as `.values()` does."""
+        sql, params, compiler = self._page_statement(ordered, owner, limit, fields, order_by)
+        return (*self._run_page(ordered.db, sql, params, owner, offset, owner), compiler)
+
+    def compiled_page(
+        self,
+        rows_of: Callable[[Any], Any],
+        order: Sequence[str],
+        owner: Any,
+        offset: int,
+        limit: int,
+        fields: Sequence[str],
+        order_by: str,
+        using: str,
+    ) -> tuple[dict[str, int], list[tuple[Any, ...]], Any]:
+        """`page` of `rows_of(owner).order_by(*order)`, from a statement the ORM compiles once per thread (and
+        database, `rows_of`, order and page size) from `rows_of(<a sentinel owner>)`; each call binds its owner
+        where the sentinel was. `rows_of` must give, for every owner, the same query with the owner as its only
+        varying value (a filter on the owner column), which is what `page` would compile for it; a module-level
+        function, since it is part of the cache's key."""
+        sentinel = _sentinel(owner)
+        cache = _compiled.__dict__.setdefault("pages", {})
+        key = (self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(sentinel))
+        if key not in cache:
+            if len(cache) >= _COMPILED_MAX:  # a bound, should a caller pass a new function per call
+                cache.clear()
+            cache[key] = self._page_statement(rows_of(sentinel).using(using).order_by(*order), sentinel, limit, fields, order_by)
+        sql, params, compiler = cache[key]
+        return (*self._run_page(using, sql, params, owner, offset, sentinel), compiler)
+
+    def _page_statement(self, ordered: Any, owner: Any, limit: int, fields: Sequence[str], order_by: str) -> tuple[str, list[Any], Any]:
+        """`page`'s statement and its parameters (the owner's day counts: `owner`, then the offset twice as
+        `_OFFSET`) and the page's compiler."""
         using = ordered.db
         connection = connections[using]
         quote = connection.ops.quote_name
@@ -221,10 +272,17 @@ class DayCounts:
             f"SELECT totals.*, page.* FROM ({self._totals_sql()}) totals LEFT JOIN ({page_sql}) page ON TRUE "
             f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, (owner, offset, offset, *key_params, limit, *page_params))
+        return sql, [owner, _OFFSET, _OFFSET, *key_params, limit, *page_params], compiler
+
+    def _run_page(
+        self, using: str, sql: str, params: list[Any], owner: Any, offset: int, bound_as: Any
+    ) -> tuple[dict[str, int], list[Any]]:
+        """Run a `_page_statement` with `owner` where it holds `bound_as` and `offset` for `_OFFSET`."""
+        values = [offset if p is _OFFSET else owner if _same(p, bound_as) else p for p in params]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, values)
             fetched = cursor.fetchall()
-        return self._counts(fetched[0]), fetched, compiler
+        return self._counts(fetched[0]), fetched
 
     def page_keys(self, model: Any, owner: Any, offset: int, limit: int, using: str) -> tuple[dict[str, int], list[tuple[Any, Any]]]:
         """The counts and the `(pk, time)` of the rows number `offset` … `offset + limit - 1` of `owner`, newest

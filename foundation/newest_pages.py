@@ -34,7 +34,7 @@ Page numbers work as with `StandardPagination`'s other seeks (`foundation.pagina
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connections
@@ -84,6 +84,7 @@ def newest_first_page(
     day_counts: tuple[DayCounts, Any] | None = None,
     by_keys: bool = False,
     keys_from: Any = None,
+    rows_of: Callable[[Any], Any] | None = None,
 ) -> Any:
     """`rows` (a `.values()` queryset of all of the list's rows, the ordering fields and the primary key
     among its values) in `order`, paged by `StandardPagination` in one statement per page.
@@ -101,6 +102,10 @@ def newest_first_page(
     `keys_from`: the same rows as a queryset without the joins `rows` adds for its columns (e.g. a country's
     name through a non-null foreign key, which never drops a row); the count and the k-th key are read from
     it, so those parts of the statement join nothing they do not filter on.
+    `rows_of`: with `day_counts`, a module-level function giving `rows` for any owner (`rows_of(owner)` compiles
+    to `rows`' statement for `day_counts`' owner). The day-count statement is then compiled by the ORM once per
+    thread, from `rows_of(<a sentinel owner>)`, and bound to each page's owner (`DayCounts.compiled_page`): about
+    a millisecond of ORM work saved per page.
     """
     names = value_names(rows.query)
     if not names or not rows.query.values_select:
@@ -140,7 +145,10 @@ def newest_first_page(
             bounds = {f"{spec.time}__gte": min(stamps), f"{spec.time}__lte": max(stamps)} if keys else {}
             page = list(ordered.filter(pk__in=[key for key, _ in keys], **bounds)) if keys else []
         else:
-            found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
+            if rows_of is not None:
+                found, fetched, compiler = spec.compiled_page(rows_of, order, owner, offset, limit, fields, outer_order, ordered.db)
+            else:
+                found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
             page = page_of(fetched, compiler)
         if counted is not None:
             counted.update(found)

@@ -29,6 +29,12 @@ from notifications.models import NOTIFICATION_DAYS, Notification, NotificationRu
 RECENT_UNREAD = 10
 
 
+def inbox_rows(user_id: Any) -> QuerySet[Notification]:
+    """All of a user's notifications as the list's rows: the list's statement, compiled once per thread for any
+    user (`newest_first_page(rows_of=…)`)."""
+    return Notification.objects.filter(user_id=user_id).values(*NOTIFICATION_VALUES)  # type: ignore[return-value]
+
+
 class NotificationFilter(django_filters.FilterSet):
     is_read = django_filters.BooleanFilter()
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
@@ -86,7 +92,7 @@ class NotificationViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.Retrie
             # All of the caller's rows newest first: the total, the unread count and the page in one statement.
             # On PostgreSQL the counts and the page's position come from the per-day counts (no COUNT/OFFSET).
             days = (NOTIFICATION_DAYS, request.user.pk)
-            rows = newest_first_page(rows, total=total, counts={"unread": unread}, counted=counted, day_counts=days)
+            rows = newest_first_page(rows, total=total, counts={"unread": unread}, counted=counted, day_counts=days, rows_of=inbox_rows)
         elif set(request.query_params) <= NOT_FILTERS:
             # Another order of all of the caller's rows: the total and the unread count in one statement (one snapshot).
             def count_both() -> int:

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from foundation import partitions
+from foundation import day_counts, partitions
 from foundation.day_counts import DayCounts
+from foundation.newest_pages import newest_first_page
 from ipam.services.integrity import counters_check, counters_repair, day_counts_compact
+from notifications.api.views import inbox_rows
 from notifications.models import NOTIFICATION_DAYS, Notification, NotificationDayCount
 from notifications.services import notifications_mark_all_read, notifications_prune
+from webhooks.api.views import delivery_log_rows
 from webhooks.models import DELIVERY_DAYS, DeliveryDayCount, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from webhooks.services import delivery_logs_prune
 
@@ -193,6 +198,43 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
         assert len(reads) == 1, reads  # the counts and the page: one statement
         assert "COUNT(" not in reads[0] and f"{table.split('_')[0]}_" in reads[0]
         assert "DAYCOUNT" in reads[0] and reads[0].count(" OFFSET ") == 1 and "OFFSET COALESCE((SELECT SKIP FROM SEEK), 0)" in reads[0]
+
+
+def test_the_compiled_page_statement_is_compiled_once_and_bound_to_each_owner(
+    alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rows_of`: the ORM compiles the page statement once per thread; every owner, offset and size then gets
+    what the statement compiled for that owner gives (the rows and the counts), never another owner's rows."""
+    rng = random.Random(8)
+    _inbox(alice, rng)
+    _inbox(bob, rng, 20)
+    webhook, other = _webhook(alice), _webhook(bob)
+    _deliveries(webhook, rng)
+    _deliveries(other, rng, 15)
+    monkeypatch.setattr(day_counts, "_compiled", threading.local())  # (other tests' pages compiled already)
+    compiled: list[Any] = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: (compiled.append(self.query.model), original(self, *a, **k))[1])
+    unread = {"unread": Count("is_read", filter=Q(is_read=False))}
+    lists = [(NOTIFICATION_DAYS, inbox_rows, (alice.pk, bob.pk), unread), (DELIVERY_DAYS, delivery_log_rows, (webhook.pk, other.pk), {})]
+    for spec, rows_of, owners, counts in lists:
+        for limit in (1, 9):
+            compiles = 0
+            for owner in (*owners, *owners):  # the second round: compiled already
+                for offset in (0, 1, 8, 14, 19, 40, 70):
+                    found: dict[str, int] = {}
+                    compiled.clear()
+                    got = newest_first_page(
+                        rows_of(owner), counts=counts, counted=found, day_counts=(spec, owner), rows_of=rows_of
+                    ).page_seek(offset, limit)
+                    compiles += len(compiled)
+                    want_found: dict[str, int] = {}
+                    want = newest_first_page(rows_of(owner), counts=counts, counted=want_found, day_counts=(spec, owner)).page_seek(
+                        offset, limit
+                    )
+                    assert got == want and found == want_found, (spec.table, owner, offset, limit)
+                    assert [str(row["id"]) for row in got[1]] == _ids(rows_of(owner), offset, limit)
+            assert compiles == 2, compiles  # the page keys and the page's rows: compiled once, for every owner
 
 
 # --- verify_counters --------------------------------------------------------------------------------------
