@@ -35,6 +35,7 @@ SQLite keeps COUNT/OFFSET (the tables exist there but stay empty).
 
 from __future__ import annotations
 
+import datetime
 import threading
 import uuid
 from collections import defaultdict
@@ -48,6 +49,9 @@ from django.db.models.expressions import RawSQL
 
 _SHOW = 5  # days listed per owner in a drift report
 _OFFSET = object()  # where a compiled page statement takes its offset
+# Where a compiled rows-by-keys statement takes its keys (an array literal) and their time bounds.
+_KEYS = "{sentinel-7700041}"
+_LOW, _HIGH = (datetime.datetime(1900, 1, day, 7, 7, 41, tzinfo=datetime.UTC) for day in (1, 2))
 # Owners no table holds (a negative id, a UUID of the nil namespace), in place of the owner in a compiled page.
 _SENTINELS: dict[type, Any] = {int: -7_700_037, uuid.UUID: uuid.UUID("00000000-0000-4000-8000-000007700037")}
 _COMPILED_MAX = 64
@@ -273,6 +277,42 @@ class DayCounts:
             f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
         )
         return sql, [owner, _OFFSET, _OFFSET, *key_params, limit, *page_params], compiler
+
+    def compiled_rows_by_keys(
+        self, rows_of: Callable[[Any], Any], order: Sequence[str], owner: Any, keys: Sequence[tuple[Any, Any]], using: str
+    ) -> list[dict[str, Any]]:
+        """The rows of `rows_of(owner)` whose `(pk, time)` are `keys` (`page_keys`' answer), in `order`, as
+        `.values()` gives them: `pk IN keys AND time BETWEEN their bounds`, from a statement the ORM compiles
+        once per thread (and database, `rows_of` and order), the keys bound as one array literal."""
+        if not keys:
+            return []
+        sentinel = _sentinel(owner)
+        cache = _compiled.__dict__.setdefault("by_keys", {})
+        key = (self.table, rows_of, using, tuple(order), type(sentinel))
+        if key not in cache:
+            if len(cache) >= _COMPILED_MAX:
+                cache.clear()
+            template = rows_of(sentinel).using(using).order_by(*order)
+            connection = connections[using]
+            quote, model = connection.ops.quote_name, template.model
+            pk = model._meta.pk
+            in_keys = RawSQL(
+                f"{quote(model._meta.db_table)}.{quote(pk.column)} = ANY(CAST(%s AS {pk.db_type(connection)}[]))",
+                [_KEYS],
+                output_field=BooleanField(),
+            )
+            bounds = {f"{self.time}__gte": _LOW, f"{self.time}__lte": _HIGH}
+            compiler = template.filter(in_keys, **bounds).query.get_compiler(using=using)
+            sql, params = compiler.as_sql()
+            cache[key] = (sql, list(params), compiler, value_names(template.query))
+        sql, params, compiler, names = cache[key]
+        stamps = [stamp for _, stamp in keys]
+        given = [(_LOW, min(stamps)), (_HIGH, max(stamps)), (_KEYS, "{" + ",".join(str(pk) for pk, _ in keys) + "}"), (sentinel, owner)]
+        values = [next((value for placeholder, value in given if _same(p, placeholder)), p) for p in params]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, values)
+            fetched = cursor.fetchall()
+        return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[fetched])]
 
     def _run_page(
         self, using: str, sql: str, params: list[Any], owner: Any, offset: int, bound_as: Any

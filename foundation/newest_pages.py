@@ -103,9 +103,10 @@ def newest_first_page(
     name through a non-null foreign key, which never drops a row); the count and the k-th key are read from
     it, so those parts of the statement join nothing they do not filter on.
     `rows_of`: with `day_counts`, a module-level function giving `rows` for any owner (`rows_of(owner)` compiles
-    to `rows`' statement for `day_counts`' owner). The day-count statement is then compiled by the ORM once per
-    thread, from `rows_of(<a sentinel owner>)`, and bound to each page's owner (`DayCounts.compiled_page`): about
-    a millisecond of ORM work saved per page.
+    to `rows`' statement for `day_counts`' owner). The day-count statement (with `by_keys`, the rows-by-key
+    statement) is then compiled by the ORM once per thread, from `rows_of(<a sentinel owner>)`, and bound to each
+    page's owner (`DayCounts.compiled_page`, `DayCounts.compiled_rows_by_keys`): about a millisecond of ORM work
+    saved per page.
     """
     names = value_names(rows.query)
     if not names or not rows.query.values_select:
@@ -141,6 +142,11 @@ def newest_first_page(
         spec, owner = day_counts
         if by_keys:  # the keys first (the owner's index only), then the rows by key: two statements
             found, keys = spec.page_keys(rows.model, owner, offset, limit, ordered.db)
+            if rows_of is not None:
+                page = spec.compiled_rows_by_keys(rows_of, order, owner, keys, ordered.db)
+                if counted is not None:
+                    counted.update(found)
+                return found[TOTAL], page
             stamps = [stamp for _, stamp in keys]
             bounds = {f"{spec.time}__gte": min(stamps), f"{spec.time}__lte": max(stamps)} if keys else {}
             page = list(ordered.filter(pk__in=[key for key, _ in keys], **bounds)) if keys else []

@@ -10,8 +10,11 @@ compare, in several time zones.
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Sequence
 from typing import Any
 
+from django.db import connections
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
@@ -37,6 +40,26 @@ def drf_datetime(value: Any, tz: Any = None) -> Any:
         return _drf_datetime(value)
     text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def instance_from_row(model: Any, alias: str, row: Sequence[Any]) -> Any:
+    """The instance of `model` the ORM loads from `row` — every concrete column, in the model's field order, as
+    a plain cursor fetched them — with the backend's and the fields' database converters applied (JSON text
+    decoded, …), as a queryset or `raw()` would; without their per-query machinery (about 0.3 ms for a region)."""
+    connection = connections[alias]
+    columns, attnames = _columns(model)
+    values = list(row)
+    for i, column in enumerate(columns):
+        for converter in connection.ops.get_db_converters(column) + column.field.get_db_converters(connection):
+            values[i] = converter(values[i], column, connection)
+    return model.from_db(alias, attnames, values)
+
+
+@functools.cache
+def _columns(model: Any) -> tuple[list[Any], list[str]]:
+    """`model`'s concrete columns (as the ORM's compiler sees them, for the converters) and attribute names."""
+    fields = model._meta.concrete_fields
+    return [field.get_col(model._meta.db_table) for field in fields], [field.attname for field in fields]
 
 
 def text_or_none(value: Any) -> str | None:

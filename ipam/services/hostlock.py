@@ -23,9 +23,10 @@ Whatever decides an allocation is read after the lock is held.
 
 Plain SQL that PostgreSQL and SQLite both run (SQLite has no `FOR UPDATE`, and needs none: it
 serialises writers); the locking clause comes from the backend's own operations, exactly as Django
-would add it. The row is turned into a `Region` by `Model.objects.raw`, which applies the fields'
-database converters; the probe statement also reads the region's country row (for the audit row and the
-response; it decides nothing), which saves the country cache's round trip. The tests run on both backends
+would add it. The row is turned into a `Region` by `foundation.rows.instance_from_row`, which applies the
+fields' database converters as the ORM does (without `raw()`'s per-query machinery); the probe statement
+also reads the region's country row (for the audit row and the response; it decides nothing), which saves
+the country cache's round trip. The tests run on both backends
 and compare with the ORM's answers (`tests/perf/test_allocation_statements.py`).
 """
 
@@ -38,13 +39,13 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
 
+from foundation.rows import instance_from_row
 from ipam import exceptions
 from ipam.models import AllocationCursor, Country, Host, Region, Reservation, ReservationStatus
 from notifications.models import NotificationRule
 from webhooks.models import Webhook
 
 PROBES = ("hostname_taken", "has_host_reservations", "has_webhooks", "has_rules")
-_COUNTRY_FIELDS = [field.attname for field in Country._meta.concrete_fields]  # the probe statement's last columns
 
 
 def _column(model: Any, field: str) -> str:
@@ -105,10 +106,12 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
         raise exceptions.NotFound("Region not found.", code="region_not_found") from None
-    rows = list(Region.objects.db_manager(alias).raw(_lock_statement(alias, connection.vendor), [region_pk, user.pk]))
-    if not rows:
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_statement(alias, connection.vendor), [region_pk, user.pk])
+        row = cursor.fetchone()
+    if row is None:
         raise exceptions.NotFound("Region not found.", code="region_not_found")
-    region = rows[0]
+    region = instance_from_row(Region, alias, row)
     # A new statement, so a new snapshot: it sees what every earlier holder of the lock committed.
     now = Reservation._meta.get_field("expires_at").get_db_prep_value(timezone.now(), connection)
     names = list(hostnames) or [""]
@@ -133,7 +136,7 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
     # One row: the region's country exists (a protected foreign key).
     for probe, answer in zip(PROBES, answers[: len(PROBES)], strict=True):
         setattr(region, probe, bool(answer))
-    region.country = Country.from_db(alias, _COUNTRY_FIELDS, answers[len(PROBES) :])  # every concrete column, in order
+    region.country = instance_from_row(Country, alias, answers[len(PROBES) :])  # every concrete column, in order
     return region
 
 

@@ -40,15 +40,18 @@ def _consume_one(user: Any, quota_type: str, amount: int) -> bool:
 @functools.lru_cache(maxsize=16)
 def below_warning_statement(alias: str, quota_type: str) -> str:
     """The conditional UPDATE of `_consume_below_warning` (its parameters: `below_warning_params`); host
-    allocation runs it inside its single write statement on PostgreSQL (`ipam.services.hostwrites`)."""
+    allocation runs it inside its single write statement on PostgreSQL (`ipam.services.hostwrites`). Each
+    value is bound once (a one-row `v` joined by UPDATE … FROM, which PostgreSQL and SQLite ≥ 3.33 both run):
+    four parameters, which keeps the host write's statement within what psycopg caches the parsing of."""
     qn = connections[alias].ops.quote_name
     used, limit_field, _ = _COUNTERS[quota_type]
-    u, limit = qn(used), f"COALESCE({qn(limit_field)}, %s)"
+    u, limit = qn(used), f"COALESCE({qn(limit_field)}, v.default_limit)"
     # Identifiers come from the model's metadata (quoted by the backend); every value is a bound parameter.
     return (
-        f"UPDATE {qn(UserQuota._meta.db_table)} SET {u} = {u} + %s "  # noqa: S608
-        f"WHERE {qn(UserQuota._meta.pk.column)} = %s AND {u} <= {limit} - %s "
-        f"AND CAST({u} + %s AS BIGINT) * 100 < CAST({limit} AS BIGINT) * %s"
+        f"UPDATE {qn(UserQuota._meta.db_table)} SET {u} = {u} + v.amount "  # noqa: S608
+        "FROM (SELECT CAST(%s AS INTEGER) AS amount, CAST(%s AS BIGINT) AS default_limit, CAST(%s AS INTEGER) AS threshold) v "
+        f"WHERE {qn(UserQuota._meta.pk.column)} = %s AND {u} <= {limit} - v.amount "
+        f"AND CAST({u} + v.amount AS BIGINT) * 100 < CAST({limit} AS BIGINT) * v.threshold"
     )
 
 
@@ -67,7 +70,7 @@ def below_warning_params(user: Any, quota_type: str, amount: int) -> list[Any]:
     _, _, default = _COUNTERS[quota_type]
     limit = getattr(settings, default)
     threshold = int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)
-    return [amount, user.pk, limit, amount, amount, limit, threshold]
+    return [amount, limit, threshold, user.pk]
 
 
 def quota_consume(*, user: Any, regions: int = 0, hosts: int = 0) -> bool:

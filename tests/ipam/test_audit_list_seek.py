@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from foundation import partitions
+from foundation import day_counts, partitions
 from foundation.newest_pages import newest_first_page
+from ipam.api.audit import audit_trail_rows
 from ipam.models import AUDIT_DAYS, AuditDayCount, AuditLog
+from ipam.selectors.audit import AUDIT_ORDERINGS
 from ipam.services.audit import audit_prune
 from tests.factories import make_host, make_region
 
@@ -119,6 +123,31 @@ def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any, by_k
             assert [str(row["id"]) for row in rows] == _reference(alice, offset, limit), (offset, limit)
 
 
+def test_the_rows_by_key_statement_is_compiled_once_and_bound_to_each_user(alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rows_of`: the trail's rows-by-key statement is compiled once per thread; every user and offset then gets
+    the rows (every column, as `.values()` converts them) that the ORM-compiled statement gives."""
+    monkeypatch.setattr(day_counts, "_compiled", threading.local())  # (other tests' pages compiled already)
+    rng = random.Random(6)
+    _history(alice, rng)
+    _history(bob, rng, 15)
+    compiled: list[Any] = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: (compiled.append(self.query.model), original(self, *a, **k))[1])
+    order, compiles = AUDIT_ORDERINGS["-timestamp"], 0
+    for user in (alice, bob, alice, bob):
+        total = AuditLog.objects.filter(user=user).count()
+        for offset in (0, 1, 7, 14, 20, total - 1, total):
+            days = (AUDIT_DAYS, user.pk)
+            compiled.clear()
+            got = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days, by_keys=True, rows_of=audit_trail_rows)
+            got_page = got.page_seek(offset, 9)
+            compiles += len(compiled)
+            want = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days, by_keys=True).page_seek(offset, 9)
+            assert got_page == want and got_page[0] == total, (user.username, offset)
+            assert [str(row["id"]) for row in got_page[1]] == _reference(user, offset, 9)
+    assert compiles == 1, compiles
+
+
 def test_random_pages_match_the_counted_offset_list(api: Any, alice: Any) -> None:
     rng = random.Random(4)
     _history(alice, rng)
@@ -153,7 +182,7 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
     # The day counts and the keys, with a skip within one day only; then the rows by key, without OFFSET.
     assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and "IPAM_AUDITDAYCOUNT" not in sqls[1]
     assert sqls[0].count(" OFFSET ") == 1 and "OFFSET COALESCE((SELECT SKIP FROM SEEK), 0)" in sqls[0]
-    assert " OFFSET " not in sqls[1] and " IN (" in sqls[1]
+    assert " OFFSET " not in sqls[1] and " = ANY(CAST(" in sqls[1]
 
 
 def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:

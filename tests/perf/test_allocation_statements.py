@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ipam.models import AuditLog, Host, Reservation, UserQuota
+from ipam.models import AuditLog, Host, Region, Reservation, UserQuota
 from ipam.services.hosts import host_allocate
 from notifications.models import AlertState
 from notifications.services import notification_rule_create
@@ -127,6 +127,12 @@ def _probe(user: Any, region: Any, names: list[str]) -> dict[str, bool]:
         locked = lock_region_for_hosts(user, region.pk, names)
     assert locked.pk == region.pk and locked.country.code == region.country.code
     assert (locked.host_bitmap, locked.allocated_hosts, locked.tags) == (region.host_bitmap, region.allocated_hosts, region.tags)
+    # Every column as the ORM loads it (converters applied: the tags decoded, not JSON text), the country too.
+    orm = Region.objects.select_related("country").get(pk=region.pk)
+    for instance, loaded in ((locked, orm), (locked.country, orm.country)):
+        for field in type(instance)._meta.concrete_fields:
+            got, want = getattr(instance, field.attname), getattr(loaded, field.attname)
+            assert (got, type(got)) == (want, type(want)), field.name
     return {probe: getattr(locked, probe) for probe in PROBES}
 
 

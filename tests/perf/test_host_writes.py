@@ -169,3 +169,16 @@ def test_the_unique_backstop_refuses_the_whole_statement(alice: Any) -> None:
     make_host(alice, region)  # at Z=1
     Region.objects.filter(pk=region.pk).update(host_bitmap=b"")  # a corrupt bitmap offers Z=1 again
     _nothing_written(alice, region, lambda: host_allocate(actor=alice, region_id=region.pk, hostname="again"), IntegrityError)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("one", [True, False])
+def test_the_write_statement_stays_within_what_psycopg_caches_the_parsing_of(one: bool) -> None:
+    """psycopg parses a statement's `%s` placeholders again on every call when it is longer than 4096 bytes or
+    takes more than 50 parameters (about 0.25 ms for the single allocation's write): a column added to the host
+    or the audit row must not push it over unnoticed."""
+    from psycopg import _queries
+
+    sql = hostwrites._statement(connection.alias, one)
+    assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert sql.count("%s") <= _queries.MAX_CACHED_STATEMENT_PARAMS
