@@ -75,7 +75,7 @@ class NotificationDayCount(models.Model):
     unread = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["user_id", "day"], name="notificationdaycount_user_day")]
+        indexes = [models.Index(fields=["user_id", "day"], include=["n", "unread"], name="notifdaycount_user_day_sums")]  # index-only reads
 
     def __str__(self) -> str:
         return f"user {self.user_id} {self.day:%Y-%m-%d}: {self.n:+d} ({self.unread:+d} unread)"

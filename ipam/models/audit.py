@@ -67,7 +67,9 @@ class AuditDayCount(models.Model):
     n = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["user_id", "day"], name="auditdaycount_user_day")]
+        indexes = [
+            models.Index(fields=["user_id", "day"], include=["n"], name="auditdaycount_user_day_n")
+        ]  # index-only reads of a user's days
 
     def __str__(self) -> str:
         return f"user {self.user_id} {self.day:%Y-%m-%d}: {self.n:+d}"

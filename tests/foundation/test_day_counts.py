@@ -20,6 +20,7 @@ from django.utils import timezone
 from foundation import day_counts, partitions
 from foundation.day_counts import DayCounts
 from foundation.newest_pages import newest_first_page
+from ipam.models import AUDIT_DAYS, AuditDayCount
 from ipam.services.integrity import counters_check, counters_repair, day_counts_compact
 from notifications.api.views import inbox_rows
 from notifications.models import NOTIFICATION_DAYS, Notification, NotificationDayCount
@@ -235,6 +236,32 @@ def test_the_compiled_page_statement_is_compiled_once_and_bound_to_each_owner(
                     assert got == want and found == want_found, (spec.table, owner, offset, limit)
                     assert [str(row["id"]) for row in got[1]] == _ids(rows_of(owner), offset, limit)
             assert compiles == 2, compiles  # the page keys and the page's rows: compiled once, for every owner
+
+
+@pytest.mark.parametrize("spec", [NOTIFICATION_DAYS, DELIVERY_DAYS, AUDIT_DAYS], ids=lambda spec: spec.table)
+def test_the_days_are_read_from_the_covering_index_alone(alice: Any, spec: DayCounts) -> None:
+    """A page reads an owner's day counts from the (owner, day) index with the counted columns included: an
+    index-only scan, never the table's rows (migrations ipam 0011, notifications 0006, webhooks 0006)."""
+    owner: Any = alice.pk if spec.owner == "user_id" else _webhook(alice).pk
+    with connection.cursor() as cursor:
+        values = ", ".join(["%s", "now()", *["1"] * len(spec.columns)])
+        targets = ", ".join(f'"{column}"' for column in [spec.owner, "day", *spec.columns])
+        for _ in range(3):  # deltas of three statements
+            cursor.execute(f'INSERT INTO "{spec.table}" ({targets}) VALUES ({values})', [owner])
+        cursor.execute(f'ANALYZE "{spec.table}"')  # and no other path: the index alone must be able to answer
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {spec._seek_ctes()} SELECT * FROM seek", [owner, 0, 0])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        index = next(index.name for index in _model(spec)._meta.indexes)
+        assert f"Index Only Scan using {index}" in plan, plan
+        cursor.execute(f"{spec._seek_ctes()} SELECT (SELECT SUM(n) FROM days), skip FROM seek", [owner, 1, 1])
+        assert cursor.fetchone() == (3, 1)  # three rows counted, the second newest one row into its day
+
+
+def _model(spec: DayCounts) -> Any:
+    return {model._meta.db_table: model for model in (AuditDayCount, NotificationDayCount, DeliveryDayCount)}[spec.table]
 
 
 # --- verify_counters --------------------------------------------------------------------------------------
