@@ -5,6 +5,7 @@ Views parse and shape; each write calls exactly one service.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -183,6 +184,14 @@ class RegionViewSet(
         return Response(utilization.region_utilization(self.get_object()))
 
 
+@functools.cache
+def _host_rows() -> QuerySet[Host]:
+    """Every host as the list's `.values()` rows, built once: resolving the rows' 25 columns through the region and
+    country joins costs about 0.6 ms per request; filtering a clone of this costs a fifth of that. Never evaluated
+    itself (each request filters a clone), and without a database alias of its own (the router picks it per request)."""
+    return Host.objects.values(*HOST_VALUES)  # type: ignore[return-value]
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the caller's hosts", tags=["hosts"]),
     retrieve=extend_schema(summary="Host detail", tags=["hosts"]),
@@ -229,7 +238,11 @@ class HostViewSet(
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of 50 model instances through HostSerializer: the same JSON.
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*HOST_VALUES))
+        if set(request.query_params) <= NOT_FILTERS:  # all of the caller's hosts: the rows' template, owned
+            rows = self.filter_queryset(owned(self, _host_rows()))
+        else:
+            rows = self.filter_queryset(self.get_queryset()).values(*HOST_VALUES)
+        page = self.paginate_queryset(rows)
         tz = current_timezone()
         return self.get_paginated_response([host_row(row, tz) for row in page])
 

@@ -174,3 +174,21 @@ def test_the_compiled_page_is_the_orm_page_and_compiles_once(alice: Any, bob: An
         assert compiled == orm[(user.pk, offset)], (user, offset)
         assert compiled[0] in (total, None) and (compiled[0] is None) == (offset >= total)
     assert len(host_pages._compiled.pages) == 1
+
+
+def test_the_rows_template_is_the_query_built_per_request_and_is_never_evaluated(api: Any, alice: Any, bob: Any) -> None:
+    """The unfiltered host list filters a clone of one `.values()` template per request instead of resolving its
+    columns each time: the same statement as building the rows from the view's queryset, for every ordering,
+    and the template itself never holds rows (nothing cached across users or requests)."""
+    from ipam.api.list_rows import HOST_VALUES
+    from ipam.api.views import _host_rows
+
+    region = make_region(alice)
+    for name in ("a", "b", "c"):
+        make_host(alice, region, name)
+    for ordering in ("ip_int", "-created_at", "hostname"):
+        built = Host.objects.select_related("region__country").filter(user=alice).order_by(ordering).values(*HOST_VALUES)
+        assert str(_host_rows().filter(user=alice).order_by(ordering).query) == str(built.query)
+        body = api.get(f"/ipam/hosts?ordering={ordering}").json()
+        assert [row["hostname"] for row in body["results"]] == [row["hostname"] for row in built]
+    assert _host_rows()._result_cache is None
