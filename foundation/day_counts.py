@@ -24,7 +24,11 @@ from the end of that day on, skipping at most one day's index entries, and the r
     LEFT JOIN (<the list's rows> AND (time, id) IN (SELECT * FROM page_keys) AND time BETWEEN <their bounds>) page ON TRUE
 
 `page_keys` returns the counts and the keys alone, for a caller that reads wide rows by key in a second
-statement (the audit trail). The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
+statement (the audit trail). A list whose rows differ only by owner has its statements compiled by the ORM
+once per thread, from a sentinel owner, and binds each page's owner, offset and keys in their places
+(`compiled_page`, `compiled_rows_by_keys`; `newest_first_page(rows_of=…)`).
+
+The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
 write the rows, so the page is exactly what `COUNT(*)` and `OFFSET k` give in that snapshot. A dropped
 partition fires no trigger: `forget_partition` subtracts its rows first (in the dropping transaction).
 `drift` compares the counts with the rows (`manage.py verify_counters`) and `recount` repairs one owner.
