@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -21,6 +20,7 @@ from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from foundation.rows import instance_from_values
 from foundation.types import Actor
 from ipam import exceptions
 from ipam.models import HOSTS_PER_REGION, AllocationCursor, Country, Host, Region, Share
@@ -397,13 +397,9 @@ def _share_view_sql(alias: str, *, asynchronous: bool) -> str:
 
 
 def _instance(alias: str, model: Any, row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> Any:
-    """The model instance the ORM would load from these columns (the others deferred; JSON decoded as the
-    field does). `from_db` takes the values in the model's field order."""
-    loaded = {model._meta.get_field(name).attname: row[f"{prefix}_{name}"] for name in names}
-    if isinstance(loaded.get("tags"), str):
-        loaded["tags"] = json.loads(loaded["tags"])
-    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in loaded]
-    return model.from_db(alias, attnames, [loaded[attname] for attname in attnames])
+    """The model instance the ORM would load from these columns (the others deferred; converted as the fields
+    convert them, JSON decoded)."""
+    return instance_from_values(model, alias, {model._meta.get_field(name).attname: row[f"{prefix}_{name}"] for name in names})
 
 
 def _share_view_row(alias: str, hashed: str, now: datetime) -> tuple[Share, dict[str, Any]] | None:
