@@ -25,8 +25,8 @@ from the end of that day on, skipping at most one day's index entries, and the r
 
 `page_keys` returns the counts and the keys alone, for a caller that reads wide rows by key in a second
 statement (the audit trail). A list whose rows differ only by owner has its statements compiled by the ORM
-once per thread, from a sentinel owner, and binds each page's owner, offset and keys in their places
-(`compiled_page`, `compiled_rows_by_keys`; `newest_first_page(rows_of=…)`).
+once per thread, from a placeholder owner, and binds each page's owner, offset and keys in their places
+(`compiled_page`, `compiled_rows_by_keys`; `newest_first_page(rows_of=…)`; foundation/compiled.py).
 
 The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
 write the rows, so the page is exactly what `COUNT(*)` and `OFFSET k` give in that snapshot. A dropped
@@ -39,9 +39,6 @@ SQLite keeps COUNT/OFFSET (the tables exist there but stay empty).
 
 from __future__ import annotations
 
-import datetime
-import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,27 +48,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
+from foundation.compiled import HIGH, KEYS, LOW, OFFSET, Statement, any_of, array_literal, compiled, of_queryset, placeholder
+
 _SHOW = 5  # days listed per owner in a drift report
-_OFFSET = object()  # where a compiled page statement takes its offset
-# Where a compiled rows-by-keys statement takes its keys (an array literal) and their time bounds.
-_KEYS = "{sentinel-7700041}"
-_LOW, _HIGH = (datetime.datetime(1900, 1, day, 7, 7, 41, tzinfo=datetime.UTC) for day in (1, 2))
-# Owners no table holds (a negative id, a UUID of the nil namespace), in place of the owner in a compiled page.
-_SENTINELS: dict[type, Any] = {int: -7_700_037, uuid.UUID: uuid.UUID("00000000-0000-4000-8000-000007700037")}
-_COMPILED_MAX = 64
-_compiled = threading.local()  # compiled page statements, per thread (a compiler is not shared between threads)
-
-
-def _sentinel(owner: Any) -> Any:
-    try:
-        return _SENTINELS[type(owner)]
-    except KeyError:
-        raise TypeError(f"no sentinel owner for {type(owner).__name__}") from None
-
-
-def _same(value: Any, sentinel: Any) -> bool:
-    """`value` is the sentinel (same type: `True == 1`, so equality alone would not do)."""
-    return type(value) is type(sentinel) and value == sentinel
 
 
 @dataclass(frozen=True)
@@ -226,8 +205,8 @@ class DayCounts:
         statement, sorted by `order_by` (positions in the fetched rows, the counts first). Returns the counts,
         the fetched rows (the counts, then the page's columns; one row of NULL columns when the page is empty)
         and the page's compiler, which converts the columns as `.values()` does."""
-        sql, params, compiler = self._page_statement(ordered, owner, limit, fields, order_by)
-        return (*self._run_page(ordered.db, sql, params, owner, offset, owner), compiler)
+        statement = self._page_statement(ordered, owner, limit, fields, order_by)
+        return (*self._run_page(ordered.db, statement, owner, offset, owner), statement.compiler)
 
     def compiled_page(
         self,
@@ -241,23 +220,21 @@ class DayCounts:
         using: str,
     ) -> tuple[dict[str, int], list[tuple[Any, ...]], Any]:
         """`page` of `rows_of(owner).order_by(*order)`, from a statement the ORM compiles once per thread (and
-        database, `rows_of`, order and page size) from `rows_of(<a sentinel owner>)`; each call binds its owner
-        where the sentinel was. `rows_of` must give, for every owner, the same query with the owner as its only
+        database, `rows_of`, order and page size) from `rows_of(<a placeholder owner>)`; each call binds its owner
+        where the placeholder was. `rows_of` must give, for every owner, the same query with the owner as its only
         varying value (a filter on the owner column), which is what `page` would compile for it; a module-level
         function, since it is part of the cache's key."""
-        sentinel = _sentinel(owner)
-        cache = _compiled.__dict__.setdefault("pages", {})
-        key = (self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(sentinel))
-        if key not in cache:
-            if len(cache) >= _COMPILED_MAX:  # a bound, should a caller pass a new function per call
-                cache.clear()
-            cache[key] = self._page_statement(rows_of(sentinel).using(using).order_by(*order), sentinel, limit, fields, order_by)
-        sql, params, compiler = cache[key]
-        return (*self._run_page(using, sql, params, owner, offset, sentinel), compiler)
+        held = placeholder(owner)
 
-    def _page_statement(self, ordered: Any, owner: Any, limit: int, fields: Sequence[str], order_by: str) -> tuple[str, list[Any], Any]:
-        """`page`'s statement and its parameters (the owner's day counts: `owner`, then the offset twice as
-        `_OFFSET`) and the page's compiler."""
+        def build() -> Statement:
+            return self._page_statement(rows_of(held).using(using).order_by(*order), held, limit, fields, order_by)
+
+        statement = compiled(("day page", self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(held)), build)
+        return (*self._run_page(using, statement, owner, offset, held), statement.compiler)
+
+    def _page_statement(self, ordered: Any, owner: Any, limit: int, fields: Sequence[str], order_by: str) -> Statement:
+        """`page`'s statement: its parameters (the owner's day counts: `owner`, then the offset twice as
+        `OFFSET`, then the page's) and the page's compiler."""
         using = ordered.db
         connection = connections[using]
         quote = connection.ops.quote_name
@@ -280,7 +257,7 @@ class DayCounts:
             f"SELECT totals.*, page.* FROM ({self._totals_sql()}) totals LEFT JOIN ({page_sql}) page ON TRUE "
             f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
         )
-        return sql, [owner, _OFFSET, _OFFSET, *key_params, limit, *page_params], compiler
+        return Statement(sql, (owner, OFFSET, OFFSET, *key_params, limit, *page_params), compiler)
 
     def compiled_rows_by_keys(
         self, rows_of: Callable[[Any], Any], order: Sequence[str], owner: Any, keys: Sequence[tuple[Any, Any]], using: str
@@ -290,42 +267,20 @@ class DayCounts:
         once per thread (and database, `rows_of` and order), the keys bound as one array literal."""
         if not keys:
             return []
-        sentinel = _sentinel(owner)
-        cache = _compiled.__dict__.setdefault("by_keys", {})
-        key = (self.table, rows_of, using, tuple(order), type(sentinel))
-        if key not in cache:
-            if len(cache) >= _COMPILED_MAX:
-                cache.clear()
-            template = rows_of(sentinel).using(using).order_by(*order)
-            connection = connections[using]
-            quote, model = connection.ops.quote_name, template.model
-            pk = model._meta.pk
-            in_keys = RawSQL(
-                f"{quote(model._meta.db_table)}.{quote(pk.column)} = ANY(CAST(%s AS {pk.db_type(connection)}[]))",
-                [_KEYS],
-                output_field=BooleanField(),
-            )
-            bounds = {f"{self.time}__gte": _LOW, f"{self.time}__lte": _HIGH}
-            compiler = template.filter(in_keys, **bounds).query.get_compiler(using=using)
-            sql, params = compiler.as_sql()
-            cache[key] = (sql, list(params), compiler, value_names(template.query))
-        sql, params, compiler, names = cache[key]
-        stamps = [stamp for _, stamp in keys]
-        given = [(_LOW, min(stamps)), (_HIGH, max(stamps)), (_KEYS, "{" + ",".join(str(pk) for pk, _ in keys) + "}"), (sentinel, owner)]
-        values = [next((value for placeholder, value in given if _same(p, placeholder)), p) for p in params]
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, values)
-            fetched = cursor.fetchall()
-        return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[fetched])]
+        held = placeholder(owner)
 
-    def _run_page(
-        self, using: str, sql: str, params: list[Any], owner: Any, offset: int, bound_as: Any
-    ) -> tuple[dict[str, int], list[Any]]:
-        """Run a `_page_statement` with `owner` where it holds `bound_as` and `offset` for `_OFFSET`."""
-        values = [offset if p is _OFFSET else owner if _same(p, bound_as) else p for p in params]
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, values)
-            fetched = cursor.fetchall()
+        def build() -> Statement:
+            template = rows_of(held).using(using).order_by(*order)
+            pk = template.model._meta.pk.name
+            return of_queryset(template.filter(any_of(template.model, pk, using), **{f"{self.time}__gte": LOW, f"{self.time}__lte": HIGH}))
+
+        statement = compiled(("day rows by keys", self.table, rows_of, using, tuple(order), type(held)), build)
+        stamps = [stamp for _, stamp in keys]
+        return statement.rows(using, [(LOW, min(stamps)), (HIGH, max(stamps)), (KEYS, array_literal(pk for pk, _ in keys)), (held, owner)])
+
+    def _run_page(self, using: str, statement: Statement, owner: Any, offset: int, held: Any) -> tuple[dict[str, int], list[Any]]:
+        """Run a `_page_statement` with `owner` where it holds `held` and `offset` in `OFFSET`'s places."""
+        fetched = statement.fetch(using, [(OFFSET, offset), (held, owner)])
         return self._counts(fetched[0]), fetched
 
     def page_keys(self, model: Any, owner: Any, offset: int, limit: int, using: str) -> tuple[dict[str, int], list[tuple[Any, Any]]]:
@@ -373,10 +328,3 @@ class DayCounts:
 
 def _describe(columns: list[str], values: tuple[int, ...]) -> str:
     return ", ".join(f"{column}={value}" for column, value in zip(columns, values, strict=True))
-
-
-def value_names(query: Any) -> list[str]:
-    """The keys of a `.values()` row, in the order `ValuesIterable` gives them."""
-    if query.selected:
-        return list(query.selected)
-    return [*query.extra_select, *query.values_select, *query.annotation_select]

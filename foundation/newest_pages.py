@@ -40,7 +40,8 @@ from typing import Any
 from django.db import connections
 from django.db.models import Aggregate, BooleanField, Count, Expression, F, Subquery, Value
 
-from foundation.day_counts import DayCounts, value_names
+from foundation.compiled import value_names
+from foundation.day_counts import DayCounts
 from foundation.pagination import with_page_seek
 
 NEWEST_FIRST = ("-created_at", "-id")
@@ -104,7 +105,7 @@ def newest_first_page(
     it, so those parts of the statement join nothing they do not filter on.
     `rows_of`: with `day_counts`, a module-level function giving `rows` for any owner (`rows_of(owner)` compiles
     to `rows`' statement for `day_counts`' owner). The day-count statement (with `by_keys`, the rows-by-key
-    statement) is then compiled by the ORM once per thread, from `rows_of(<a sentinel owner>)`, and bound to each
+    statement) is then compiled by the ORM once per thread, from `rows_of(<a placeholder owner>)`, and bound to each
     page's owner (`DayCounts.compiled_page`, `DayCounts.compiled_rows_by_keys`): about a millisecond of ORM work
     saved per page.
     """

@@ -26,14 +26,13 @@ describe, and the view keeps OFFSET for it.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.db import connections, router
 from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
-from foundation.day_counts import value_names
+from foundation.compiled import OFFSET, Statement, compiled, of_queryset, placeholder
 from foundation.pagination import with_count_hint, with_page_seek
 from ipam.models import Host, Region
 from ipam.selectors.usage import used, used_sql
@@ -115,33 +114,22 @@ def host_page_ids(user_id: int, offset: int, limit: int) -> tuple[int, list[Any]
 # --- The list page's statement, compiled once per thread --------------------------------------------------
 # The list page is always the same statement but for the user and the offset, yet the ORM built and compiled
 # it for every request (about 1 ms). It is compiled once per (database, columns, page size) and thread, with
-# sentinel values in the user's and the offset's places, and run again with the request's values in those
-# places: the same SQL and parameters the ORM would send, and its compiler converts the rows the same way.
-_USER_SENTINEL, _OFFSET_SENTINEL = -7_700_019, -7_700_023  # never a user id, never an offset
-_compiled = threading.local()
+# placeholders in the user's and the offset's places, and run again with the request's values in those places
+# (foundation/compiled.py): the same SQL and parameters the ORM would send, and its compiler converts the rows
+# the same way.
+def _compiled_page(alias: str, values: tuple[str, ...], limit: int) -> Statement:
+    def build() -> Statement:
+        user = placeholder(0)
+        queryset = Host.objects.using(alias).filter(user_id=user).values(*values)
+        return of_queryset(page_queryset(queryset, user, OFFSET)[:limit])
 
-
-def _compiled_page(alias: str, values: tuple[str, ...], limit: int) -> tuple[str, list[Any], Any, list[str]]:
-    cache = _compiled.__dict__.setdefault("pages", {})
-    key = (alias, values, limit)
-    if key not in cache:
-        queryset = Host.objects.using(alias).filter(user_id=_USER_SENTINEL).values(*values)
-        page = page_queryset(queryset, _USER_SENTINEL, _OFFSET_SENTINEL)[:limit]
-        compiler = page.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        cache[key] = (sql, list(params), compiler, value_names(page.query))
-    return cache[key]
+    return compiled(("host page", alias, values, limit), build)
 
 
 def host_values_page(alias: str, values: tuple[str, ...], user_id: int, offset: int, limit: int) -> tuple[int | None, list[dict[str, Any]]]:
     """`host_page` of `Host.objects.filter(user_id=user_id).values(*values)` on `alias`, from the compiled
     statement: the same rows (`.values()` dicts) and total; `(None, [])` past the end."""
-    sql, params, compiler, names = _compiled_page(alias, values, limit)
-    bound = [user_id if p == _USER_SENTINEL else offset if p == _OFFSET_SENTINEL else p for p in params]
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, bound)
-        fetched = cursor.fetchall()
-    rows = [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[fetched])]
+    rows = _compiled_page(alias, values, limit).rows(alias, [(placeholder(0), user_id), (OFFSET, offset)])
     return (int(rows[0][TOTAL_KEY]), rows) if rows else (None, [])
 
 

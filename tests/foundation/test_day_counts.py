@@ -17,7 +17,8 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from foundation import day_counts, partitions
+from foundation import compiled as compiled_statements
+from foundation import partitions
 from foundation.day_counts import DayCounts
 from foundation.newest_pages import newest_first_page
 from ipam.models import AUDIT_DAYS, AuditDayCount
@@ -212,7 +213,7 @@ def test_the_compiled_page_statement_is_compiled_once_and_bound_to_each_owner(
     webhook, other = _webhook(alice), _webhook(bob)
     _deliveries(webhook, rng)
     _deliveries(other, rng, 15)
-    monkeypatch.setattr(day_counts, "_compiled", threading.local())  # (other tests' pages compiled already)
+    monkeypatch.setattr(compiled_statements, "_cache", threading.local())  # (other tests' pages compiled already)
     compiled: list[Any] = []
     original = SQLCompiler.as_sql
     monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: (compiled.append(self.query.model), original(self, *a, **k))[1])

@@ -16,7 +16,8 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from foundation import day_counts, partitions
+from foundation import compiled as compiled_statements
+from foundation import partitions
 from foundation.newest_pages import newest_first_page
 from ipam.api.audit import audit_trail_rows
 from ipam.models import AUDIT_DAYS, AuditDayCount, AuditLog
@@ -126,7 +127,7 @@ def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any, by_k
 def test_the_rows_by_key_statement_is_compiled_once_and_bound_to_each_user(alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """`rows_of`: the trail's rows-by-key statement is compiled once per thread; every user and offset then gets
     the rows (every column, as `.values()` converts them) that the ORM-compiled statement gives."""
-    monkeypatch.setattr(day_counts, "_compiled", threading.local())  # (other tests' pages compiled already)
+    monkeypatch.setattr(compiled_statements, "_cache", threading.local())  # (other tests' pages compiled already)
     rng = random.Random(6)
     _history(alice, rng)
     _history(bob, rng, 15)

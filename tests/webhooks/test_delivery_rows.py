@@ -85,3 +85,39 @@ def test_the_delivery_list_answers_the_serializer_bytes(api: Any, alice: Any) ->
     assert page["results"] == WebhookDeliverySerializer(instances[3:], many=True).data
     cursor = api.get(base, {"cursor": "", "page_size": 3}).json()  # the keyset path keeps the serializer
     assert cursor["results"] == WebhookDeliverySerializer(instances[:3], many=True).data
+
+
+def test_a_page_reads_its_webhook_and_attempts_from_statements_compiled_once(
+    client_for: Any, alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The webhook's ownership and the page's attempts: on PostgreSQL each statement is compiled once per thread
+    and bound to every webhook, user and page (foundation/compiled.py), and the pages are still the serializer's
+    bytes; another user's webhook is still a 404."""
+    import threading
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from foundation import compiled as compiled_statements
+
+    monkeypatch.setattr(compiled_statements, "_cache", threading.local())
+    hooks = {alice: _deliveries(alice), bob: _deliveries(bob)}
+    compiles: list[Any] = []
+    during: list[Any] = []  # compiled while serving the pages
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: (compiles.append(self.query.model), original(self, *a, **k))[1])
+    for owner in (alice, bob, alice, bob):
+        client, webhook = client_for(owner), hooks[owner]
+        instances = list(WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by("-created_at", "-id"))
+        for page, size in ((1, 4), (1, 3), (2, 3), (2, 2)):
+            before = len(compiles)
+            response = client.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"page": page, "page_size": size})
+            during += compiles[before:]
+            expected = WebhookDeliverySerializer(instances[(page - 1) * size : page * size], many=True).data
+            assert response.status_code == 200
+            assert render(response.json()["results"]) == render(expected) and len(expected) == min(size, 4 - (page - 1) * size)
+        other = hooks[bob if owner == alice else alice]
+        before = len(compiles)
+        assert client.get(f"/ipam/webhooks/{other.pk}/deliveries").status_code == 404
+        during += compiles[before:]
+    if connection.vendor == "postgresql":
+        assert during.count(WebhookDeliveryAttempt) == 1 and during.count(Webhook) == 1, during

@@ -5,7 +5,8 @@ attempt (prefetched), and walks 15 fields per delivery and 10 per attempt (a fre
 each attempt's `delivered_at`). `delivery_rows` gives the same JSON — same keys, order and formatting,
 byte for byte (tests/webhooks/test_delivery_rows.py renders both and compares) — from two plain queries:
 the page's delivery rows and their attempts. Keep it in step with `WebhookDeliverySerializer` and
-`WebhookDeliveryAttemptSerializer`: a field added there and not here fails that test.
+`WebhookDeliveryAttemptSerializer`: a field added there and not here fails that test. On PostgreSQL the attempts'
+statement is compiled once per thread and takes the page's delivery ids as one array (foundation/compiled.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import connections, router
+
+from foundation.compiled import KEYS, Statement, any_of, array_literal, compiled, of_queryset
 from foundation.rows import current_timezone, drf_datetime, text_or_none
 from webhooks.models import WebhookDeliveryAttempt
 
@@ -95,8 +99,18 @@ def delivery_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     by_delivery: dict[Any, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
-    found = WebhookDeliveryAttempt.objects.filter(delivery_id__in=list(by_delivery)).order_by("attempt_number")
-    for attempt in found.values(*ATTEMPT_VALUES):
+    using = router.db_for_read(WebhookDeliveryAttempt)
+    if connections[using].vendor == "postgresql":  # compiled once per thread, the page's ids in one parameter
+        found = compiled(("delivery attempts", using), lambda: _attempts(using)).rows(using, [(KEYS, array_literal(by_delivery))])
+    else:
+        found = WebhookDeliveryAttempt.objects.filter(delivery_id__in=list(by_delivery)).order_by("attempt_number").values(*ATTEMPT_VALUES)
+    for attempt in found:
         by_delivery[attempt["delivery_id"]].append(attempt)
     tz = current_timezone()  # once per page, not once per datetime (a page holds ≈ 250)
     return [delivery_row(row, by_delivery[row["id"]], tz) for row in rows]
+
+
+def _attempts(using: str) -> Statement:
+    """The attempts of the deliveries whose ids are bound in `KEYS`' place, in `attempt_number` order."""
+    of_deliveries = any_of(WebhookDeliveryAttempt, "delivery", using)
+    return of_queryset(WebhookDeliveryAttempt.objects.using(using).filter(of_deliveries).order_by("attempt_number").values(*ATTEMPT_VALUES))

@@ -16,7 +16,7 @@ from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
 from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from foundation.pagination import CURSOR_PARAM
-from foundation.permissions import IPAMPermission, owned
+from foundation.permissions import IPAMPermission, owned, owned_key
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from webhooks import services
@@ -109,8 +109,8 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, webhook_id: str) -> Response:
-        webhook = self.get_object()
-        rows = WebhookDelivery.objects.filter(webhook=webhook).prefetch_related("attempt_log").order_by(*NEWEST_FIRST)
+        webhook = owned_key(self, Webhook, webhook_id)  # only its key is needed, not the object
+        rows = WebhookDelivery.objects.filter(webhook_id=webhook).prefetch_related("attempt_log").order_by(*NEWEST_FIRST)
         filtered = False
         status_filter = request.query_params.get("status")
         if status_filter:
@@ -129,7 +129,7 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
         # (on PostgreSQL the total and the page's position come from the per-day counts: no COUNT/OFFSET)
         page = (
             self.paginate_queryset(
-                values if filtered else newest_first_page(values, day_counts=(DELIVERY_DAYS, webhook.pk), rows_of=delivery_log_rows)
+                values if filtered else newest_first_page(values, day_counts=(DELIVERY_DAYS, webhook), rows_of=delivery_log_rows)
             )
             or []
         )

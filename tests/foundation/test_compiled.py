@@ -1,0 +1,86 @@
+"""Statements the ORM compiles once per thread and runs with each call's values (foundation/compiled.py): bound
+to any value they give what the ORM compiles for that value, placeholders are matched by type and value, and
+the per-thread cache is bounded."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from foundation import compiled as compiled_statements
+from foundation.compiled import KEYS, OFFSET, Statement, any_of, array_literal, compiled, of_queryset, placeholder, same
+from webhooks.models import Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled_statements, "_cache", threading.local())
+
+
+def _hooks(user: Any, n: int) -> list[Webhook]:
+    url = f"https://example.com/{user.username}/"
+    return [Webhook.objects.create(user=user, webhook_url=f"{url}{i}", events=["region.created"], secret_encrypted="x") for i in range(n)]
+
+
+def test_a_placeholder_is_matched_by_type_and_value() -> None:
+    assert same(placeholder(5), placeholder(7)) and same(placeholder(uuid.uuid4()), placeholder(uuid.uuid4()))
+    assert not same(float(placeholder(5)), placeholder(5))  # equal in value, another type
+    assert not same(True, 1) and not same(1, True)
+    assert placeholder(5) != OFFSET and not same(KEYS, placeholder(5))
+    with pytest.raises(TypeError):
+        placeholder("alice")
+    statement = Statement("SELECT %s, %s, %s, %s", (placeholder(1), float(placeholder(1)), OFFSET, "x"), compiler=None)
+    assert statement.bind([(placeholder(1), 42), (OFFSET, 3)]) == [42, float(placeholder(1)), 3, "x"]
+
+
+def test_a_statement_compiled_once_gives_for_every_owner_what_the_orm_gives(alice: Any, bob: Any) -> None:
+    _hooks(alice, 3)
+    _hooks(bob, 2)
+    built: list[int] = []
+    held = placeholder(alice.pk)
+
+    def build() -> Statement:
+        built.append(1)
+        return of_queryset(Webhook.objects.filter(user_id=held).order_by("webhook_url").values("id", "webhook_url", "events", "is_active"))
+
+    for user in (alice, bob, alice, bob):
+        got = compiled(("test hooks",), build).rows("default", [(held, user.pk)])
+        want = list(Webhook.objects.filter(user_id=user.pk).order_by("webhook_url").values("id", "webhook_url", "events", "is_active"))
+        assert got == want and len(got) == (3 if user == alice else 2)
+        assert all(type(row["events"]) is list and type(row["is_active"]) is bool for row in got)  # converted as .values() does
+    assert built == [1]
+    assert compiled(("test hooks",), build).rows("default", [(held, -1)]) == []
+
+
+def test_each_thread_compiles_its_own_and_the_cache_is_bounded() -> None:
+    statements: list[Statement] = []
+
+    def build() -> Statement:
+        return Statement("SELECT 1", (), compiler=object())
+
+    mine = compiled(("shape",), build)
+    assert compiled(("shape",), build) is mine
+    thread = threading.Thread(target=lambda: statements.append(compiled(("shape",), build)))
+    thread.start()
+    thread.join()
+    assert statements and statements[0] is not mine and statements[0].compiler is not mine.compiler
+    for i in range(compiled_statements.MAX_STATEMENTS):
+        compiled(("other", i), build)
+    assert len(compiled_statements._cache.statements) <= compiled_statements.MAX_STATEMENTS
+    assert compiled(("shape",), build) is not mine  # dropped with the rest when the bound was reached
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="= ANY(array) is PostgreSQL's")
+def test_any_of_selects_the_rows_of_the_keys_in_one_parameter(alice: Any, bob: Any) -> None:
+    hooks = _hooks(alice, 4) + _hooks(bob, 2)
+    statement = of_queryset(Webhook.objects.filter(any_of(Webhook, "id", "default")).order_by("webhook_url").values("id"))
+    assert statement.params == (KEYS,)
+    for chosen in (hooks[:1], hooks[1:5], hooks, []):
+        got = statement.rows("default", [(KEYS, array_literal(hook.pk for hook in chosen))])
+        assert got == list(Webhook.objects.filter(pk__in=[hook.pk for hook in chosen]).order_by("webhook_url").values("id"))
