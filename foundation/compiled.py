@@ -32,6 +32,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 
 MAX_STATEMENTS = 64  # per thread: a bound, should a caller name a new shape on every call
 
@@ -102,6 +103,39 @@ class Statement:
     def rows(self, using: str, values: Sequence[tuple[Any, Any]]) -> list[dict[str, Any]]:
         """Run with `values` bound; the rows as `.values()` gives them."""
         return self.converted(self.fetch(using, values))
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition a read is made under — the caller owns the object named in the URL — as a statement that
+    answers a row when it holds, with the values to bind (`(placeholder, value)` pairs) and, when compiled once
+    per thread, the shape it is cached under (part of the shape of any statement it is folded into).
+
+    `check()` runs it alone and answers 404 when it does not hold. A page statement can instead carry it
+    (`DayCounts.compiled_page`): `… WHERE EXISTS (<guard>)` answers no row at all when it does not hold, so the
+    page costs no separate round trip, and the check and the rows are read in one snapshot."""
+
+    statement: Statement
+    values: tuple[tuple[Any, Any], ...]
+    using: str
+    shape: Hashable = None
+
+    def check(self) -> None:
+        if not self.statement.fetch(self.using, self.values):
+            raise Http404
+
+
+def bindings(*groups: Sequence[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The `(placeholder, value)` pairs of several statements folded into one; a placeholder bound to two
+    different values is an error (the statement could not tell them apart)."""
+    merged: list[tuple[Any, Any]] = []
+    for held, value in (pair for group in groups for pair in group):
+        bound = next((given for placed, given in merged if same(placed, held)), merged)
+        if bound is merged:
+            merged.append((held, value))
+        elif bound != value:
+            raise ValueError(f"placeholder {held!r} bound to {bound!r} and to {value!r}")
+    return merged
 
 
 def of_queryset(queryset: Any) -> Statement:

@@ -47,8 +47,22 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 
-from foundation.compiled import HIGH, KEYS, LOW, OFFSET, Statement, any_of, array_literal, compiled, of_queryset, placeholder
+from foundation.compiled import (
+    HIGH,
+    KEYS,
+    LOW,
+    OFFSET,
+    Guard,
+    Statement,
+    any_of,
+    array_literal,
+    bindings,
+    compiled,
+    of_queryset,
+    placeholder,
+)
 
 _SHOW = 5  # days listed per owner in a drift report
 
@@ -218,23 +232,35 @@ class DayCounts:
         fields: Sequence[str],
         order_by: str,
         using: str,
+        guard: Guard | None = None,
     ) -> tuple[dict[str, int], list[tuple[Any, ...]], Any]:
         """`page` of `rows_of(owner).order_by(*order)`, from a statement the ORM compiles once per thread (and
         database, `rows_of`, order and page size) from `rows_of(<a placeholder owner>)`; each call binds its owner
         where the placeholder was. `rows_of` must give, for every owner, the same query with the owner as its only
         varying value (a filter on the owner column), which is what `page` would compile for it; a module-level
-        function, since it is part of the cache's key."""
+        function, since it is part of the cache's key.
+
+        `guard` (compiled once, foundation/compiled.py): the page is read only if it holds (`WHERE EXISTS`), in the
+        same statement; 404 when it does not."""
         held = placeholder(owner)
+        if guard is not None and guard.shape is None:  # not compiled: checked on its own
+            guard.check()
+            guard = None
 
         def build() -> Statement:
-            return self._page_statement(rows_of(held).using(using).order_by(*order), held, limit, fields, order_by)
+            template = rows_of(held).using(using).order_by(*order)
+            return self._page_statement(template, held, limit, fields, order_by, guard.statement if guard else None)
 
-        statement = compiled(("day page", self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(held)), build)
-        return (*self._run_page(using, statement, owner, offset, held), statement.compiler)
+        shape = ("day page", self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(held), guard and guard.shape)
+        statement = compiled(shape, build)
+        return (*self._run_page(using, statement, owner, offset, held, guard), statement.compiler)
 
-    def _page_statement(self, ordered: Any, owner: Any, limit: int, fields: Sequence[str], order_by: str) -> Statement:
+    def _page_statement(
+        self, ordered: Any, owner: Any, limit: int, fields: Sequence[str], order_by: str, guard: Statement | None = None
+    ) -> Statement:
         """`page`'s statement: its parameters (the owner's day counts: `owner`, then the offset twice as
-        `OFFSET`, then the page's) and the page's compiler."""
+        `OFFSET`, then the page's, then `guard`'s) and the page's compiler. With `guard`, no row at all unless the
+        guard's statement answers one."""
         using = ordered.db
         connection = connections[using]
         quote = connection.ops.quote_name
@@ -255,9 +281,11 @@ class DayCounts:
         sql = (
             f"{self._seek_ctes()}, page_keys AS ({key_sql} LIMIT %s OFFSET COALESCE((SELECT skip FROM seek), 0)) "
             f"SELECT totals.*, page.* FROM ({self._totals_sql()}) totals LEFT JOIN ({page_sql}) page ON TRUE "
-            f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
+            + (f"WHERE EXISTS ({guard.sql}) " if guard else "")
+            + f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
         )
-        return Statement(sql, (owner, OFFSET, OFFSET, *key_params, limit, *page_params), compiler)
+        guarded = guard.params if guard else ()
+        return Statement(sql, (owner, OFFSET, OFFSET, *key_params, limit, *page_params, *guarded), compiler)
 
     def compiled_rows_by_keys(
         self, rows_of: Callable[[Any], Any], order: Sequence[str], owner: Any, keys: Sequence[tuple[Any, Any]], using: str
@@ -278,9 +306,14 @@ class DayCounts:
         stamps = [stamp for _, stamp in keys]
         return statement.rows(using, [(LOW, min(stamps)), (HIGH, max(stamps)), (KEYS, array_literal(pk for pk, _ in keys)), (held, owner)])
 
-    def _run_page(self, using: str, statement: Statement, owner: Any, offset: int, held: Any) -> tuple[dict[str, int], list[Any]]:
-        """Run a `_page_statement` with `owner` where it holds `held` and `offset` in `OFFSET`'s places."""
-        fetched = statement.fetch(using, [(OFFSET, offset), (held, owner)])
+    def _run_page(
+        self, using: str, statement: Statement, owner: Any, offset: int, held: Any, guard: Guard | None = None
+    ) -> tuple[dict[str, int], list[Any]]:
+        """Run a `_page_statement` with `owner` where it holds `held`, `offset` in `OFFSET`'s places and `guard`'s
+        values in its placeholders' (404 when the guard does not hold: no row)."""
+        fetched = statement.fetch(using, bindings([(OFFSET, offset), (held, owner)], guard.values if guard else ()))
+        if not fetched:
+            raise Http404
         return self._counts(fetched[0]), fetched
 
     def page_keys(self, model: Any, owner: Any, offset: int, limit: int, using: str) -> tuple[dict[str, int], list[tuple[Any, Any]]]:

@@ -40,7 +40,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Aggregate, BooleanField, Count, Expression, F, Subquery, Value
 
-from foundation.compiled import value_names
+from foundation.compiled import Guard, value_names
 from foundation.day_counts import DayCounts
 from foundation.pagination import with_page_seek
 
@@ -86,6 +86,7 @@ def newest_first_page(
     by_keys: bool = False,
     keys_from: Any = None,
     rows_of: Callable[[Any], Any] | None = None,
+    guard: Guard | None = None,
 ) -> Any:
     """`rows` (a `.values()` queryset of all of the list's rows, the ordering fields and the primary key
     among its values) in `order`, paged by `StandardPagination` in one statement per page.
@@ -108,6 +109,9 @@ def newest_first_page(
     statement) is then compiled by the ORM once per thread, from `rows_of(<a placeholder owner>)`, and bound to each
     page's owner (`DayCounts.compiled_page`, `DayCounts.compiled_rows_by_keys`): about a millisecond of ORM work
     saved per page.
+    `guard`: a condition the page is read under (the caller owns the list's owner, foundation/compiled.py). It is
+    checked before the page is read, or, in the compiled day-count page, folded into the page's statement (no
+    round trip of its own). A caller that pages by anything else than a page number checks it first itself.
     """
     names = value_names(rows.query)
     if not names or not rows.query.values_select:
@@ -141,6 +145,8 @@ def newest_first_page(
     def counted_seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         assert day_counts is not None
         spec, owner = day_counts
+        if guard is not None and (by_keys or rows_of is None):
+            guard.check()
         if by_keys:  # the keys first (the owner's index only), then the rows by key: two statements
             found, keys = spec.page_keys(rows.model, owner, offset, limit, ordered.db)
             if rows_of is not None:
@@ -153,7 +159,7 @@ def newest_first_page(
             page = list(ordered.filter(pk__in=[key for key, _ in keys], **bounds)) if keys else []
         else:
             if rows_of is not None:
-                found, fetched, compiler = spec.compiled_page(rows_of, order, owner, offset, limit, fields, outer_order, ordered.db)
+                found, fetched, compiler = spec.compiled_page(rows_of, order, owner, offset, limit, fields, outer_order, ordered.db, guard)
             else:
                 found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
             page = page_of(fetched, compiler)
@@ -162,6 +168,8 @@ def newest_first_page(
         return found[TOTAL], page
 
     def seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        if guard is not None:
+            guard.check()
         page = ordered
         if offset:
             key = source.values_list(*fields)[offset : offset + 1]

@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections, router
-from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from foundation.compiled import compiled, of_queryset, placeholder
+from foundation.compiled import Guard, Statement, compiled, of_queryset, placeholder
 from foundation.permcache import ipam_permissions_of
 
 IPAM_PERMISSIONS = ("read", "allocate", "update", "release", "admin")
@@ -74,22 +73,21 @@ def owned(view: Any, queryset: Any) -> Any:
     return queryset.filter(user=view.request.user)
 
 
-def owned_key(view: Any, model: Any, key: Any) -> Any:
-    """`key` if the caller owns `model`'s row `key` (`owned`), else 404: for an action that needs only the key of
-    the object in its URL (a sub-list such as a webhook's deliveries), not the object. On PostgreSQL from a
-    statement compiled once per thread (foundation/compiled.py) instead of `get_object()`'s queryset."""
+def owned_guard(view: Any, model: Any, key: Any) -> tuple[Any, Guard]:
+    """`key` (as the primary key's value) and the condition that the caller owns `model`'s row `key` (`owned`:
+    another user's row is a 404), for an action that needs only the key of the object in its URL, not the object
+    (a sub-list such as a webhook's deliveries): `check()` it, or fold it into the statement that reads the
+    sub-list. On PostgreSQL a statement compiled once per thread (foundation/compiled.py) instead of
+    `get_object()`'s queryset."""
     using = router.db_for_read(model)
     key = model._meta.pk.to_python(key)
     user = view.request.user.pk
-    if connections[using].vendor == "postgresql":
-        mine, whose = placeholder(key), placeholder(user)
+    if connections[using].vendor != "postgresql":  # (SQLite stores UUIDs as text: no placeholder survives the ORM)
+        return key, Guard(of_queryset(model.objects.using(using).filter(pk=key, user_id=user).order_by().values("pk")), (), using)
+    mine, whose = placeholder(key), placeholder(user)
+    shape = ("owned", model, using, type(mine), type(whose))
 
-        def build() -> Any:
-            return of_queryset(model.objects.using(using).filter(pk=mine, user_id=whose).values("pk"))
+    def build() -> Statement:
+        return of_queryset(model.objects.using(using).filter(pk=mine, user_id=whose).order_by().values("pk"))
 
-        found = bool(compiled(("owned key", model, using, type(mine), type(whose)), build).fetch(using, [(mine, key), (whose, user)]))
-    else:
-        found = model.objects.filter(pk=key, user_id=user).exists()
-    if not found:
-        raise Http404
-    return key
+    return key, Guard(compiled(shape, build), ((mine, key), (whose, user)), using, shape)

@@ -3,6 +3,7 @@ and `POST /ipam/audit/export` (202 job, downloaded like any export)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db.models import QuerySet
@@ -30,6 +31,14 @@ def audit_trail_rows(user_id: Any) -> QuerySet[AuditLog]:
     """All of a user's audit rows as the trail's list rows: its rows-by-key statement, compiled once per thread for
     any user (`newest_first_page(rows_of=…)`)."""
     return AuditLog.objects.filter(user_id=user_id).values(*AUDIT_VALUES)  # type: ignore[return-value]
+
+
+@functools.cache
+def _trail_rows() -> QuerySet[AuditLog]:
+    """Every audit row as the trail's list rows, newest first, built once (as `audit_queryset(...).values(…)` gives
+    them for no filter): each request filters a clone. Never evaluated itself, and without a database alias of its
+    own (the router picks it per request)."""
+    return AuditLog.objects.order_by(*AUDIT_ORDERINGS["-timestamp"]).values(*AUDIT_VALUES)  # type: ignore[return-value]
 
 
 class AuditChangeSerializer(serializers.Serializer):
@@ -99,7 +108,8 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of model instances through AuditEntrySerializer: the same JSON.
-        page = self.paginate_queryset(self.get_queryset().values(*AUDIT_VALUES))
+        rows = _trail_rows().filter(user=request.user) if self._whole_trail() else self.get_queryset().values(*AUDIT_VALUES)
+        page = self.paginate_queryset(rows)
         tz = current_timezone()
         return self.get_paginated_response([audit_row(row, _CHANGES.to_representation, tz) for row in page])
 
@@ -107,13 +117,16 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         # The whole trail newest first (no filter, no cursor; `queryset` is then the list's `.values()` rows): on
         # PostgreSQL the total and the page's keys from the per-day counts, without COUNT(*) or OFFSET over the
         # user's rows, then the rows by key (foundation/day_counts.py); elsewhere total and page in one statement.
-        params = self.request.query_params
-        unfiltered = set(params) <= NOT_FILTERS and params.get("ordering", "-timestamp") == "-timestamp"
-        if unfiltered:
+        if self._whole_trail():
             newest = AUDIT_ORDERINGS["-timestamp"]
             days = (AUDIT_DAYS, self.request.user.pk)
             queryset = newest_first_page(queryset, order=newest, day_counts=days, by_keys=True, rows_of=audit_trail_rows)
         return super().paginate_queryset(queryset)
+
+    def _whole_trail(self) -> bool:
+        """No filter, newest first: all of the caller's rows in the trail's own order."""
+        params = self.request.query_params
+        return set(params) <= NOT_FILTERS and params.get("ordering", "-timestamp") == "-timestamp"
 
     @extend_schema(parameters=[AuditFilterSerializer], summary="The caller's audit trail, newest first", tags=["audit"])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

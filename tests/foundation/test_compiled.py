@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from foundation import compiled as compiled_statements
-from foundation.compiled import KEYS, OFFSET, Statement, any_of, array_literal, compiled, of_queryset, placeholder, same
+from foundation.compiled import KEYS, OFFSET, Statement, any_of, array_literal, bindings, compiled, of_queryset, placeholder, same
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,13 @@ def test_a_placeholder_is_matched_by_type_and_value() -> None:
         placeholder("alice")
     statement = Statement("SELECT %s, %s, %s, %s", (placeholder(1), float(placeholder(1)), OFFSET, "x"), compiler=None)
     assert statement.bind([(placeholder(1), 42), (OFFSET, 3)]) == [42, float(placeholder(1)), 3, "x"]
+
+
+def test_folded_statements_bind_each_placeholder_to_one_value() -> None:
+    user, key = placeholder(1), placeholder(uuid.uuid4())
+    assert bindings([(OFFSET, 5), (user, 7)], [(key, "k"), (user, 7)]) == [(OFFSET, 5), (user, 7), (key, "k")]
+    with pytest.raises(ValueError, match="bound to"):
+        bindings([(user, 7)], [(user, 8)])  # two values for one placeholder: the statement could not tell them apart
 
 
 def test_a_statement_compiled_once_gives_for_every_owner_what_the_orm_gives(alice: Any, bob: Any) -> None:

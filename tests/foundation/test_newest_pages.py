@@ -28,7 +28,7 @@ from foundation.newest_pages import NEWEST_FIRST, newest_first_page
 from notifications.api.rows import NOTIFICATION_VALUES
 from notifications.api.serializers import NotificationSerializer
 from notifications.models import Notification
-from webhooks.api.rows import DELIVERY_VALUES
+from webhooks.api.rows import delivery_values
 from webhooks.api.serializers import WebhookDeliverySerializer
 from webhooks.models import Webhook, WebhookDelivery, WebhookDeliveryAttempt, WebhookEvent
 
@@ -40,6 +40,9 @@ INBOX = "/ipam/notifications"
 ALICE_ROWS = 23
 PAGE_SIZES = (1, 3, 4, 7, 23, 50)
 INVALID_PAGE = b'{"error":"not_found","message":"Invalid page.","details":{}}'  # the standard 404 body
+# A plain delivery page: the count and the page in one statement, the webhook's owner checked in it on PostgreSQL
+# (its own statement before it elsewhere).
+ONE_WITH_THE_OWNER = 1 if connection.vendor == "postgresql" else 2
 
 
 def _newest_first(instances: list[Any]) -> list[Any]:
@@ -252,7 +255,8 @@ def test_the_delivery_pages_are_the_previous_paths_bytes(api: Any, alice: Any, b
             params = {"page": page, "page_size": size}
             with CaptureQueriesContext(connection) as queries:
                 status, body = _get(api, path, params)
-            # the webhook, the count with the page, the page's attempts (was: the webhook, COUNT, page, attempts)
+            # the count with the page, its attempt logs and (PostgreSQL) the webhook's owner (was: the webhook, COUNT,
+            # page, attempts)
             webhooks_statements = [q for q in queries.captured_queries if "webhooks_" in q["sql"]]
             deliveries = _delivery_statements(queries)  # (the next request empties the connection's log)
             with _previous_path(monkeypatch, "webhooks.api.views"):
@@ -261,9 +265,9 @@ def test_the_delivery_pages_are_the_previous_paths_bytes(api: Any, alice: Any, b
                 continue
             assert len(deliveries) == 1, params
             if page > pages:
-                assert status == 404 and body == INVALID_PAGE and len(webhooks_statements) == 2
+                assert status == 404 and body == INVALID_PAGE and len(webhooks_statements) == ONE_WITH_THE_OWNER
                 continue
-            assert len(webhooks_statements) == 3
+            assert len(webhooks_statements) == ONE_WITH_THE_OWNER
             data = api.get(path, params).json()
             assert data["count"] == 14 and data["results"] == reference[(page - 1) * size : page * size], params
 
@@ -272,7 +276,7 @@ def test_every_delivery_offset_is_the_offset_page(alice: Any) -> None:
     base = timezone.now()
     webhook = _webhook_with_deliveries(alice, 10, base)
     _webhook_with_deliveries(alice, 3, base)  # another webhook's deliveries at the same timestamps
-    rows = WebhookDelivery.objects.filter(webhook=webhook).values(*DELIVERY_VALUES)
+    rows = delivery_values(WebhookDelivery.objects.filter(webhook=webhook))
     seek = newest_first_page(rows).page_seek
     reference = [row.pk for row in _newest_first(list(WebhookDelivery.objects.filter(webhook=webhook)))]
     for limit in (1, 3, 10, 50):
@@ -287,7 +291,7 @@ def test_an_empty_delivery_list_and_filters(api: Any, alice: Any, monkeypatch: p
     path = f"/ipam/webhooks/{empty.pk}/deliveries"
     with CaptureQueriesContext(connection) as queries:
         status, body = _get(api, path, {})
-    assert status == 200 and len([q for q in queries.captured_queries if "webhooks_" in q["sql"]]) == 2  # the webhook, the count
+    assert status == 200 and len([q for q in queries.captured_queries if "webhooks_" in q["sql"]]) == ONE_WITH_THE_OWNER
     with _previous_path(monkeypatch, "webhooks.api.views"):
         assert (status, body) == _get(api, path, {})
     assert api.get(path, {"page": 2}).status_code == 404

@@ -208,3 +208,22 @@ def test_verify_counters_reports_and_repairs_drifted_audit_day_counts(alice: Any
     counters_repair(drifts=drifts)
     assert [d for d in counters_check().drifts if d.kind == "audit_counts"] == []
     _counts_match_rows()
+
+
+def test_the_trail_rows_template_is_the_query_built_per_request_and_is_never_evaluated(api: Any, alice: Any, bob: Any) -> None:
+    """The unfiltered trail filters a clone of one `.values()` template per request: the same statement as the
+    view's own queryset gives for no filter, the same pages, and the template never holds rows."""
+    from ipam.api.audit import _trail_rows
+    from ipam.api.list_rows import AUDIT_VALUES
+    from ipam.selectors.audit import audit_queryset
+
+    rng = random.Random(9)
+    _history(alice, rng, 12)
+    _history(bob, rng, 5)
+    for user in (alice, bob):
+        built = audit_queryset(user, {}).values(*AUDIT_VALUES)
+        assert str(_trail_rows().filter(user=user).query) == str(built.query)
+    body = api.get("/ipam/audit", {"page": 2, "page_size": 5}).json()
+    assert body["count"] == AuditLog.objects.filter(user=alice).count()
+    assert [row["audit_id"] for row in body["results"]] == _reference(alice, 5, 5)
+    assert _trail_rows()._result_cache is None

@@ -3,22 +3,23 @@
 `WebhookDeliverySerializer(many=True)` over a page of 50 deliveries builds 50 instances plus one per
 attempt (prefetched), and walks 15 fields per delivery and 10 per attempt (a fresh `DateTimeField` for
 each attempt's `delivered_at`). `delivery_rows` gives the same JSON — same keys, order and formatting,
-byte for byte (tests/webhooks/test_delivery_rows.py renders both and compares) — from two plain queries:
-the page's delivery rows and their attempts. Keep it in step with `WebhookDeliverySerializer` and
-`WebhookDeliveryAttemptSerializer`: a field added there and not here fails that test. On PostgreSQL the attempts'
-statement is compiled once per thread and takes the page's delivery ids as one array (foundation/compiled.py).
+byte for byte (tests/webhooks/test_delivery_rows.py renders both and compares) — from the page's rows alone:
+`delivery_values` reads each delivery's attempt log in the same statement, as one JSON array per delivery
+(`AttemptLog`), so a page is one statement however many attempts it holds. Keep it in step with
+`WebhookDeliverySerializer` and `WebhookDeliveryAttemptSerializer`: a field added there and not here fails
+that test.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connections, router
+from django.db.models import F, Func, JSONField, QuerySet
 
-from foundation.compiled import KEYS, Statement, any_of, array_literal, compiled, of_queryset
 from foundation.rows import current_timezone, drf_datetime, text_or_none
-from webhooks.models import WebhookDeliveryAttempt
+from webhooks.models import WebhookDelivery, WebhookDeliveryAttempt
 
 DELIVERY_VALUES = (
     "id",
@@ -36,46 +37,80 @@ DELIVERY_VALUES = (
     "created_at",
     "updated_at",
 )
-ATTEMPT_VALUES = (
-    "delivery_id",
-    "attempt_number",
-    "status_code",
-    "response_time_ms",
-    "error_message",
-    "attempted_at",
-    "next_attempt_at",
-    "status",
-)
+# An attempt in a delivery's log (`AttemptLog`): these columns, in this order.
+ATTEMPT_LOG = ("attempt_number", "status_code", "response_time_ms", "error_message", "attempted_at", "next_attempt_at", "status")
+
+
+class AttemptLog(Func):
+    """A delivery's attempts as JSON text, `[[<ATTEMPT_LOG's columns>], …]` by attempt number: a correlated
+    subquery over the attempts' `(delivery_id, attempt_number)` index, read with the delivery's row."""
+
+    output_field = JSONField()
+
+    def __init__(self) -> None:
+        super().__init__(F("id"))
+
+    def _log(self, compiler: Any, connection: Any, aggregate: str) -> tuple[str, list[Any]]:
+        delivery, params = compiler.compile(self.source_expressions[0])
+        quote, meta = connection.ops.quote_name, WebhookDeliveryAttempt._meta
+        columns = ", ".join(f"attempt_log.{quote(meta.get_field(name).column)}" for name in ATTEMPT_LOG)
+        owner = quote(meta.get_field("delivery").column)
+        log = aggregate.format(columns=columns, number=f"attempt_log.{quote(meta.get_field('attempt_number').column)}")
+        # quoted names and the compiled outer column only; no value is spliced in
+        sql = f"(SELECT COALESCE({log}, '[]') FROM {quote(meta.db_table)} attempt_log WHERE attempt_log.{owner} = {delivery})"  # noqa: S608
+        return sql, list(params)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        # SQLite (before 3.44) has no ORDER BY in an aggregate: `delivery_rows` sorts each log by attempt number.
+        return self._log(compiler, connection, "json_group_array(json_array({columns}))")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return self._log(compiler, connection, "json_agg(json_build_array({columns}) ORDER BY {number})::text")
+
+
+def delivery_values(deliveries: QuerySet[WebhookDelivery]) -> QuerySet[WebhookDelivery]:
+    """`deliveries` as the list's rows: `DELIVERY_VALUES` and, as `log`, the attempt log of each (`AttemptLog`)."""
+    return deliveries.values(*DELIVERY_VALUES, log=AttemptLog())  # type: ignore[return-value]
 
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def attempt_row(row: dict[str, Any], event_type: Any, tz: Any = None) -> dict[str, Any]:
-    """`WebhookDeliveryAttemptSerializer` output for a `.values(*ATTEMPT_VALUES)` row of a delivery of `event_type`
-    (`tz`: the current time zone, when the caller has looked it up once for the page)."""
-    attempted_at = drf_datetime(row["attempted_at"], tz)
+def _log_time(text: str | None) -> datetime.datetime | None:
+    """A timestamp of an attempt log: ISO 8601 with its offset from PostgreSQL's JSON, naive UTC from SQLite's."""
+    if text is None:
+        return None
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def attempt_row(entry: Sequence[Any], delivery_id: str, event_type: Any, tz: Any = None) -> dict[str, Any]:
+    """`WebhookDeliveryAttemptSerializer` output for an attempt of the log (`ATTEMPT_LOG`'s columns) of the
+    delivery `delivery_id` of `event_type` (`tz`: the current time zone, looked up once for the page)."""
+    number, status_code, response_time_ms, error_message, attempted, next_attempt, status = entry
+    attempted_at = drf_datetime(_log_time(attempted), tz)
     return {
-        "delivery_id": text_or_none(row["delivery_id"]),
+        "delivery_id": delivery_id,
         "event_type": text_or_none(event_type),
-        "attempt_number": _int_or_none(row["attempt_number"]),
-        "status_code": _int_or_none(row["status_code"]),
-        "response_time_ms": _int_or_none(row["response_time_ms"]),
-        "error_message": text_or_none(row["error_message"]),
+        "attempt_number": _int_or_none(number),
+        "status_code": _int_or_none(status_code),
+        "response_time_ms": _int_or_none(response_time_ms),
+        "error_message": text_or_none(error_message),
         "attempted_at": attempted_at,
-        "delivered_at": attempted_at if row["status"] == "delivered" else None,
-        "next_attempt_at": drf_datetime(row["next_attempt_at"], tz),
-        "status": text_or_none(row["status"]),
+        "delivered_at": attempted_at if status == "delivered" else None,
+        "next_attempt_at": drf_datetime(_log_time(next_attempt), tz),
+        "status": text_or_none(status),
     }
 
 
-def delivery_row(row: dict[str, Any], attempts: Sequence[dict[str, Any]], tz: Any = None) -> dict[str, Any]:
-    """`WebhookDeliverySerializer` output for a `.values(*DELIVERY_VALUES)` row and its attempt rows in order
-    (`tz`: the current time zone, when the caller has looked it up once for the page)."""
-    event_type = row["event_type"]
+def delivery_row(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
+    """`WebhookDeliverySerializer` output for a `delivery_values` row (`tz`: the current time zone, looked up once
+    for the page)."""
+    event_type, delivery_id = row["event_type"], str(row["id"])
+    log = sorted(row["log"], key=lambda entry: entry[0])  # (already in order on PostgreSQL)
     return {
-        "delivery_id": str(row["id"]),
+        "delivery_id": delivery_id,
         "webhook_id": text_or_none(row["webhook_id"]),
         "event_id": text_or_none(row["event_id"]),
         "event_type": text_or_none(event_type),
@@ -89,28 +124,11 @@ def delivery_row(row: dict[str, Any], attempts: Sequence[dict[str, Any]], tz: An
         "redelivery_of": text_or_none(row["redelivery_of"]),
         "created_at": drf_datetime(row["created_at"], tz),
         "updated_at": drf_datetime(row["updated_at"], tz),
-        "attempts": [attempt_row(attempt, event_type, tz) for attempt in attempts],
+        "attempts": [attempt_row(entry, delivery_id, event_type, tz) for entry in log],
     }
 
 
 def delivery_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A page of delivery rows with their attempt logs (one query for all of the page's attempts, in the
-    order `prefetch_related("attempt_log")` gives: the attempt model's `attempt_number`)."""
-    if not rows:
-        return []
-    by_delivery: dict[Any, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
-    using = router.db_for_read(WebhookDeliveryAttempt)
-    if connections[using].vendor == "postgresql":  # compiled once per thread, the page's ids in one parameter
-        found = compiled(("delivery attempts", using), lambda: _attempts(using)).rows(using, [(KEYS, array_literal(by_delivery))])
-    else:
-        found = WebhookDeliveryAttempt.objects.filter(delivery_id__in=list(by_delivery)).order_by("attempt_number").values(*ATTEMPT_VALUES)
-    for attempt in found:
-        by_delivery[attempt["delivery_id"]].append(attempt)
+    """A page of `delivery_values` rows with their attempt logs."""
     tz = current_timezone()  # once per page, not once per datetime (a page holds ≈ 250)
-    return [delivery_row(row, by_delivery[row["id"]], tz) for row in rows]
-
-
-def _attempts(using: str) -> Statement:
-    """The attempts of the deliveries whose ids are bound in `KEYS`' place, in `attempt_number` order."""
-    of_deliveries = any_of(WebhookDeliveryAttempt, "delivery", using)
-    return of_queryset(WebhookDeliveryAttempt.objects.using(using).filter(of_deliveries).order_by("attempt_number").values(*ATTEMPT_VALUES))
+    return [delivery_row(row, tz) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from django.db.models import QuerySet
@@ -12,16 +13,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from foundation.compiled import Guard
 from foundation.conditional import ConditionalMixin
 from foundation.http import valid_body
 from foundation.newest_pages import NEWEST_FIRST, newest_first_page
-from foundation.pagination import CURSOR_PARAM
-from foundation.permissions import IPAMPermission, owned, owned_key
+from foundation.pagination import CURSOR_PARAM, StandardPagination
+from foundation.permissions import IPAMPermission, owned, owned_guard
 from foundation.routers import UUID_PATTERN
 from foundation.types import actor_of
 from webhooks import services
 from webhooks.api import serializers as s
-from webhooks.api.rows import DELIVERY_VALUES, delivery_rows
+from webhooks.api.rows import delivery_rows, delivery_values
 from webhooks.events import EventType
 from webhooks.models import DELIVERY_DAYS, DeliveryStatus, Webhook, WebhookDelivery
 
@@ -34,7 +36,24 @@ DELIVERY_FILTERS = [
 def delivery_log_rows(webhook_id: Any) -> QuerySet[WebhookDelivery]:
     """All of a webhook's deliveries as the delivery list's rows: the list's statement, compiled once per thread
     for any webhook (`newest_first_page(rows_of=…)`)."""
-    return WebhookDelivery.objects.filter(webhook_id=webhook_id).values(*DELIVERY_VALUES)  # type: ignore[return-value]
+    return delivery_values(WebhookDelivery.objects.filter(webhook_id=webhook_id))
+
+
+@functools.cache
+def _delivery_rows() -> QuerySet[WebhookDelivery]:
+    """Every delivery as the list's rows, newest first, built once (resolving the columns and the attempt log per
+    request cost about 0.2 ms): each request filters a clone; never evaluated itself, and without a database alias
+    of its own (the router picks it per request)."""
+    return delivery_values(WebhookDelivery.objects.order_by(*NEWEST_FIRST))
+
+
+def _plain_page(params: Any) -> bool:
+    """Only a valid page number and size: no error can come before the page is read, so the page's statement can
+    check the webhook's owner itself (a 404 from the same statement)."""
+    if not set(params) <= {"page", "page_size"}:
+        return False
+    page, size = params.get("page", "1"), params.get("page_size", str(StandardPagination.page_size))
+    return page.isdigit() and size.isdigit() and 1 <= int(page) < 2**30 and 1 <= int(size) <= StandardPagination.max_page_size
 
 
 def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
@@ -109,30 +128,31 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, webhook_id: str) -> Response:
-        webhook = owned_key(self, Webhook, webhook_id)  # only its key is needed, not the object
-        rows = WebhookDelivery.objects.filter(webhook_id=webhook).prefetch_related("attempt_log").order_by(*NEWEST_FIRST)
-        filtered = False
+        webhook, owner = owned_guard(self, Webhook, webhook_id)  # only the webhook's key is needed, not the object
+        guard: Guard | None = owner
+        if not _plain_page(request.query_params):
+            owner.check()  # a 404 before anything else, as get_object() gave; a plain page reads it with the page
+            guard = None
+        filters: dict[str, str] = {}
         status_filter = request.query_params.get("status")
         if status_filter:
             if status_filter not in DeliveryStatus.values:
                 raise serializers.ValidationError({"status": [f"Must be one of {', '.join(DeliveryStatus.values)}."]})
-            rows, filtered = rows.filter(status=status_filter), True
+            filters["status"] = status_filter
         event_type = request.query_params.get("event_type")
         if event_type:
-            rows, filtered = rows.filter(event_type=event_type), True
+            filters["event_type"] = event_type
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
+            rows = WebhookDelivery.objects.filter(webhook_id=webhook, **filters).prefetch_related("attempt_log").order_by(*NEWEST_FIRST)
             page = self.paginate_queryset(rows)
             return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
-        # Plain rows (the page, then its attempts) and plain functions instead of instances through the serializers;
-        # without a filter the total and the page are one statement.
-        values = rows.prefetch_related(None).values(*DELIVERY_VALUES)
-        # (on PostgreSQL the total and the page's position come from the per-day counts: no COUNT/OFFSET)
-        page = (
-            self.paginate_queryset(
-                values if filtered else newest_first_page(values, day_counts=(DELIVERY_DAYS, webhook), rows_of=delivery_log_rows)
-            )
-            or []
-        )
+        # Plain rows (each with its attempt log, in the same statement) and plain functions instead of instances
+        # through the serializers; without a filter the total and the page are one statement, and on PostgreSQL
+        # the total and the page's position come from the per-day counts (no COUNT/OFFSET).
+        values = _delivery_rows().filter(webhook_id=webhook, **filters)
+        if not filters:
+            values = newest_first_page(values, day_counts=(DELIVERY_DAYS, webhook), rows_of=delivery_log_rows, guard=guard)
+        page = self.paginate_queryset(values) or []
         return self.get_paginated_response(delivery_rows(cast(list[dict[str, Any]], page)))  # `.values()` rows
 
     @extend_schema(
