@@ -17,7 +17,7 @@ from foundation.dbrouter import ReplicaReadsMixin
 from foundation.http import str_path, valid_body
 from foundation.newest_pages import newest_first_page
 from foundation.pagination import CURSOR_PARAM
-from foundation.permissions import IPAMPermission
+from foundation.permissions import IPAMPermission, owned
 from foundation.rows import NOT_FILTERS, current_timezone
 from foundation.types import actor_of
 from ipam.api.exports import ExportJobSerializer
@@ -108,7 +108,7 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
         if CURSOR_PARAM in request.query_params:  # keyset pages read their position from model instances
             return super().list(request, *args, **kwargs)
         # Plain rows and a plain function instead of model instances through AuditEntrySerializer: the same JSON.
-        rows = _trail_rows().filter(user=request.user) if self._whole_trail() else self.get_queryset().values(*AUDIT_VALUES)
+        rows = owned(self, _trail_rows()) if self._whole_trail() else self.get_queryset().values(*AUDIT_VALUES)
         page = self.paginate_queryset(rows)
         tz = current_timezone()
         return self.get_paginated_response([audit_row(row, _CHANGES.to_representation, tz) for row in page])

@@ -53,11 +53,12 @@ class AttemptLog(Func):
     def _log(self, compiler: Any, connection: Any, aggregate: str) -> tuple[str, list[Any]]:
         delivery, params = compiler.compile(self.source_expressions[0])
         quote, meta = connection.ops.quote_name, WebhookDeliveryAttempt._meta
-        columns = ", ".join(f"attempt_log.{quote(meta.get_field(name).column)}" for name in ATTEMPT_LOG)
-        owner = quote(meta.get_field("delivery").column)
-        log = aggregate.format(columns=columns, number=f"attempt_log.{quote(meta.get_field('attempt_number').column)}")
+        column = {field.name: f"attempt_log.{quote(field.column)}" for field in meta.concrete_fields}
+        columns = ", ".join(column[name] for name in ATTEMPT_LOG)
+        owner = column["delivery"]
+        log = aggregate.format(columns=columns, number=column["attempt_number"])
         # quoted names and the compiled outer column only; no value is spliced in
-        sql = f"(SELECT COALESCE({log}, '[]') FROM {quote(meta.db_table)} attempt_log WHERE attempt_log.{owner} = {delivery})"  # noqa: S608
+        sql = f"(SELECT COALESCE({log}, '[]') FROM {quote(meta.db_table)} attempt_log WHERE {owner} = {delivery})"  # noqa: S608
         return sql, list(params)
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
