@@ -39,6 +39,7 @@ SQLite keeps COUNT/OFFSET (the tables exist there but stay empty).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from foundation.compiled import (
     compiled,
     of_queryset,
     placeholder,
+    prepared_cursor,
 )
 
 _SHOW = 5  # days listed per owner in a drift report
@@ -249,7 +251,8 @@ class DayCounts:
 
         def build() -> Statement:
             template = rows_of(held).using(using).order_by(*order)
-            return self._page_statement(template, held, limit, fields, order_by, guard.statement if guard else None)
+            statement = self._page_statement(template, held, limit, fields, order_by, guard.statement if guard else None)
+            return dataclasses.replace(statement, prepared=True)  # planned once per connection
 
         shape = ("day page", self.table, rows_of, using, tuple(order), limit, tuple(fields), order_by, type(held), guard and guard.shape)
         statement = compiled(shape, build)
@@ -279,13 +282,15 @@ class DayCounts:
         compiler = page.query.get_compiler(using=using)
         page_sql, page_params = compiler.as_sql()
         sql = (
-            f"{self._seek_ctes()}, page_keys AS ({key_sql} LIMIT %s OFFSET COALESCE((SELECT skip FROM seek), 0)) "
+            # The page size is written into the statement (as the ORM writes the page's LIMIT): a prepared statement's
+            # generic plan is then costed for a page, not for an unknown LIMIT (PostgreSQL would keep re-planning).
+            f"{self._seek_ctes()}, page_keys AS ({key_sql} LIMIT {int(limit)} OFFSET COALESCE((SELECT skip FROM seek), 0)) "
             f"SELECT totals.*, page.* FROM ({self._totals_sql()}) totals LEFT JOIN ({page_sql}) page ON TRUE "
             + (f"WHERE EXISTS ({guard.sql}) " if guard else "")
             + f"ORDER BY {order_by}"  # a join does not promise to keep its input's order
         )
         guarded = guard.params if guard else ()
-        return Statement(sql, (owner, OFFSET, OFFSET, *key_params, limit, *page_params, *guarded), compiler)
+        return Statement(sql, (owner, OFFSET, OFFSET, *key_params, *page_params, *guarded), compiler)
 
     def compiled_rows_by_keys(
         self, rows_of: Callable[[Any], Any], order: Sequence[str], owner: Any, keys: Sequence[tuple[Any, Any]], using: str
@@ -300,7 +305,8 @@ class DayCounts:
         def build() -> Statement:
             template = rows_of(held).using(using).order_by(*order)
             pk = template.model._meta.pk.name
-            return of_queryset(template.filter(any_of(template.model, pk, using), **{f"{self.time}__gte": LOW, f"{self.time}__lte": HIGH}))
+            by_keys = template.filter(any_of(template.model, pk, using), **{f"{self.time}__gte": LOW, f"{self.time}__lte": HIGH})
+            return dataclasses.replace(of_queryset(by_keys), prepared=True)
 
         statement = compiled(("day rows by keys", self.table, rows_of, using, tuple(order), type(held)), build)
         stamps = [stamp for _, stamp in keys]
@@ -327,11 +333,11 @@ class DayCounts:
         sql = (
             f"{self._seek_ctes()} SELECT totals.*, page.pk, page.time FROM ({self._totals_sql()}) totals LEFT JOIN ("
             f"SELECT a.{pk} AS pk, a.{time} AS time FROM {table} a WHERE a.{owner_column} = %s AND a.{time} < (SELECT day_end FROM seek) "
-            f"ORDER BY a.{time} DESC, a.{pk} DESC LIMIT %s OFFSET COALESCE((SELECT skip FROM seek), 0)"
+            f"ORDER BY a.{time} DESC, a.{pk} DESC LIMIT {int(limit)} OFFSET COALESCE((SELECT skip FROM seek), 0)"
             ") page ON TRUE ORDER BY page.time DESC, page.pk DESC"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, (owner, offset, offset, owner, limit))
+        with prepared_cursor(using) as cursor:  # planned once per connection
+            cursor.execute(sql, (owner, offset, offset, owner))
             fetched = cursor.fetchall()
         width = 1 + len(self.sums)
         return self._counts(fetched[0]), [(row[width], row[width + 1]) for row in fetched if row[width] is not None]

@@ -187,6 +187,10 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+    # Prepared statements (Django turns psycopg's off): only the cursors of foundation.compiled.prepared_cursor ask
+    # for them (server-side binding, a few hot page statements planned once per connection); Django's own cursors
+    # bind on the client and are never prepared. Off again behind PgBouncer in transaction mode (below).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
     # A connection pool per process (Django's built-in psycopg pool) bounds the connections a threaded server
     # holds: `make run` sets it for runserver, whose request threads would otherwise each keep a connection for
     # DB_CONN_MAX_AGE (issue 14: a 32-request burst held 93 of 100). 0 = no pool (gunicorn sync workers and

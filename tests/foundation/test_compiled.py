@@ -4,6 +4,7 @@ the per-thread cache is bounded."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from typing import Any
@@ -91,3 +92,43 @@ def test_any_of_selects_the_rows_of_the_keys_in_one_parameter(alice: Any, bob: A
     for chosen in (hooks[:1], hooks[1:5], hooks, []):
         got = statement.rows("default", [(KEYS, array_literal(hook.pk for hook in chosen))])
         assert got == list(Webhook.objects.filter(pk__in=[hook.pk for hook in chosen]).order_by("webhook_url").values("id"))
+
+
+def _prepared_statements() -> list[tuple[str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return list(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_prepared_statement_is_prepared_on_the_connection_and_answers_as_unprepared(alice: Any, bob: Any) -> None:
+    _hooks(alice, 3)
+    _hooks(bob, 2)
+    held = placeholder(alice.pk)
+    plain = of_queryset(Webhook.objects.filter(user_id=held).order_by("webhook_url").values("id", "webhook_url", "events", "created_at"))
+    prepared = dataclasses.replace(plain, prepared=True)
+    for user in (alice, bob) * 4:
+        assert prepared.rows("default", [(held, user.pk)]) == plain.rows("default", [(held, user.pk)])
+    mine = [row for row in _prepared_statements() if '"webhooks_webhook"."webhook_url"' in row[0]]
+    assert len(mine) == 1 and "$1" in mine[0][0] and sum(mine[0][1:]) == 8  # prepared once, run eight times
+    # Behind PgBouncer in transaction mode (prepare_threshold None) nothing is prepared; the answers are the same.
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        other = dataclasses.replace(of_queryset(Webhook.objects.filter(user_id=held).values("id")), prepared=True)
+        assert other.rows("default", [(held, bob.pk)]) == list(Webhook.objects.filter(user_id=bob.pk).values("id"))
+        assert not [row for row in _prepared_statements() if row[0].startswith('SELECT "webhooks_webhook"."id" AS "id" FROM')]
+    finally:
+        raw.prepare_threshold = threshold
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_delivery_page_is_prepared_with_its_page_size_written_in(api: Any, alice: Any) -> None:
+    """The page's statement is prepared, and its page size is part of its text (a LIMIT parameter would make
+    PostgreSQL cost the generic plan for an unknown LIMIT and plan every page again)."""
+    webhook = _hooks(alice, 1)[0]
+    for _ in range(7):
+        assert api.get(f"/ipam/webhooks/{webhook.pk}/deliveries", {"page_size": 7}).json()["count"] == 0
+    pages = [row for row in _prepared_statements() if "webhooks_deliverydaycount" in row[0]]
+    assert len(pages) == 1 and " LIMIT 7 OFFSET COALESCE((SELECT skip FROM seek), 0)" in pages[0][0]
+    assert sum(pages[0][1:]) == 7

@@ -48,6 +48,7 @@ def test_redis_broker_gets_its_visibility_timeout_and_without_redis_beat_keeps_i
 
 def test_pgbouncer_transaction_mode_turns_off_server_side_cursors_and_prepared_statements(tmp_path):
     url = "postgres://postgres@127.0.0.1:6432/ipam"
-    assert _settings(tmp_path, DATABASE_URL=url)["no_cursors"] is False
+    direct = _settings(tmp_path, DATABASE_URL=url)
+    assert direct["no_cursors"] is False and direct["prepare"] == 5  # (only foundation.compiled.prepared_cursor prepares)
     got = _settings(tmp_path, DATABASE_URL=url, DB_PGBOUNCER_TRANSACTION_MODE="true")
     assert got["no_cursors"] is True and got["prepare"] is None
