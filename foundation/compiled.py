@@ -34,6 +34,7 @@ from typing import Any
 import psycopg
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -151,6 +152,15 @@ class _Prepared(psycopg.Cursor):  # type: ignore[type-arg]
         return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
 
+class _Logged(CursorDebugWrapper):
+    """Django's debug cursor, logging each statement with its values in place, as for a client-bound cursor
+    (Django reads a server-bound cursor's last query from psycopg, which keeps none for a prepared statement)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql if params is None else self.db.ops.compose_sql(sql, params)):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
 @functools.cache
 def _prepared_class(alias: str, vendor: str, exported: bool) -> type:
     if not exported:
@@ -187,7 +197,7 @@ def prepared_cursor(using: str) -> Iterator[Any]:
             register_tzloader(connection.timezone, raw)
         connection.validate_thread_sharing()
         # Django's wrappers, as `connection.cursor()` gives them: the debug capture of queries, execute wrappers.
-        with connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw) as cursor:
+        with _Logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw) as cursor:
             yield cursor
 
 

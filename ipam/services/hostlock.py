@@ -39,6 +39,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
 
+from foundation.compiled import prepared_cursor
 from foundation.rows import instance_from_row
 from ipam import exceptions
 from ipam.models import AllocationCursor, Country, Host, Region, Reservation, ReservationStatus
@@ -106,7 +107,7 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         region_pk = Region._meta.pk.get_db_prep_value(region_id, connection)
     except ValidationError:
         raise exceptions.NotFound("Region not found.", code="region_not_found") from None
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(_lock_statement(alias, connection.vendor), [region_pk, user.pk])
         row = cursor.fetchone()
     if row is None:
@@ -130,7 +131,7 @@ def lock_region_for_hosts(user: Any, region_id: Any, hostnames: list[str]) -> Re
         True,
         region.country_id,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(_probe_statement(alias, connection.vendor, len(names)), params)
         answers = cursor.fetchone()
     # One row: the region's country exists (a protected foreign key).
@@ -169,7 +170,7 @@ def lock_region_cursor(user: Any, country: Any) -> AllocationCursor | None:
     (integers and bytes: no field of the cursor has a database converter; the tests compare with the ORM)."""
     alias = router.db_for_write(AllocationCursor)
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(_cursor_lock_statement(alias, connection.vendor), [user.pk, country.pk])
         row = cursor.fetchone()
     if row is None:
@@ -212,7 +213,7 @@ def probe_region_allocation(user: Any, country: Any, region_name: str) -> dict[s
     "ask the exact question": the caller then runs the query it always ran; a `False` skips it."""
     alias = router.db_for_write(Region)
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(_region_probe_statement(alias, connection.vendor), region_probe_params(user, country, region_name, connection))
         answers = cursor.fetchone()
     return {probe: bool(answer) for probe, answer in zip(REGION_PROBES, answers, strict=True)}

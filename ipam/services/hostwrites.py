@@ -37,6 +37,7 @@ from typing import Any
 
 from django.db import DatabaseError, connections, models, router
 
+from foundation.compiled import prepared_cursor
 from ipam.models import AuditLog, Host, Region
 from ipam.services import quotas
 
@@ -147,7 +148,7 @@ def write(*, actor: Any, region: Region, host_params: list[Any], hosts: int, aud
         *_insert_params(AuditLog, audit_rows, alias),
         *quotas.below_warning_params(actor, "hosts", hosts),
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:  # planned once per connection (foundation/compiled.py)
         cursor.execute(_statement(alias, hosts == 1 and len(audit_rows) == 1), params)
         updated, consumed, tags = cursor.fetchone()
     if updated != 1:  # what `save(update_fields=...)` raises; the region is locked, so it cannot happen

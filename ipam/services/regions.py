@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, router, transaction
 
+from foundation.compiled import prepared_cursor
 from foundation.types import Actor
 from ipam import bitmaps, exceptions
 from ipam import cache as ipam_cache
@@ -236,7 +237,7 @@ def _write_joined(
     if with_quota or probing:
         limit = settings.IPAM_DEFAULT_REGION_QUOTA
         values += [1, region.user_id, limit, 1, 1, limit, int(settings.IPAM_CAPACITY_WARNING_THRESHOLD)]
-    with connection.cursor() as db:
+    with prepared_cursor(alias) as db:  # planned once per connection (foundation/compiled.py)
         db.execute(_joined_write_statement(alias, with_quota, probing), values)
         row = db.fetchone()
     probes = dict(zip(hostlock.REGION_PROBES, map(bool, row[:4]), strict=True)) if probing else {}
