@@ -8,7 +8,7 @@ the compiled parameters. The SQL, the parameters and the compiler that converts 
 and the backend's converters, as `.values()` applies them) are then exactly what the ORM would have produced
 for that call, minus the work of producing them.
 
-A placeholder is a value no row holds (a negative id, a UUID no one generates, a date in 1900), of the same
+A placeholder is a value no row holds (a negative id, a UUID no one generates, a negative offset), of the same
 type as the value it stands for, and a parameter is replaced only when it equals a placeholder *in type and
 value* (`True == 1`, so equality alone would not do). The ORM passes such values through to the parameters
 unchanged, which the tests check for each statement (compiled once, then bound to several owners, equal to
@@ -18,16 +18,13 @@ Compiled statements are kept per thread (a compiler is not shared between thread
 names as the statement's shape (model, database, columns, order, page size, …), at most `MAX_STATEMENTS`.
 """
 
-# ruff: noqa: S611 — `any_of`'s SQL is quoted table and column names and a type; the keys are a parameter.
-
 from __future__ import annotations
 
 import contextlib
-import datetime
 import functools
 import threading
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +32,6 @@ import psycopg
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorDebugWrapper
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 MAX_STATEMENTS = 64  # per thread: a bound, should a caller name a new shape on every call
@@ -44,8 +39,6 @@ MAX_STATEMENTS = 64  # per thread: a bound, should a caller name a new shape on 
 # Values no table holds, standing for the value of their type in a compiled statement.
 _BY_TYPE: dict[type, Any] = {int: -7_700_037, uuid.UUID: uuid.UUID("00000000-0000-4000-8000-000007700037")}
 OFFSET = -7_700_023  # an offset (never negative)
-KEYS = "{placeholder-7700041}"  # an array literal of keys (`any_of`)
-LOW, HIGH = (datetime.datetime(1900, 1, day, 7, 7, 41, tzinfo=datetime.UTC) for day in (1, 2))  # time bounds
 
 _cache = threading.local()
 _TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
@@ -62,24 +55,6 @@ def placeholder(like: Any) -> Any:
 def same(value: Any, placeholder: Any) -> bool:
     """`value` is `placeholder`: same type and value (`True == 1`, so equality alone would not do)."""
     return type(value) is type(placeholder) and value == placeholder
-
-
-def any_of(model: Any, column: str, using: str) -> RawSQL:
-    """`<model's table>.<column> = ANY(<an array literal>)`, the array in `KEYS`' place (PostgreSQL): one
-    parameter for the whole list of keys, where `__in` takes one per key (and psycopg quotes each)."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    field = model._meta.get_field(column)
-    return RawSQL(
-        f"{quote(model._meta.db_table)}.{quote(field.column)} = ANY(CAST(%s AS {field.db_type(connection)}[]))",
-        [KEYS],
-        output_field=BooleanField(),
-    )
-
-
-def array_literal(keys: Iterable[Any]) -> str:
-    """The PostgreSQL array literal of `keys` (UUIDs or integers: no quoting needed) for `KEYS`' place."""
-    return "{" + ",".join(str(key) for key in keys) + "}"
 
 
 @dataclass(frozen=True)

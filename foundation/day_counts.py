@@ -23,10 +23,10 @@ from the end of that day on, skipping at most one day's index entries, and the r
     SELECT totals.*, page.* FROM (SELECT SUM(n) AS total, … FROM days) totals
     LEFT JOIN (<the list's rows> AND (time, id) IN (SELECT * FROM page_keys) AND time BETWEEN <their bounds>) page ON TRUE
 
-`page_keys` returns the counts and the keys alone, for a caller that reads wide rows by key in a second
-statement (the audit trail). A list whose rows differ only by owner has its statements compiled by the ORM
-once per thread, from a placeholder owner, and binds each page's owner, offset and keys in their places
-(`compiled_page`, `compiled_rows_by_keys`; `newest_first_page(rows_of=…)`; foundation/compiled.py).
+A list whose rows differ only by owner has its statement compiled by the ORM once per thread, from a
+placeholder owner, binds each page's owner and offset in their places and is prepared on the server, where
+PostgreSQL keeps its generic plan (`compiled_page`; `newest_first_page(rows_of=…)`; foundation/compiled.py,
+docs/decisions/0021).
 
 The counts and the rows come from one snapshot, and the triggers write the counts in the transactions that
 write the rows, so the page is exactly what `COUNT(*)` and `OFFSET k` give in that snapshot. A dropped
@@ -51,19 +51,12 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from foundation.compiled import (
-    HIGH,
-    KEYS,
-    LOW,
     OFFSET,
     Guard,
     Statement,
-    any_of,
-    array_literal,
     bindings,
     compiled,
-    of_queryset,
     placeholder,
-    prepared_cursor,
 )
 
 _SHOW = 5  # days listed per owner in a drift report
@@ -292,26 +285,6 @@ class DayCounts:
         guarded = guard.params if guard else ()
         return Statement(sql, (owner, OFFSET, OFFSET, *key_params, *page_params, *guarded), compiler)
 
-    def compiled_rows_by_keys(
-        self, rows_of: Callable[[Any], Any], order: Sequence[str], owner: Any, keys: Sequence[tuple[Any, Any]], using: str
-    ) -> list[dict[str, Any]]:
-        """The rows of `rows_of(owner)` whose `(pk, time)` are `keys` (`page_keys`' answer), in `order`, as
-        `.values()` gives them: `pk IN keys AND time BETWEEN their bounds`, from a statement the ORM compiles
-        once per thread (and database, `rows_of` and order), the keys bound as one array literal."""
-        if not keys:
-            return []
-        held = placeholder(owner)
-
-        def build() -> Statement:
-            template = rows_of(held).using(using).order_by(*order)
-            pk = template.model._meta.pk.name
-            by_keys = template.filter(any_of(template.model, pk, using), **{f"{self.time}__gte": LOW, f"{self.time}__lte": HIGH})
-            return dataclasses.replace(of_queryset(by_keys), prepared=True)
-
-        statement = compiled(("day rows by keys", self.table, rows_of, using, tuple(order), type(held)), build)
-        stamps = [stamp for _, stamp in keys]
-        return statement.rows(using, [(LOW, min(stamps)), (HIGH, max(stamps)), (KEYS, array_literal(pk for pk, _ in keys)), (held, owner)])
-
     def _run_page(
         self, using: str, statement: Statement, owner: Any, offset: int, held: Any, guard: Guard | None = None
     ) -> tuple[dict[str, int], list[Any]]:
@@ -321,26 +294,6 @@ class DayCounts:
         if not fetched:
             raise Http404
         return self._counts(fetched[0]), fetched
-
-    def page_keys(self, model: Any, owner: Any, offset: int, limit: int, using: str) -> tuple[dict[str, int], list[tuple[Any, Any]]]:
-        """The counts and the `(pk, time)` of the rows number `offset` … `offset + limit - 1` of `owner`, newest
-        first, from one statement that reads the owner's index only; the caller reads the rows by key. For a
-        table whose rows are wide (the audit trail's JSON): the skip within a day touches no row."""
-        connection = connections[using]
-        quote = connection.ops.quote_name
-        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-        owner_column, time = quote(self.owner), quote(self.time)
-        sql = (
-            f"{self._seek_ctes()} SELECT totals.*, page.pk, page.time FROM ({self._totals_sql()}) totals LEFT JOIN ("
-            f"SELECT a.{pk} AS pk, a.{time} AS time FROM {table} a WHERE a.{owner_column} = %s AND a.{time} < (SELECT day_end FROM seek) "
-            f"ORDER BY a.{time} DESC, a.{pk} DESC LIMIT {int(limit)} OFFSET COALESCE((SELECT skip FROM seek), 0)"
-            ") page ON TRUE ORDER BY page.time DESC, page.pk DESC"
-        )
-        with prepared_cursor(using) as cursor:  # planned once per connection
-            cursor.execute(sql, (owner, offset, offset, owner))
-            fetched = cursor.fetchall()
-        width = 1 + len(self.sums)
-        return self._counts(fetched[0]), [(row[width], row[width + 1]) for row in fetched if row[width] is not None]
 
     def _seek_ctes(self) -> str:
         """`WITH days, running, seek`: the owner's day sums, and the end of the day holding row k with the rows

@@ -83,7 +83,6 @@ def newest_first_page(
     counted: dict[str, int] | None = None,
     order: Sequence[str] = NEWEST_FIRST,
     day_counts: tuple[DayCounts, Any] | None = None,
-    by_keys: bool = False,
     keys_from: Any = None,
     rows_of: Callable[[Any], Any] | None = None,
     guard: Guard | None = None,
@@ -98,17 +97,13 @@ def newest_first_page(
     `day_counts`: `(spec, owner)` when `rows` are all of `owner`'s rows counted by `spec` (whose sums are
     named as `counts`). On PostgreSQL the page then reads the counts from the per-day counts and skips at
     most one day's rows, instead of `COUNT` and `OFFSET` over all of them (foundation/day_counts.py).
-    `by_keys`: read the page's keys first and then its rows by key (two statements) — for wide rows, whose
-    skip within a day is then read from the owner's index only, and whose planner then never reaches the
-    rows through the table-wide time index (the audit trail).
     `keys_from`: the same rows as a queryset without the joins `rows` adds for its columns (e.g. a country's
     name through a non-null foreign key, which never drops a row); the count and the k-th key are read from
     it, so those parts of the statement join nothing they do not filter on.
     `rows_of`: with `day_counts`, a module-level function giving `rows` for any owner (`rows_of(owner)` compiles
-    to `rows`' statement for `day_counts`' owner). The day-count statement (with `by_keys`, the rows-by-key
-    statement) is then compiled by the ORM once per thread, from `rows_of(<a placeholder owner>)`, and bound to each
-    page's owner (`DayCounts.compiled_page`, `DayCounts.compiled_rows_by_keys`): about a millisecond of ORM work
-    saved per page.
+    to `rows`' statement for `day_counts`' owner). The day-count statement is then compiled by the ORM once per
+    thread, from `rows_of(<a placeholder owner>)`, bound to each page's owner and prepared on the server
+    (`DayCounts.compiled_page`, foundation/compiled.py): no ORM work and no planning per page.
     `guard`: a condition the page is read under (the caller owns the list's owner, foundation/compiled.py). It is
     checked before the page is read, or, in the compiled day-count page, folded into the page's statement (no
     round trip of its own). A caller that pages by anything else than a page number checks it first itself.
@@ -145,24 +140,13 @@ def newest_first_page(
     def counted_seek(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
         assert day_counts is not None
         spec, owner = day_counts
-        if guard is not None and (by_keys or rows_of is None):
-            guard.check()
-        if by_keys:  # the keys first (the owner's index only), then the rows by key: two statements
-            found, keys = spec.page_keys(rows.model, owner, offset, limit, ordered.db)
-            if rows_of is not None:
-                page = spec.compiled_rows_by_keys(rows_of, order, owner, keys, ordered.db)
-                if counted is not None:
-                    counted.update(found)
-                return found[TOTAL], page
-            stamps = [stamp for _, stamp in keys]
-            bounds = {f"{spec.time}__gte": min(stamps), f"{spec.time}__lte": max(stamps)} if keys else {}
-            page = list(ordered.filter(pk__in=[key for key, _ in keys], **bounds)) if keys else []
+        if rows_of is not None:
+            found, fetched, compiler = spec.compiled_page(rows_of, order, owner, offset, limit, fields, outer_order, ordered.db, guard)
         else:
-            if rows_of is not None:
-                found, fetched, compiler = spec.compiled_page(rows_of, order, owner, offset, limit, fields, outer_order, ordered.db, guard)
-            else:
-                found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
-            page = page_of(fetched, compiler)
+            if guard is not None:
+                guard.check()
+            found, fetched, compiler = spec.page(ordered, owner, offset, limit, fields, outer_order)
+        page = page_of(fetched, compiler)
         if counted is not None:
             counted.update(found)
         return found[TOTAL], page

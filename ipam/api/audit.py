@@ -28,8 +28,8 @@ from ipam.services.exports import export_job_create
 
 
 def audit_trail_rows(user_id: Any) -> QuerySet[AuditLog]:
-    """All of a user's audit rows as the trail's list rows: its rows-by-key statement, compiled once per thread for
-    any user (`newest_first_page(rows_of=…)`)."""
+    """All of a user's audit rows as the trail's list rows: its page statement, compiled once per thread for any
+    user (`newest_first_page(rows_of=…)`)."""
     return AuditLog.objects.filter(user_id=user_id).values(*AUDIT_VALUES)  # type: ignore[return-value]
 
 
@@ -115,12 +115,13 @@ class AuditHistoryView(ReplicaReadsMixin, generics.ListAPIView):
 
     def paginate_queryset(self, queryset: Any) -> Any:
         # The whole trail newest first (no filter, no cursor; `queryset` is then the list's `.values()` rows): on
-        # PostgreSQL the total and the page's keys from the per-day counts, without COUNT(*) or OFFSET over the
-        # user's rows, then the rows by key (foundation/day_counts.py); elsewhere total and page in one statement.
+        # PostgreSQL the total, the page's keys and its rows in one prepared statement from the per-day counts,
+        # without COUNT(*) or OFFSET over the user's rows (foundation/day_counts.py); elsewhere total and page in
+        # one statement too.
         if self._whole_trail():
             newest = AUDIT_ORDERINGS["-timestamp"]
             days = (AUDIT_DAYS, self.request.user.pk)
-            queryset = newest_first_page(queryset, order=newest, day_counts=days, by_keys=True, rows_of=audit_trail_rows)
+            queryset = newest_first_page(queryset, order=newest, day_counts=days, rows_of=audit_trail_rows)
         return super().paginate_queryset(queryset)
 
     def _whole_trail(self) -> bool:

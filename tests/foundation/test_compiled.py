@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from foundation import compiled as compiled_statements
-from foundation.compiled import KEYS, OFFSET, Statement, any_of, array_literal, bindings, compiled, of_queryset, placeholder, same
+from foundation.compiled import OFFSET, Statement, bindings, compiled, of_queryset, placeholder, same
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_a_placeholder_is_matched_by_type_and_value() -> None:
     assert same(placeholder(5), placeholder(7)) and same(placeholder(uuid.uuid4()), placeholder(uuid.uuid4()))
     assert not same(float(placeholder(5)), placeholder(5))  # equal in value, another type
     assert not same(True, 1) and not same(1, True)
-    assert placeholder(5) != OFFSET and not same(KEYS, placeholder(5))
+    assert placeholder(5) != OFFSET and not same(OFFSET, placeholder(5))
     with pytest.raises(TypeError):
         placeholder("alice")
     statement = Statement("SELECT %s, %s, %s, %s", (placeholder(1), float(placeholder(1)), OFFSET, "x"), compiler=None)
@@ -82,16 +82,6 @@ def test_each_thread_compiles_its_own_and_the_cache_is_bounded() -> None:
         compiled(("other", i), build)
     assert len(compiled_statements._cache.statements) <= compiled_statements.MAX_STATEMENTS
     assert compiled(("shape",), build) is not mine  # dropped with the rest when the bound was reached
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="= ANY(array) is PostgreSQL's")
-def test_any_of_selects_the_rows_of_the_keys_in_one_parameter(alice: Any, bob: Any) -> None:
-    hooks = _hooks(alice, 4) + _hooks(bob, 2)
-    statement = of_queryset(Webhook.objects.filter(any_of(Webhook, "id", "default")).order_by("webhook_url").values("id"))
-    assert statement.params == (KEYS,)
-    for chosen in (hooks[:1], hooks[1:5], hooks, []):
-        got = statement.rows("default", [(KEYS, array_literal(hook.pk for hook in chosen))])
-        assert got == list(Webhook.objects.filter(pk__in=[hook.pk for hook in chosen]).order_by("webhook_url").values("id"))
 
 
 def _prepared_statements() -> list[tuple[str, int, int]]:

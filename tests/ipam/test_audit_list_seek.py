@@ -50,11 +50,11 @@ def _reference(user: Any, offset: int, limit: int) -> list[str]:
     return [str(pk) for pk in ids]
 
 
-def _seek(user: Any, offset: int, limit: int, by_keys: bool) -> tuple[int, list[dict[str, Any]]]:
-    """The audit list's seek (`StandardPagination` calls it with the page's offset and size); the list reads the
-    keys first (`by_keys`), the one-statement form is the notification and delivery lists'."""
+def _seek(user: Any, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """The audit list's seek (`StandardPagination` calls it with the page's offset and size): one statement, as the
+    notification and delivery lists'."""
     rows = AuditLog.objects.filter(user=user).values("id", "timestamp")
-    page = newest_first_page(rows, order=("-timestamp", "-id"), day_counts=(AUDIT_DAYS, user.pk), by_keys=by_keys)
+    page = newest_first_page(rows, order=("-timestamp", "-id"), day_counts=(AUDIT_DAYS, user.pk))
     return page.page_seek(offset, limit)
 
 
@@ -111,22 +111,21 @@ def test_retention_leaves_the_counts_of_the_remaining_rows(alice: Any) -> None:
     _counts_match_rows()
 
 
-@pytest.mark.parametrize("by_keys", [True, False])
-def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any, by_keys: bool) -> None:
+def test_every_offset_returns_exactly_the_offset_rows(alice: Any, bob: Any) -> None:
     rng = random.Random(3)
     _history(alice, rng)
     _history(bob, rng, 15)
     total = AuditLog.objects.filter(user=alice).count()
     for limit in (1, 4, 50):
         for offset in range(total + 2):
-            got_total, rows = _seek(alice, offset, limit, by_keys)
+            got_total, rows = _seek(alice, offset, limit)
             assert got_total == total
             assert [str(row["id"]) for row in rows] == _reference(alice, offset, limit), (offset, limit)
 
 
-def test_the_rows_by_key_statement_is_compiled_once_and_bound_to_each_user(alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`rows_of`: the trail's rows-by-key statement is compiled once per thread; every user and offset then gets
-    the rows (every column, as `.values()` converts them) that the ORM-compiled statement gives."""
+def test_the_page_statement_is_compiled_once_and_bound_to_each_user(alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rows_of`: the trail's page statement is compiled once per thread; every user and offset then gets the
+    rows (every column, as `.values()` converts them) and the total that the ORM-compiled statement gives."""
     monkeypatch.setattr(compiled_statements, "_cache", threading.local())  # (other tests' pages compiled already)
     rng = random.Random(6)
     _history(alice, rng)
@@ -140,13 +139,13 @@ def test_the_rows_by_key_statement_is_compiled_once_and_bound_to_each_user(alice
         for offset in (0, 1, 7, 14, 20, total - 1, total):
             days = (AUDIT_DAYS, user.pk)
             compiled.clear()
-            got = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days, by_keys=True, rows_of=audit_trail_rows)
+            got = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days, rows_of=audit_trail_rows)
             got_page = got.page_seek(offset, 9)
             compiles += len(compiled)
-            want = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days, by_keys=True).page_seek(offset, 9)
+            want = newest_first_page(audit_trail_rows(user.pk), order=order, day_counts=days).page_seek(offset, 9)
             assert got_page == want and got_page[0] == total, (user.username, offset)
             assert [str(row["id"]) for row in got_page[1]] == _reference(user, offset, 9)
-    assert compiles == 1, compiles
+    assert compiles == 2, compiles  # the page's keys and the page's rows: compiled once, for every user
 
 
 def test_random_pages_match_the_counted_offset_list(api: Any, alice: Any) -> None:
@@ -180,10 +179,10 @@ def test_a_deep_page_neither_counts_nor_skips_the_rows(api: Any, alice: Any) -> 
     assert [r["audit_id"] for r in body["results"]] == _reference(alice, 20, 10)
     sqls = [q["sql"].upper() for q in captured.captured_queries if "IPAM_AUDIT" in q["sql"].upper()]
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
-    # The day counts and the keys, with a skip within one day only; then the rows by key, without OFFSET.
-    assert len(sqls) == 2 and "IPAM_AUDITDAYCOUNT" in sqls[0] and "IPAM_AUDITDAYCOUNT" not in sqls[1]
+    # One statement: the day counts, the keys with a skip within one day only, and the rows by those keys.
+    assert len(sqls) == 1 and "IPAM_AUDITDAYCOUNT" in sqls[0]
     assert sqls[0].count(" OFFSET ") == 1 and "OFFSET COALESCE((SELECT SKIP FROM SEEK), 0)" in sqls[0]
-    assert " OFFSET " not in sqls[1] and " = ANY(CAST(" in sqls[1]
+    assert " IN (SELECT * FROM PAGE_KEYS)" in sqls[0]
 
 
 def test_moving_rows_out_of_the_default_partition_keeps_the_counts(alice: Any) -> None:
