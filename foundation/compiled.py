@@ -16,6 +16,10 @@ what the ORM compiles for each).
 
 Compiled statements are kept per thread (a compiler is not shared between threads), keyed by what the caller
 names as the statement's shape (model, database, columns, order, page size, …), at most `MAX_STATEMENTS`.
+
+Also here: `Guard`, an ownership check that a page statement can carry (`WHERE EXISTS`) instead of a lookup
+of its own, and `prepared_cursor`, which has PostgreSQL prepare a hot statement once per connection and keep
+its generic plan (docs/decisions/0021-prepared-statements-for-hot-statements.md).
 """
 
 from __future__ import annotations
@@ -170,10 +174,10 @@ def prepared_cursor(using: str) -> Iterator[Any]:
         loader = connection.connection.adapters.get_loader(_TIMESTAMPTZ, psycopg.pq.Format.TEXT)
         if connection.timezone != loader.timezone:  # as Django's `create_cursor`: the connection's zone changed
             register_tzloader(connection.timezone, raw)
-        connection.validate_thread_sharing()
-        # Django's wrappers, as `connection.cursor()` gives them: the debug capture of queries, execute wrappers.
-        with _Logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw) as cursor:
-            yield cursor
+    connection.validate_thread_sharing()
+    # Django's wrappers, as `connection.cursor()` gives them: the debug capture of queries, execute wrappers.
+    with _Logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw) as cursor:
+        yield cursor
 
 
 def of_queryset(queryset: Any) -> Statement:
