@@ -199,11 +199,6 @@ def compiled(shape: Hashable, build: Callable[[], Statement]) -> Statement:
     return found
 
 
-def forget() -> None:
-    """Drop this thread's compiled statements (tests: count compilations from none)."""
-    _cache.__dict__.pop("statements", None)
-
-
 def value_names(query: Any) -> list[str]:
     """The keys of a `.values()` row, in the order `ValuesIterable` gives them."""
     if query.selected:

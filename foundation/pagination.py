@@ -109,6 +109,17 @@ class StandardPagination(PageNumberPagination):
 
     keyset: Keyset | None = None
 
+    @classmethod
+    def plain_page(cls, params: Any) -> bool:
+        """`params` ask only for a page by number and size, both valid (what `paginate_queryset` and
+        `get_page_size` accept, and within what the paginator seeks without counting): no error of theirs can
+        come before the page is read. A view may then let the page's own statement check what it would check
+        first otherwise (`newest_first_page(guard=…)`)."""
+        if not set(params) <= {cls.page_query_param, cls.page_size_query_param}:
+            return False
+        page, size = params.get(cls.page_query_param, "1"), params.get(cls.page_size_query_param, str(cls.page_size))
+        return page.isdigit() and size.isdigit() and 1 <= int(page) < 2**30 and 1 <= int(size) <= cls.max_page_size
+
     def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any] | None:
         ordering = cursor_ordering_of(view)
         if ordering is not None and CURSOR_PARAM in request.query_params:

@@ -47,15 +47,6 @@ def _delivery_rows() -> QuerySet[WebhookDelivery]:
     return delivery_values(WebhookDelivery.objects.order_by(*NEWEST_FIRST))
 
 
-def _plain_page(params: Any) -> bool:
-    """Only a valid page number and size: no error can come before the page is read, so the page's statement can
-    check the webhook's owner itself (a 404 from the same statement)."""
-    if not set(params) <= {"page", "page_size"}:
-        return False
-    page, size = params.get("page", "1"), params.get("page_size", str(StandardPagination.page_size))
-    return page.isdigit() and size.isdigit() and 1 <= int(page) < 2**30 and 1 <= int(size) <= StandardPagination.max_page_size
-
-
 def _with_secret(webhook: Webhook, secret: str) -> dict[str, Any]:
     webhook.secret_key = secret  # type: ignore[attr-defined]  # shown in this response only
     return dict(s.WebhookWithSecretSerializer(webhook).data)
@@ -130,7 +121,7 @@ class WebhookViewSet(ConditionalMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def deliveries(self, request: Request, webhook_id: str) -> Response:
         webhook, owner = owned_guard(self, Webhook, webhook_id)  # only the webhook's key is needed, not the object
         guard: Guard | None = owner
-        if not _plain_page(request.query_params):
+        if not StandardPagination.plain_page(request.query_params):
             owner.check()  # a 404 before anything else, as get_object() gave; a plain page reads it with the page
             guard = None
         filters: dict[str, str] = {}
